@@ -1,0 +1,62 @@
+"""The Testimony Archive: an oral-history archive that protects its narrators."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from archive.config import PROJECT_ROOT, load_config
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Application factory; ``overrides`` win over the environment (tests use it)."""
+    # Models are loaded from installed packages only; nothing is fetched at run time.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    overrides = dict(overrides or {})
+    instance_dir = Path(
+        overrides.pop("INSTANCE_DIR", None)
+        or os.environ.get("ARCHIVE_INSTANCE_DIR")
+        or PROJECT_ROOT / "instance"
+    )
+    app = Flask(__name__, instance_path=str(instance_dir))
+    app.config.update(load_config(instance_dir))
+    app.config.update(overrides)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+
+    _configure_logging(app)
+    _init_extensions(app)
+
+    from archive import cli
+    from archive.web import register_web
+
+    register_web(app)
+    cli.init_app(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    # Alembic announces each of its plugins at INFO on every command: noise for operators.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def _init_extensions(app: Flask) -> None:
+    from archive import accounts
+    from archive.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(accounts.load_session_user)

@@ -1,0 +1,119 @@
+"""The hash-chained audit log: recording events and verifying the chain.
+
+Events are added to the caller's transaction (never committed here) so that a
+change and its audit event are stored together or not at all. Appends are
+serialised through the single ``audit_head`` row: updating it first takes the
+write lock on SQLite and a row lock on PostgreSQL, so two writers can never
+claim the same sequence number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from archive.models import AuditEvent, AuditHead, User, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+_HEAD = update(AuditHead).where(AuditHead.id == 1).execution_options(synchronize_session=False)
+
+
+def _read_head(session: Session) -> tuple[int, str]:
+    return session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+
+
+def _digest(event: AuditEvent) -> str:
+    payload = {
+        "seq": event.seq,
+        "created_at": event.created_at.isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "actor_email": event.actor_email,
+        "action": event.action,
+        "interview_id": event.interview_id,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+    }
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    action: str,
+    actor: User | None = None,
+    *,
+    interview_id: int | None = None,
+    object_type: str = "",
+    object_id: int | None = None,
+    **details: object,
+) -> AuditEvent:
+    """Append an event to the chain inside the caller's transaction.
+
+    ``details`` must never carry real names, transcript text, passwords or tokens.
+    """
+    session.execute(_HEAD.values(seq=AuditHead.seq + 1))
+    seq, prev_hash = _read_head(session)
+    event = AuditEvent(
+        seq=seq,
+        created_at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_email=getattr(actor, "email", "") or "",
+        action=action,
+        interview_id=interview_id,
+        object_type=object_type,
+        object_id=object_id,
+        details=json.dumps(details, sort_keys=True, default=str, ensure_ascii=False),
+        prev_hash=prev_hash,
+    )
+    event.hash = _digest(event)
+    session.add(event)
+    session.execute(_HEAD.values(hash=event.hash))
+    return event
+
+
+def event_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def recent_events(page: int = 1, per_page: int = 50):
+    """A page of events, newest first, for the audit page and API."""
+    from archive.extensions import db
+
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    problem: str
+
+
+def verify(session: Session) -> list[ChainProblem]:
+    """Walk the chain; every altered, removed or inserted event shows as a problem."""
+    problems: list[ChainProblem] = []
+    expected_seq, expected_prev = 1, GENESIS_HASH
+    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(1000):
+        if event.seq != expected_seq:
+            problems.append(
+                ChainProblem(expected_seq, f"events {expected_seq}..{event.seq - 1} are missing")
+            )
+        if event.prev_hash != expected_prev:
+            problems.append(ChainProblem(event.seq, "does not follow the event before it"))
+        if _digest(event) != event.hash:
+            problems.append(ChainProblem(event.seq, "was altered after it was written"))
+        expected_seq, expected_prev = event.seq + 1, event.hash
+    head_seq, head_hash = _read_head(session)
+    if head_seq != expected_seq - 1 or head_hash != expected_prev:
+        problems.append(
+            ChainProblem(expected_seq, f"the newest events up to {head_seq} are missing")
+        )
+    return problems

@@ -1,0 +1,73 @@
+"""Settings read from ``ARCHIVE_*`` environment variables, with embedded defaults.
+
+Everything an operator may change lives here so that the rest of the code reads
+``app.config`` and never the environment. Secrets that are not given are generated
+once into ``instance/`` with owner-only permissions, so a fresh checkout runs with
+no setup yet never ships a shared key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"ARCHIVE_{name}")
+    return value if value not in (None, "") else default
+
+
+def instance_secret(instance_dir: Path, filename: str, make: callable) -> str:
+    """Read a secret from ``instance/filename``, creating it (mode 0600) when absent.
+
+    ``O_EXCL`` makes two processes starting at once agree on one value: the loser
+    of the race reads the winner's file.
+    """
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    path = instance_dir / filename
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(make())
+    return path.read_text().strip()
+
+
+def load_config(instance_dir: Path) -> dict:
+    """Build the Flask configuration mapping from the environment."""
+    database_url = _env("DATABASE_URL", f"sqlite:///{instance_dir / 'archive.sqlite3'}")
+    secret_key = _env("SECRET_KEY") or instance_secret(
+        instance_dir, "secret_key", lambda: secrets.token_urlsafe(48)
+    )
+    identity_key = _env("IDENTITY_KEY") or instance_secret(
+        instance_dir, "identity_key", lambda: Fernet.generate_key().decode()
+    )
+    redis_url = _env("REDIS_URL")
+    return {
+        "SECRET_KEY": secret_key,
+        "IDENTITY_KEY": identity_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RECORDINGS_DIR": Path(_env("RECORDINGS_DIR", str(PROJECT_ROOT / "recordings"))),
+        "TRANSCRIPTS_DIR": Path(_env("TRANSCRIPTS_DIR", str(PROJECT_ROOT / "transcripts"))),
+        "WHISPER_MODEL": _env("WHISPER_MODEL", "base"),
+        "MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "4096")),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env("SECURE_COOKIES", "0") == "1",
+        "SESSION_COOKIE_NAME": "archive_session",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PER_PAGE": 25,
+    }

@@ -1,0 +1,52 @@
+"""SQLAlchemy models: plain classes with no Flask import and no commits."""
+
+from archive.models.accounts import ROLES, STAFF_ROLES, ApiToken, User
+from archive.models.audit import AuditEvent, AuditHead
+from archive.models.base import Base, utcnow
+from archive.models.consent import (
+    ACCESS_LEVELS,
+    AUDIO_PERMISSIONS,
+    IDENTITY_CHOICES,
+    AccessRequest,
+    Agreement,
+    Grant,
+)
+from archive.models.interviews import (
+    JOB_STATUSES,
+    SPEAKER_ROLES,
+    WORKFLOW_STATUSES,
+    Collection,
+    Interview,
+    Recording,
+    Redaction,
+    Revision,
+    Segment,
+    Speaker,
+)
+
+__all__ = [
+    "ACCESS_LEVELS",
+    "AUDIO_PERMISSIONS",
+    "IDENTITY_CHOICES",
+    "JOB_STATUSES",
+    "ROLES",
+    "SPEAKER_ROLES",
+    "STAFF_ROLES",
+    "WORKFLOW_STATUSES",
+    "AccessRequest",
+    "Agreement",
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Collection",
+    "Grant",
+    "Interview",
+    "Recording",
+    "Redaction",
+    "Revision",
+    "Segment",
+    "Speaker",
+    "User",
+    "utcnow",
+]

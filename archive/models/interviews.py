@@ -1,0 +1,165 @@
+"""Collections, interviews, their recordings, speakers and transcript segments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from archive.models.base import Base, utcnow
+
+WORKFLOW_STATUSES = ("new", "transcribing", "machine_transcript", "in_review", "approved")
+JOB_STATUSES = ("queued", "processing", "done", "failed")
+SPEAKER_ROLES = ("interviewer", "narrator", "other")
+
+
+class Collection(Base):
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    interviews: Mapped[list[Interview]] = relationship(back_populates="collection")
+
+
+class Interview(Base):
+    __tablename__ = "interviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    recorded_on: Mapped[date | None]
+    place: Mapped[str] = mapped_column(String(300), default="")
+    language: Mapped[str | None] = mapped_column(String(16))
+    vocabulary: Mapped[str] = mapped_column(Text, default="")
+    expected_speakers: Mapped[int | None] = mapped_column(Integer)
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id"), index=True)
+    interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    workflow_status: Mapped[str] = mapped_column(String(24), default="new")
+    status_changed_at: Mapped[datetime | None]
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    collection: Mapped[Collection | None] = relationship(back_populates="interviews")
+    interviewer = relationship("User", foreign_keys=[interviewer_id])
+    recordings: Mapped[list[Recording]] = relationship(
+        back_populates="interview", order_by="Recording.position"
+    )
+    speakers: Mapped[list[Speaker]] = relationship(
+        back_populates="interview", order_by="Speaker.position"
+    )
+    agreements = relationship(
+        "Agreement", back_populates="interview", order_by="Agreement.version"
+    )
+
+
+class Recording(Base):
+    """One part of an interview: the preservation master and its transcription job."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    # The uploader's file name, kept as metadata only: never used to build a path.
+    original_filename: Mapped[str] = mapped_column(String(500), default="")
+    master_key: Mapped[str] = mapped_column(String(200), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    channels: Mapped[int | None] = mapped_column(Integer)
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    audio_format: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    language: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    access_copy_key: Mapped[str | None] = mapped_column(String(200))
+    access_copy_stale: Mapped[bool] = mapped_column(default=True)
+
+    interview: Mapped[Interview] = relationship(back_populates="recordings")
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="recording", order_by="Segment.start"
+    )
+
+
+class Speaker(Base):
+    __tablename__ = "speakers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    label: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20), default="other")
+    pseudonym: Mapped[str] = mapped_column(String(120), default="")
+    # Authenticated ciphertext (identity module); never plaintext in the database.
+    real_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    aliases_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    interview: Mapped[Interview] = relationship(back_populates="speakers")
+
+
+class Segment(Base):
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    speaker_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id"), index=True)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text, default="")
+    words: Mapped[list | None] = mapped_column(JSON)
+    avg_logprob: Mapped[float | None] = mapped_column(Float)
+    no_speech_prob: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    recording: Mapped[Recording] = relationship(back_populates="segments")
+    speaker: Mapped[Speaker | None] = relationship()
+    redactions = relationship("Redaction", back_populates="segment")
+
+
+class Revision(Base):
+    """Every state a segment has had; restoring one writes a new revision."""
+
+    __tablename__ = "revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20), default="edit")
+    text: Mapped[str] = mapped_column(Text)
+    speaker_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id"))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Redaction(Base):
+    """A span of a segment's text hidden from everyone but custodians."""
+
+    __tablename__ = "redactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
+    start_char: Mapped[int] = mapped_column(Integer)
+    end_char: Mapped[int] = mapped_column(Integer)
+    replacement: Mapped[str] = mapped_column(String(120), default="[redacted]")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    segment: Mapped[Segment] = relationship(back_populates="redactions")

@@ -1,0 +1,58 @@
+"""A person's own account: API tokens and password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_user
+
+from archive import accounts, policy, tokens
+from archive.errors import ArchiveError
+from archive.web.forms import EmptyForm, PasswordForm, TokenForm
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.get("/tokens")
+def token_list():
+    policy.require(current_user, "manage_own_tokens")
+    return render_template(
+        "account/tokens.html", tokens=tokens.list_tokens(current_user), form=TokenForm(),
+        revoke_form=EmptyForm(), new_token=None,
+    )
+
+
+@bp.post("/tokens")
+def create_token():
+    policy.require(current_user, "manage_own_tokens")
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        _token, new_token = tokens.issue_token(current_user, current_user, form.label.data or "")
+    return render_template(
+        "account/tokens.html", tokens=tokens.list_tokens(current_user), form=TokenForm(),
+        revoke_form=EmptyForm(), new_token=new_token,
+    )
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):
+    policy.require(current_user, "manage_own_tokens")
+    if EmptyForm().validate_on_submit():
+        tokens.revoke_token(current_user, current_user, token_id)
+        flash("The token is revoked; it no longer works.", "info")
+    return redirect(url_for("account.token_list"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_own_password(current_user, form.current.data, form.password.data)
+        except ArchiveError as exc:
+            form.current.errors.append(exc.message)
+        else:
+            login_user(current_user._get_current_object())  # new session version
+            flash("Your password is changed; other sessions are signed out.", "info")
+            return redirect(url_for("main.home"))
+    return render_template("account/password.html", form=form)

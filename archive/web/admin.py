@@ -1,0 +1,55 @@
+"""Account management for admins."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from archive import accounts, policy
+from archive.errors import ArchiveError
+from archive.web.forms import EditUserForm, NewUserForm
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def _admins_only():
+    policy.require(current_user, "manage_users")
+
+
+@bp.get("/users")
+def users():
+    return render_template("admin/users.html", users=accounts.list_users(), form=NewUserForm())
+
+
+@bp.post("/users")
+def create_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                current_user, form.email.data, form.role.data, form.password.data,
+                form.display_name.data,
+            )
+        except ArchiveError as exc:
+            form.email.errors.append(exc.message)
+        else:
+            flash(f"Account {user.email} created as {user.role}.", "info")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/users.html", users=accounts.list_users(), form=form), 422
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    user = accounts.get_user(user_id)
+    form = EditUserForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            accounts.change_role(current_user, user, form.role.data)
+            accounts.set_active(current_user, user, form.active.data)
+        except ArchiveError as exc:
+            flash(exc.message, "error")
+            return render_template("admin/edit_user.html", user=user, form=form), exc.status
+        flash(f"Account {user.email} saved.", "info")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/edit_user.html", user=user, form=form)

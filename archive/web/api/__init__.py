@@ -1,0 +1,48 @@
+"""The JSON API under /api/v1: browser session or ``Authorization: Bearer``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, request
+from flask_login import current_user
+
+from archive.errors import ValidationError
+from archive.extensions import csrf
+from archive.web.access import bearer_token
+from archive.web.errors import api_error
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@bp.before_request
+def _authenticate():
+    """A bad token is refused outright; a browser session must carry the CSRF token."""
+    if request.headers.get("Authorization") and not bearer_token():
+        return api_error(401, "Sign in, or send a valid API token.")
+    if bearer_token() and not current_user.is_authenticated:
+        return api_error(401, "Sign in, or send a valid API token.")
+    if request.method not in SAFE_METHODS and not bearer_token():
+        csrf.protect()
+    return None
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    if not request.is_json:
+        raise BadRequestBody("Send a JSON object with Content-Type: application/json.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequestBody("The request body is not a valid JSON object.")
+    return data
+
+
+class BadRequestBody(ValidationError):
+    status = 400
+
+
+def init_app(app: Flask) -> None:
+    from archive.web.api import users  # noqa: F401  (routes register on bp)
+
+    csrf.exempt(bp)
+    app.register_blueprint(bp)

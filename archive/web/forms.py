@@ -1,0 +1,75 @@
+"""WTForms for the account pages; every form carries a CSRF token (Flask-WTF)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from archive.accounts import MIN_PASSWORD_LENGTH
+from archive.models import ROLES
+
+ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()], render_kw={"autocomplete": "username"})
+    password = PasswordField(
+        "Password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+
+
+class RegisterForm(FlaskForm):
+    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class NewUserForm(FlaskForm):
+    display_name = StringField("Name", validators=[Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    password = PasswordField(
+        "First password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class EditUserForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    active = BooleanField("Account active")
+
+
+class TokenForm(FlaskForm):
+    label = StringField("What is this token for?", validators=[Length(max=120)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change something."""
