@@ -48,7 +48,6 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from archive import accounts
     from archive.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -59,4 +58,3 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.session_protection = "basic"
-    login_manager.user_loader(accounts.load_session_user)

@@ -153,8 +153,13 @@ def change_role(actor: User, user: User, role: str) -> User:
     previous, user.role = user.role, role
     user.session_version += 1  # pages cached for the old role must not linger
     audit.record(
-        db.session, "role_changed", actor, object_type="user", object_id=user.id,
-        previous=previous, role=role,
+        db.session,
+        "role_changed",
+        actor,
+        object_type="user",
+        object_id=user.id,
+        previous=previous,
+        role=role,
     )
     db.session.commit()
     return user
@@ -169,8 +174,11 @@ def set_active(actor: User, user: User, active: bool) -> User:
         user.session_version += 1
     user.active = active
     audit.record(
-        db.session, "user_activated" if active else "user_deactivated", actor,
-        object_type="user", object_id=user.id,
+        db.session,
+        "user_activated" if active else "user_deactivated",
+        actor,
+        object_type="user",
+        object_id=user.id,
     )
     db.session.commit()
     return user

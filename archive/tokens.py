@@ -31,7 +31,11 @@ def issue_token(actor: User | None, user: User, label: str = "") -> tuple[ApiTok
     db.session.add(token)
     db.session.flush()
     audit.record(
-        db.session, "token_created", actor, object_type="api_token", object_id=token.id,
+        db.session,
+        "token_created",
+        actor,
+        object_type="api_token",
+        object_id=token.id,
         user_id=user.id,
     )
     db.session.commit()

@@ -53,9 +53,7 @@ class Interview(Base):
     speakers: Mapped[list[Speaker]] = relationship(
         back_populates="interview", order_by="Speaker.position"
     )
-    agreements = relationship(
-        "Agreement", back_populates="interview", order_by="Agreement.version"
-    )
+    agreements = relationship("Agreement", back_populates="interview", order_by="Agreement.version")
 
 
 class Recording(Base):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 
-from archive import tokens
+from archive import accounts, tokens
 from archive.extensions import login_manager
 from archive.web.errors import api_error
 
@@ -46,6 +46,13 @@ def bearer_token() -> str | None:
     return value.strip()
 
 
+def _load_from_session(session_id: str):
+    # A request that sends a token is judged by the token alone, never by a cookie.
+    if request.headers.get("Authorization"):
+        return None
+    return accounts.load_session_user(session_id)
+
+
 def _load_from_token(_request):
     token = bearer_token()
     return tokens.user_for_token(token) if token else None
@@ -60,5 +67,6 @@ def _require_sign_in():
 
 
 def init_app(app: Flask) -> None:
+    login_manager.user_loader(_load_from_session)
     login_manager.request_loader(_load_from_token)
     app.before_request(_require_sign_in)

@@ -16,8 +16,11 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 def token_list():
     policy.require(current_user, "manage_own_tokens")
     return render_template(
-        "account/tokens.html", tokens=tokens.list_tokens(current_user), form=TokenForm(),
-        revoke_form=EmptyForm(), new_token=None,
+        "account/tokens.html",
+        tokens=tokens.list_tokens(current_user),
+        form=TokenForm(),
+        revoke_form=EmptyForm(),
+        new_token=None,
     )
 
 
@@ -29,8 +32,11 @@ def create_token():
     if form.validate_on_submit():
         _token, new_token = tokens.issue_token(current_user, current_user, form.label.data or "")
     return render_template(
-        "account/tokens.html", tokens=tokens.list_tokens(current_user), form=TokenForm(),
-        revoke_form=EmptyForm(), new_token=new_token,
+        "account/tokens.html",
+        tokens=tokens.list_tokens(current_user),
+        form=TokenForm(),
+        revoke_form=EmptyForm(),
+        new_token=new_token,
     )
 
 

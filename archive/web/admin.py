@@ -28,7 +28,10 @@ def create_user():
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                current_user, form.email.data, form.role.data, form.password.data,
+                current_user,
+                form.email.data,
+                form.role.data,
+                form.password.data,
                 form.display_name.data,
             )
         except ArchiveError as exc:

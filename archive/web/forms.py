@@ -56,7 +56,8 @@ class TokenForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current = PasswordField(
-        "Current password", validators=[DataRequired()],
+        "Current password",
+        validators=[DataRequired()],
         render_kw={"autocomplete": "current-password"},
     )
     password = PasswordField(

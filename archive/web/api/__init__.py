@@ -18,9 +18,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @bp.before_request
 def _authenticate():
     """A bad token is refused outright; a browser session must carry the CSRF token."""
-    if request.headers.get("Authorization") and not bearer_token():
-        return api_error(401, "Sign in, or send a valid API token.")
-    if bearer_token() and not current_user.is_authenticated:
+    if request.headers.get("Authorization") and not current_user.is_authenticated:
         return api_error(401, "Sign in, or send a valid API token.")
     if request.method not in SAFE_METHODS and not bearer_token():
         csrf.protect()
