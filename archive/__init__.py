@@ -22,7 +22,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         or os.environ.get("ARCHIVE_INSTANCE_DIR")
         or PROJECT_ROOT / "instance"
     )
+    from archive.web.uploads import ArchiveRequest
+
     app = Flask(__name__, instance_path=str(instance_dir))
+    app.request_class = ArchiveRequest
     app.config.update(load_config(instance_dir))
     app.config.update(overrides)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
@@ -30,9 +33,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _configure_logging(app)
     _init_extensions(app)
 
-    from archive import cli
+    from archive import cli, tasks
     from archive.web import register_web
 
+    tasks.init_app(app)
     register_web(app)
     cli.init_app(app)
     return app

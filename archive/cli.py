@@ -81,6 +81,69 @@ def verify() -> None:
     click.echo(f"The audit log is intact: {count} events, chain verified.")
 
 
+@click.command("worker")
+@click.option("--threads", type=int, help="CPU threads for the model (default: all cores).")
+def worker(threads: int | None) -> None:
+    """Run a transcription worker (as many as wanted, sharing database and storage)."""
+    from flask import current_app
+
+    from archive import tasks
+    from archive.transcription import pipeline
+
+    app = current_app._get_current_object()
+    if threads:
+        app.config["WORKER_THREADS"] = threads
+    tasks.bind(app)
+    requeued = pipeline.recover_abandoned(tasks.worker_id(), at_start=True)
+    click.echo(f"Worker {tasks.worker_id()} started; {requeued} job(s) waiting.")
+    consumer = tasks.huey.create_consumer(workers=1, worker_type="thread", periodic=True)
+    consumer.run()
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--interview", "interview_id", type=int, required=True)
+def import_recordings(paths: tuple[str, ...], interview_id: int) -> None:
+    """Add recordings from disk to an interview, as an upload would (in the order given)."""
+    from pathlib import Path
+
+    from archive import interviews, recordings, storage
+
+    try:
+        interview = interviews.get_interview(interview_id)
+    except ArchiveError:
+        _fail(f"There is no interview {interview_id}.")
+    failed = 0
+    for path in paths:
+        with storage.copy_to_incoming(Path(path)) as temp:
+            try:
+                recording = recordings.add_recording(None, interview, temp, Path(path).name)
+            except ArchiveError as exc:
+                failed += 1
+                click.echo(f"{path}: refused: {exc.message}", err=True)
+                continue
+        click.echo(f"{path}: recording {recording.id}, sha256 {recording.sha256}, queued")
+    if failed:
+        sys.exit(1)
+
+
+@click.command("fixity")
+def fixity() -> None:
+    """Re-hash every master; list mismatches and missing files; exit 1 if any."""
+    from archive import recordings
+
+    checked, problems = recordings.check_fixity()
+    for problem in problems:
+        click.echo(f"recording {problem.recording_id}: {problem.problem} ({problem.key})", err=True)
+    if problems:
+        click.echo(f"{len(problems)} of {checked} master(s) failed the fixity check.", err=True)
+        sys.exit(1)
+    click.echo(f"All {checked} master(s) match their SHA-256.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(worker)
+    app.cli.add_command(import_recordings)
+    app.cli.add_command(fixity)

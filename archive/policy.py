@@ -1,26 +1,83 @@
-"""The one place that decides who may do what.
+"""The one place that decides who may do what with which interview.
 
-Every view, API route, export and generated file asks ``can`` or ``require``;
-nothing else compares roles. A refusal raises ``NotFoundError`` so that nobody
-learns from the answer that a record exists.
+Every view, API route, export, audio stream and search query asks ``can``,
+``require`` or ``visible``; nothing else compares roles. A refusal raises
+``NotFoundError`` so that nobody learns from the answer that a record exists.
+
+The rules, in words (the README has them as a table, and the tests are generated
+from ``RULES`` below):
+
+- ``sealed``: staff (admin, custodian, archivist) and the interviewer of record.
+- ``catalogue``: metadata for everyone, content for staff and the interviewer.
+- ``on_request``: metadata for everyone, content also for researchers holding an
+  approved, unexpired grant on the interview or its collection.
+- ``open``: everyone.
+- An embargo in the future makes the interview behave as ``sealed`` for everyone
+  outside staff and the interviewer until that day; its catalogue entry stays
+  listed as "sealed until ..." when the level underneath would show it.
+- A withdrawn interview is seen by custodians and admins only.
+- Audio follows the agreement's audio permission on top of reading: ``none``
+  nothing, ``redacted`` the access copy, ``full`` the unredacted copy; staff and
+  the interviewer always hear the unredacted copy. Masters: staff only.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
+from sqlalchemy import Select, and_, exists, false, or_, select, true
+
 from archive.errors import NotFoundError
-from archive.models import ROLES
+from archive.models import ROLES, Grant, Interview
 
 T = TypeVar("T")
+
+STAFF = frozenset({"admin", "custodian", "archivist"})
+CUSTODY = frozenset({"admin", "custodian"})
 
 # Actions that concern the archive as a whole rather than one interview.
 GLOBAL_RULES: dict[str, frozenset[str]] = {
     "manage_users": frozenset({"admin"}),
-    "view_audit": frozenset({"admin", "custodian"}),
+    "view_audit": CUSTODY,
     "create_interview": frozenset({"admin", "custodian", "archivist", "interviewer"}),
     "manage_own_tokens": frozenset(ROLES),
+    "review_queue": frozenset({"admin", "custodian", "archivist"}),
+    "decide_access": frozenset({"custodian"}),
+    "request_access": frozenset({"researcher"}),
 }
+
+# Reader classes, from the most to the least trusted (see ``reader_class``).
+READERS = ("custody", "archivist", "interviewer_of_record", "granted", "signed_in", "visitor")
+
+# What each reader class may do with the content of an interview, by access level.
+CONTENT_READERS: dict[str, frozenset[str]] = {
+    "sealed": frozenset({"custody", "archivist", "interviewer_of_record"}),
+    "catalogue": frozenset({"custody", "archivist", "interviewer_of_record"}),
+    "on_request": frozenset({"custody", "archivist", "interviewer_of_record", "granted"}),
+    "open": frozenset(READERS),
+}
+# Levels whose catalogue entry (title, summary, speakers by pseudonym) all may see.
+LISTED_LEVELS = frozenset({"catalogue", "on_request", "open"})
+INSIDERS = frozenset({"custody", "archivist", "interviewer_of_record"})
+
+# Actions on one interview that are not about reading it: who, by reader class.
+WORK_RULES: dict[str, frozenset[str]] = {
+    "upload": frozenset({"custody", "archivist", "interviewer_of_record"}),
+    "retry_job": frozenset({"custody", "archivist", "interviewer_of_record"}),
+    "edit_metadata": frozenset({"custody", "archivist", "interviewer_of_record"}),
+    "edit_transcript": frozenset({"custodian", "archivist"}),
+    "set_workflow": frozenset({"custodian", "archivist"}),
+    "manage_speakers": frozenset({"custodian", "interviewer_of_record"}),
+    "reveal_identity": frozenset({"custodian"}),
+    "manage_agreements": frozenset({"custodian"}),
+    "withdraw": frozenset({"custodian"}),
+    "download_master": frozenset({"custody", "archivist"}),
+    "see_restricted_metadata": frozenset({"custody", "archivist", "interviewer_of_record"}),
+}
+WITHDRAWN_FROZEN = frozenset({"upload", "retry_job", "edit_transcript", "set_workflow"})
+READ_ACTIONS = frozenset({"read_transcript", "export", "listen"})
+LIST_ACTIONS = frozenset({"list", "see_metadata"})
 
 
 def role_of(user: Any) -> str | None:
@@ -32,17 +89,145 @@ def role_of(user: Any) -> str | None:
     return getattr(user, "role", None)
 
 
+def is_interviewer_of_record(user: Any, interview: Interview) -> bool:
+    return role_of(user) is not None and interview.interviewer_id == user.id
+
+
+def has_grant(user: Any, interview: Interview, today: date | None = None) -> bool:
+    """An approved, unexpired, unrevoked grant on the interview or its collection."""
+    if role_of(user) != "researcher":
+        return False
+    from archive.extensions import db
+
+    query = select(
+        exists().where(_grant_clause(user.id, interview.id, interview.collection_id, today))
+    )
+    return bool(db.session.scalar(query))
+
+
+def _grant_clause(user_id: int, interview_id, collection_id, today: date | None):
+    today = today or date.today()
+    target = Grant.interview_id == interview_id
+    if collection_id is not None:
+        target = or_(target, Grant.collection_id == collection_id)
+    return and_(
+        Grant.researcher_id == user_id,
+        Grant.ended_at.is_(None),
+        or_(Grant.expires_on.is_(None), Grant.expires_on >= today),
+        target,
+    )
+
+
+def reader_class(user: Any, interview: Interview) -> str:
+    role = role_of(user)
+    if role in CUSTODY:
+        return "custody"
+    if role == "archivist":
+        return "archivist"
+    if is_interviewer_of_record(user, interview):
+        return "interviewer_of_record"
+    if has_grant(user, interview):
+        return "granted"
+    return "signed_in" if role else "visitor"
+
+
+def is_embargoed(interview: Interview, today: date | None = None) -> bool:
+    return interview.embargo_until is not None and interview.embargo_until > (today or date.today())
+
+
+def effective_level(interview: Interview, today: date | None = None) -> str:
+    """The access level in force today: an embargo seals, a withdrawal seals harder."""
+    if interview.withdrawn_at is not None:
+        return "withdrawn"
+    if is_embargoed(interview, today):
+        return "sealed"
+    return interview.access_level
+
+
+def decide(reader: str, role: str | None, action: str, interview: Interview) -> bool:
+    """The rule itself, for a reader class: pure, so the tests can walk its table."""
+    # A withdrawn interview: custodians and admins keep what they had, nothing new.
+    withdrawn = interview.withdrawn_at is not None
+    if withdrawn and (reader != "custody" or action in WITHDRAWN_FROZEN):
+        return False
+    level = "sealed" if interview.withdrawn_at is not None else effective_level(interview)
+    if action in LIST_ACTIONS:
+        listed = interview.access_level in LISTED_LEVELS
+        return reader in INSIDERS or listed or reader in CONTENT_READERS[level]
+    if action in READ_ACTIONS:
+        if reader not in CONTENT_READERS[level]:
+            return False
+        if action == "listen" and reader not in INSIDERS:
+            return interview.audio_permission != "none"
+        return True
+    if action in WORK_RULES:
+        allowed = WORK_RULES[action]
+        return reader in allowed or (role in allowed and reader in INSIDERS)
+    raise ValueError(f"unknown policy action {action!r}")
+
+
 def can(user: Any, action: str, target: Any = None) -> bool:
-    """Whether ``user`` may perform ``action`` (on ``target``, when the action needs one)."""
+    """Whether ``user`` may perform ``action`` (on the interview ``target``)."""
     if action in GLOBAL_RULES:
         return role_of(user) in GLOBAL_RULES[action]
-    raise ValueError(f"unknown policy action {action!r}")
+    if target is None:
+        return False
+    return decide(reader_class(user, target), role_of(user), action, target)
 
 
 def require(user: Any, action: str, target: T = None) -> T:
     """Return ``target`` when allowed; raise the same 404 as a missing record otherwise."""
-    if target is None and action not in GLOBAL_RULES:
+    if action not in GLOBAL_RULES and target is None:
         raise NotFoundError()
     if not can(user, action, target):
         raise NotFoundError()
     return target
+
+
+def audio_variant(user: Any, interview: Interview) -> str | None:
+    """Which audio the user may hear: "full", "redacted" or None."""
+    if not can(user, "listen", interview):
+        return None
+    if reader_class(user, interview) in INSIDERS:
+        return "full"
+    return interview.audio_permission
+
+
+def sees_real_names(user: Any, interview: Interview) -> bool:
+    """Readers of a narrator who chose to be named. Custodians see a real name
+    otherwise only through the audited reveal (``reveal_identity``)."""
+    return interview.identity == "named" and can(user, "read_transcript", interview)
+
+
+def visible(user: Any, query: Select, action: str = "list", today: date | None = None) -> Select:
+    """Add the rule for ``action`` ("list" or "read_transcript") as a WHERE clause.
+
+    The same rules as ``decide``, written for SQL, so that lists, search and detail
+    pages can never disagree (a test compares the two on every state).
+    """
+    return query.where(visible_clause(user, action, today))
+
+
+def visible_clause(user: Any, action: str = "list", today: date | None = None):
+    today = today or date.today()
+    role = role_of(user)
+    not_withdrawn = Interview.withdrawn_at.is_(None)
+    if role in CUSTODY:
+        return true()
+    if role == "archivist":
+        return not_withdrawn
+    own = Interview.interviewer_id == user.id if role else false()
+    embargoed = and_(Interview.embargo_until.is_not(None), Interview.embargo_until > today)
+    open_now = and_(Interview.access_level == "open", ~embargoed)
+    if role == "researcher":
+        granted = exists().where(
+            _grant_clause(user.id, Interview.id, Interview.collection_id, today)
+        )
+        readable = or_(open_now, and_(Interview.access_level == "on_request", ~embargoed, granted))
+    else:
+        readable = open_now
+    if action == "list":
+        readable = or_(readable, Interview.access_level.in_(LISTED_LEVELS))
+    elif action != "read_transcript":
+        raise ValueError(f"visible() filters list or read_transcript, not {action!r}")
+    return and_(not_withdrawn, or_(own, readable))

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import re
 
-PUBLIC = {"static", "main.home", "auth.login", "auth.register"}
+# Visitors may reach these; each still asks the policy about the record it shows.
+PUBLIC = {
+    "static",
+    "main.home",
+    "auth.login",
+    "auth.register",
+    "interviews.index",
+    "interviews.detail",
+    "api.list_interviews",
+    "api.get_interview",
+    "api.get_recording",
+    "api.transcript",
+}
 
 
 def _example_path(rule) -> str:
@@ -35,3 +47,13 @@ def test_public_list_is_what_the_app_marks_public(app):
     with app.test_request_context():
         marked = {rule.endpoint for rule in app.url_map.iter_rules() if is_public(rule.endpoint)}
     assert marked == PUBLIC
+
+
+def test_public_endpoints_answer_404_for_a_missing_record(client):
+    for path in (
+        "/interviews/999",
+        "/api/v1/interviews/999",
+        "/api/v1/recordings/999",
+        "/api/v1/interviews/999/transcript",
+    ):
+        assert client.get(path).status_code == 404, path

@@ -42,6 +42,13 @@ class Interview(Base):
     status_changed_at: Mapped[datetime | None]
     status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdrawn_at: Mapped[datetime | None]
+    # The agreement in force, copied from its newest version (``agreements`` keeps
+    # the history) so that list pages and search can filter in SQL.
+    agreement_version: Mapped[int] = mapped_column(Integer, default=0)
+    access_level: Mapped[str] = mapped_column(String(20), default="sealed")
+    audio_permission: Mapped[str] = mapped_column(String(20), default="none")
+    identity: Mapped[str] = mapped_column(String(20), default="pseudonym")
+    embargo_until: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -84,6 +91,9 @@ class Recording(Base):
     finished_at: Mapped[datetime | None]
     access_copy_key: Mapped[str | None] = mapped_column(String(200))
     access_copy_stale: Mapped[bool] = mapped_column(default=True)
+    # Lease of the worker transcribing it: "host:pid" and when it last showed life.
+    worker: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[datetime | None]
 
     interview: Mapped[Interview] = relationship(back_populates="recordings")
     segments: Mapped[list[Segment]] = relationship(
@@ -103,6 +113,8 @@ class Speaker(Base):
     # Authenticated ciphertext (identity module); never plaintext in the database.
     real_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     aliases_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Mean voice embedding (float32 bytes), to match this voice across recordings.
+    voice_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     interview: Mapped[Interview] = relationship(back_populates="speakers")
 

@@ -8,10 +8,10 @@ from archive.web import access, errors, security
 
 
 def register_web(app: Flask) -> None:
-    from archive.web import account, admin, api, auth, main
+    from archive.web import account, admin, api, auth, interviews, main
     from archive.web import audit as audit_pages
 
-    for module in (auth, main, admin, account, audit_pages):
+    for module in (auth, main, admin, account, audit_pages, interviews):
         app.register_blueprint(module.bp)
     api.init_app(app)
 
@@ -22,3 +22,23 @@ def register_web(app: Flask) -> None:
     from archive.policy import can
 
     app.jinja_env.globals["can"] = can
+    app.jinja_env.globals["speaker_name"] = _speaker_name
+    app.jinja_env.filters["clock"] = clock
+
+
+def clock(seconds: float | None) -> str:
+    """12.5 -> "0:12", 3725 -> "1:02:05": how transcribers write times."""
+    if seconds is None:
+        return "—"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _speaker_name(speaker) -> str:
+    from flask_login import current_user
+
+    from archive import identity
+
+    return identity.display_name(current_user, speaker)

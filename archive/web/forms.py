@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    MultipleFileField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from archive.accounts import MIN_PASSWORD_LENGTH
 from archive.models import ROLES
 
 ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
+LANGUAGE_CHOICES = [
+    ("", "Detect it from the recording"),
+    ("en", "English"),
+    ("ru", "Russian"),
+    ("kk", "Kazakh"),
+    ("uk", "Ukrainian"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("ar", "Arabic"),
+    ("tr", "Turkish"),
+    ("uz", "Uzbek"),
+    ("be", "Belarusian"),
+    ("ka", "Georgian"),
+    ("hy", "Armenian"),
+    ("az", "Azerbaijani"),
+    ("fa", "Persian"),
+    ("zh", "Chinese"),
+]
 
 
 class LoginForm(FlaskForm):
@@ -74,3 +103,22 @@ class PasswordForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change something."""
+
+
+class InterviewForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    summary = TextAreaField("Summary", validators=[Length(max=20_000)])
+    recorded_on = DateField("Date of the interview", validators=[Optional()])
+    place = StringField("Place", validators=[Length(max=300)])
+    language = SelectField("Language spoken", choices=LANGUAGE_CHOICES, default="")
+    expected_speakers = IntegerField(
+        "Number of speakers", default=2, validators=[Optional(), NumberRange(min=1, max=20)]
+    )
+    vocabulary = TextAreaField(
+        "Words the transcription should know", validators=[Length(max=5_000)]
+    )
+    narrator_pseudonym = StringField("Narrator's pseudonym", validators=[Length(max=120)])
+
+
+class UploadForm(FlaskForm):
+    file = MultipleFileField("Recordings", validators=[DataRequired()])

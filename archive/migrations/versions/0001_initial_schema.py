@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 10:25:19.972858
+Create Date: 2026-11-26 10:38:24.831254
 
 """
 from alembic import op
@@ -101,6 +101,11 @@ def upgrade():
     sa.Column('status_changed_at', sa.DateTime(), nullable=True),
     sa.Column('status_changed_by_id', sa.Integer(), nullable=True),
     sa.Column('withdrawn_at', sa.DateTime(), nullable=True),
+    sa.Column('agreement_version', sa.Integer(), nullable=False),
+    sa.Column('access_level', sa.String(length=20), nullable=False),
+    sa.Column('audio_permission', sa.String(length=20), nullable=False),
+    sa.Column('identity', sa.String(length=20), nullable=False),
+    sa.Column('embargo_until', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['collection_id'], ['collections.id'], name=op.f('fk_interviews_collection_id_collections')),
@@ -180,6 +185,8 @@ def upgrade():
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.Column('access_copy_key', sa.String(length=200), nullable=True),
     sa.Column('access_copy_stale', sa.Boolean(), nullable=False),
+    sa.Column('worker', sa.String(length=120), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['interview_id'], ['interviews.id'], name=op.f('fk_recordings_interview_id_interviews')),
     sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_recordings_uploaded_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recordings')),
@@ -197,6 +204,7 @@ def upgrade():
     sa.Column('pseudonym', sa.String(length=120), nullable=False),
     sa.Column('real_name_enc', sa.LargeBinary(), nullable=True),
     sa.Column('aliases_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('voice_embedding', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['interview_id'], ['interviews.id'], name=op.f('fk_speakers_interview_id_interviews')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_speakers'))
     )

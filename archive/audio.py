@@ -1,0 +1,182 @@
+"""Reading audio with PyAV (FFmpeg's libraries): probing uploads and decoding.
+
+Nothing here shells out to an ffmpeg binary: PyAV's wheel carries the libraries.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+
+# Container names FFmpeg reports, mapped to the extension the master is stored with.
+EXTENSIONS = {
+    "wav": "wav",
+    "flac": "flac",
+    "mp3": "mp3",
+    "ogg": "ogg",
+    "matroska,webm": "webm",
+    "mov,mp4,m4a,3gp,3g2,mj2": "m4a",
+    "aiff": "aiff",
+    "aac": "aac",
+    "w64": "w64",
+    "amr": "amr",
+    "wv": "wv",
+    "caf": "caf",
+    "au": "au",
+}
+
+
+class NotAudioError(Exception):
+    """The file is not audio we can use; the message is meant for the uploader."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    duration: float
+    channels: int
+    sample_rate: int
+    codec: str
+    container: str
+    extension: str
+
+
+def probe(path: Path) -> AudioInfo:
+    """Check that ``path`` is complete, decodable audio, and describe it."""
+    if path.stat().st_size == 0:
+        raise NotAudioError("The file is empty.")
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            stream = _audio_stream(container)
+            info = AudioInfo(
+                duration=_duration(container, stream),
+                channels=stream.codec_context.channels,
+                sample_rate=stream.codec_context.sample_rate,
+                codec=stream.codec_context.name,
+                container=container.format.name,
+                extension=EXTENSIONS.get(container.format.name, "bin"),
+            )
+    except NotAudioError:
+        raise
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        log.info("probe refused a file: %s", type(exc).__name__)
+        raise NotAudioError(
+            "This file is not audio the archive can read. Upload a recording such as "
+            "WAV, FLAC, MP3, M4A or Ogg."
+        ) from None
+    _check_riff_length(path)
+    _check_decodes_to_the_end(path, info)
+    return info
+
+
+def _check_riff_length(path: Path) -> None:
+    """WAV and AIFF state their length up front; FFmpeg trusts the file size instead."""
+    with open(path, "rb") as handle:
+        header = handle.read(12)
+    if len(header) < 12 or header[:4] not in (b"RIFF", b"FORM"):
+        return
+    order = "little" if header[:4] == b"RIFF" else "big"
+    declared = int.from_bytes(header[4:8], order) + 8
+    if declared != 0xFFFFFFFF + 8 and declared > path.stat().st_size:
+        raise NotAudioError(
+            "This recording is incomplete: it ends before its stated length. "
+            "The upload may have been cut off; try it again."
+        )
+
+
+def _audio_stream(container):
+    if not container.streams.audio:
+        raise NotAudioError("This file has no audio in it.")
+    stream = container.streams.audio[0]
+    if not stream.codec_context.sample_rate or not stream.codec_context.channels:
+        raise NotAudioError("This file has no audio in it.")
+    return stream
+
+
+def _duration(container, stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _check_decodes_to_the_end(path: Path, info: AudioInfo) -> None:
+    """Decode the start and the last seconds: a cut-off upload fails here."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0]
+            if _decoded_seconds(container, stream, limit=1.0) <= 0:
+                raise NotAudioError("This file holds no sound that can be decoded.")
+            if info.duration > 4:
+                container.seek(int((info.duration - 2.0) * av.time_base), any_frame=False)
+                if _decoded_seconds(container, stream, limit=0.5) <= 0:
+                    raise NotAudioError(
+                        "This recording is incomplete: it ends before its stated length. "
+                        "The upload may have been cut off; try it again."
+                    )
+    except av.FFmpegError:
+        raise NotAudioError(
+            "This recording is damaged or incomplete and cannot be decoded to the end."
+        ) from None
+
+
+def _decoded_seconds(container, stream, limit: float) -> float:
+    seconds = 0.0
+    try:
+        for frame in container.decode(stream):
+            seconds += frame.samples / (frame.sample_rate or 1)
+            if seconds >= limit:
+                break
+    except av.EOFError:
+        pass
+    return seconds
+
+
+def decode(
+    path: Path,
+    sample_rate: int = SAMPLE_RATE,
+    channels: int = 1,
+    *,
+    pick: int | None = None,
+    max_seconds: float | None = None,
+) -> np.ndarray:
+    """Decode to float32 at ``sample_rate``: shape (n,) for mono, (channels, n) otherwise.
+
+    ``pick`` keeps one channel of a stereo decode, so a 2-hour channel costs the
+    memory of mono; ``max_seconds`` stops early (enough to judge the channels).
+    Frames are resampled as they are read, so memory holds only the result.
+    """
+    layout = "mono" if channels == 1 else "stereo"
+    limit = int(max_seconds * sample_rate) if max_seconds else None
+    chunks: list[np.ndarray] = []
+    kept = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
+        for frame in container.decode(stream):
+            frame.pts = None
+            for out in resampler.resample(frame):
+                chunk = out.to_ndarray()
+                chunks.append(chunk[pick : pick + 1] if pick is not None else chunk)
+                kept += chunk.shape[1]
+            if limit is not None and kept >= limit:
+                break
+        else:
+            for out in resampler.resample(None):
+                chunk = out.to_ndarray()
+                chunks.append(chunk[pick : pick + 1] if pick is not None else chunk)
+    rows = 1 if (channels == 1 or pick is not None) else channels
+    if not chunks:
+        return np.zeros((rows, 0) if rows > 1 else 0, dtype=np.float32)
+    audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    if limit is not None:
+        audio = audio[:, :limit]
+    return audio[0] if rows == 1 else audio

@@ -1,0 +1,216 @@
+"""Interviews and their speakers: creating, loading, listing what a user may see."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from archive import audit, identity, policy
+from archive.errors import NotFoundError, ValidationError
+from archive.extensions import db
+from archive.models import SPEAKER_ROLES, Collection, Interview, Speaker, User
+
+log = logging.getLogger(__name__)
+
+MAX_SPEAKERS = 20
+# The languages Whisper knows.
+LANGUAGE_CODES = frozenset(
+    (
+        "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu "
+        "ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml "
+        "mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw "
+        "ta te tg th tk tl tr tt uk ur uz vi yi yo yue zh"
+    ).split()
+)
+
+
+def get_interview(interview_id: int) -> Interview:
+    interview = db.session.get(Interview, interview_id)
+    if interview is None:
+        raise NotFoundError()
+    return interview
+
+
+def get_visible(user: Any, interview_id: int, action: str = "see_metadata") -> Interview:
+    """Load an interview the user may act on; anything else is the same 404."""
+    interview = db.session.get(Interview, interview_id)
+    return policy.require(user, action, interview)
+
+
+def list_visible(user: Any, page: int = 1, per_page: int = 25, status: str | None = None):
+    """A page of the interviews ``user`` may see in the catalogue, newest first."""
+    query = policy.visible(user, select(Interview)).order_by(Interview.id.desc())
+    if status:
+        query = query.where(Interview.workflow_status == status)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def check_language(language: str | None) -> str | None:
+    if language in (None, ""):
+        return None
+    code = str(language).strip().lower()
+    if code not in LANGUAGE_CODES:
+        raise ValidationError(
+            f"Unknown language code {language!r}: use a code such as en, ru, kk or de, "
+            "or leave it empty to detect the language."
+        )
+    return code
+
+
+def _text(data: dict, key: str, limit: int, required: bool = False) -> str:
+    value = data.get(key)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(f"{key} must be text.")
+    value = value.strip()
+    if required and not value:
+        raise ValidationError(f"{key} is required.")
+    if len(value) > limit:
+        raise ValidationError(f"{key} is longer than {limit} characters.")
+    return value
+
+
+def _speakers(data: dict) -> list[dict]:
+    speakers = data.get("speakers") or []
+    if not isinstance(speakers, list) or len(speakers) > MAX_SPEAKERS:
+        raise ValidationError(f"speakers must be a list of at most {MAX_SPEAKERS} speakers.")
+    cleaned = []
+    for number, item in enumerate(speakers, start=1):
+        if not isinstance(item, dict):
+            raise ValidationError(f"speaker {number} must be an object.")
+        role = item.get("role") or "other"
+        if role not in SPEAKER_ROLES:
+            raise ValidationError(
+                f"speaker {number}: role must be one of {', '.join(SPEAKER_ROLES)}."
+            )
+        aliases = item.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise ValidationError(f"speaker {number}: aliases must be a list of names.")
+        cleaned.append(
+            {
+                "pseudonym": _text(item, "pseudonym", 120),
+                "role": role,
+                "real_name": _text(item, "real_name", 300),
+                "aliases": aliases,
+            }
+        )
+    return cleaned
+
+
+def _expected_speakers(data: dict) -> int | None:
+    value = data.get("expected_speakers")
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError("expected_speakers must be a whole number.") from None
+    if not 1 <= number <= MAX_SPEAKERS:
+        raise ValidationError(f"expected_speakers must be between 1 and {MAX_SPEAKERS}.")
+    return number
+
+
+def _collection_id(data: dict) -> int | None:
+    value = data.get("collection")
+    if value in (None, ""):
+        return None
+    try:
+        collection = db.session.get(Collection, int(value))
+    except (TypeError, ValueError):
+        collection = None
+    if collection is None:
+        raise ValidationError("There is no such collection.")
+    return collection.id
+
+
+def _recorded_on(data: dict) -> date | None:
+    value = data.get("recorded_on") or data.get("date")
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError("The date must look like 2022-01-05.") from None
+
+
+def create_interview(actor: User, data: dict) -> Interview:
+    """Create an interview from validated fields; the interviewer of record is the
+    creator when an interviewer creates it."""
+    policy.require(actor, "create_interview")
+    interview = Interview(
+        title=_text(data, "title", 300, required=True),
+        summary=_text(data, "summary", 20_000),
+        place=_text(data, "place", 300),
+        vocabulary=_text(data, "vocabulary", 5_000),
+        language=check_language(data.get("language")),
+        expected_speakers=_expected_speakers(data),
+        collection_id=_collection_id(data),
+        recorded_on=_recorded_on(data),
+        interviewer_id=actor.id if actor.role == "interviewer" else None,
+    )
+    speakers = _speakers(data)
+    db.session.add(interview)
+    db.session.flush()
+    for item in speakers:
+        add_speaker(interview, **item)
+    audit.record(
+        db.session,
+        "interview_created",
+        actor,
+        interview_id=interview.id,
+        object_type="interview",
+        object_id=interview.id,
+    )
+    db.session.commit()
+    log.info("interview %s created", interview.id)
+    return interview
+
+
+def add_speaker(
+    interview: Interview,
+    pseudonym: str = "",
+    role: str = "other",
+    real_name: str = "",
+    aliases: list[str] | None = None,
+) -> Speaker:
+    """Add a speaker row (inside the caller's transaction) labelled S1, S2, ..."""
+    position = (
+        db.session.scalar(
+            select(func.max(Speaker.position)).where(Speaker.interview_id == interview.id)
+        )
+        or 0
+    ) + 1
+    speaker = Speaker(
+        interview_id=interview.id,
+        position=position,
+        label=f"S{position}",
+        role=role,
+        pseudonym=pseudonym,
+    )
+    identity.set_identity(speaker, real_name or None, aliases)
+    db.session.add(speaker)
+    db.session.flush()
+    return speaker
+
+
+def hotwords(interview: Interview) -> list[str]:
+    """Words the model should expect: the vocabulary and the speakers' names.
+
+    Real names help the model spell them right, so that redaction finds them; they
+    go to the model only, never to a log.
+    """
+    words = [w.strip() for w in interview.vocabulary.replace("\n", ",").split(",") if w.strip()]
+    for speaker in interview.speakers:
+        words.extend(identity.protected_names(speaker))
+        if speaker.pseudonym:
+            words.append(speaker.pseudonym)
+    seen: dict[str, None] = {}
+    for word in words:
+        seen.setdefault(word, None)
+    return list(seen)

@@ -1,0 +1,180 @@
+"""Recordings: taking in a master, following its transcription job, checking fixity."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import delete, func, select
+
+from archive import audio, audit, storage
+from archive.errors import ConflictError, NotFoundError, ValidationError
+from archive.extensions import db
+from archive.models import Interview, Recording, Segment, User, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class UploadRejectedError(ValidationError):
+    """An upload that is not usable audio; nothing of it is kept."""
+
+
+def get_recording(recording_id: int) -> Recording:
+    recording = db.session.get(Recording, recording_id)
+    if recording is None:
+        raise NotFoundError()
+    return recording
+
+
+def get_visible(user: Any, recording_id: int, action: str) -> Recording:
+    """A recording whose interview ``user`` may ``action``; otherwise the same 404."""
+    from archive import policy
+
+    recording = db.session.get(Recording, recording_id)
+    policy.require(user, action, recording.interview if recording else None)
+    return recording
+
+
+def add_recording(
+    actor: User | None, interview: Interview, upload: IO[bytes], original_filename: str
+) -> Recording:
+    """Store an uploaded (or imported) file as a master and queue its transcription.
+
+    ``upload`` is a temporary file in ``recordings/incoming`` (see storage); it is
+    probed, hashed and linked into place. On any failure the master is removed and
+    no row is written: a refused or failed upload leaves nothing behind.
+    """
+    if interview.withdrawn_at is not None:
+        raise ConflictError("This interview has been withdrawn; nothing can be added to it.")
+    temp_path = Path(upload.name)
+    try:
+        info = audio.probe(temp_path)
+    except audio.NotAudioError as exc:
+        raise UploadRejectedError(str(exc)) from None
+    sha256 = storage.sha256_file(temp_path)
+    size = temp_path.stat().st_size
+    key = storage.store_master(temp_path, info.extension)
+    try:
+        recording = Recording(
+            interview_id=interview.id,
+            position=_next_position(interview.id),
+            original_filename=(original_filename or "")[:500],
+            master_key=key,
+            sha256=sha256,
+            size_bytes=size,
+            duration=info.duration,
+            channels=info.channels,
+            sample_rate=info.sample_rate,
+            audio_format=f"{info.container}/{info.codec}"[:40],
+            status="queued",
+            uploaded_by_id=getattr(actor, "id", None),
+        )
+        db.session.add(recording)
+        db.session.flush()
+        if interview.workflow_status in ("new", "machine_transcript"):
+            interview.workflow_status = "transcribing"
+        audit.record(
+            db.session,
+            "recording_added",
+            actor,
+            interview_id=interview.id,
+            object_type="recording",
+            object_id=recording.id,
+            sha256=sha256,
+            size=size,
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        storage.discard(key)
+        raise
+    log.info("recording %s stored (%d bytes, %.1f s)", recording.id, size, info.duration)
+    _enqueue(recording.id)
+    return recording
+
+
+def _next_position(interview_id: int) -> int:
+    highest = db.session.scalar(
+        select(func.max(Recording.position)).where(Recording.interview_id == interview_id)
+    )
+    return (highest or 0) + 1
+
+
+def _enqueue(recording_id: int) -> None:
+    from archive import tasks
+
+    tasks.enqueue_transcription(recording_id)
+
+
+def retry(actor: User, recording: Recording) -> Recording:
+    """Queue a failed job again; its partial segments are cleared first."""
+    if recording.status != "failed":
+        raise ConflictError("Only a failed transcription can be retried.")
+    db.session.execute(delete(Segment).where(Segment.recording_id == recording.id))
+    recording.status, recording.progress, recording.error = "queued", 0.0, None
+    recording.worker = recording.heartbeat_at = None
+    audit.record(
+        db.session,
+        "transcription_retried",
+        actor,
+        interview_id=recording.interview_id,
+        object_type="recording",
+        object_id=recording.id,
+    )
+    db.session.commit()
+    _enqueue(recording.id)
+    return recording
+
+
+def status_json(recording: Recording) -> dict[str, Any]:
+    return {
+        "id": recording.id,
+        "interview": recording.interview_id,
+        "position": recording.position,
+        "status": recording.status,
+        "progress": round(recording.progress or 0.0, 4),
+        "duration": recording.duration,
+        "channels": recording.channels,
+        "sample_rate": recording.sample_rate,
+        "language": recording.language,
+        "error": recording.error,
+        "eta_seconds": eta_seconds(recording),
+        "sha256": recording.sha256,
+        "size": recording.size_bytes,
+    }
+
+
+def eta_seconds(recording: Recording) -> float | None:
+    """Time left, extrapolated from the time taken so far; None until it says anything."""
+    if recording.status != "processing" or not recording.started_at:
+        return None
+    progress = recording.progress or 0.0
+    if progress < 0.02:
+        return None
+    elapsed = (utcnow() - recording.started_at).total_seconds()
+    return round(elapsed * (1 - progress) / progress, 1)
+
+
+@dataclass(frozen=True)
+class FixityProblem:
+    recording_id: int
+    key: str
+    problem: str
+
+
+def check_fixity() -> tuple[int, list[FixityProblem]]:
+    """Re-hash every master; returns how many were checked and what was wrong."""
+    problems: list[FixityProblem] = []
+    checked = 0
+    for recording in db.session.scalars(select(Recording).order_by(Recording.id)):
+        checked += 1
+        path = storage.master_path(recording.master_key)
+        if not path.exists():
+            problems.append(FixityProblem(recording.id, recording.master_key, "missing"))
+        elif storage.sha256_file(path) != recording.sha256:
+            problems.append(FixityProblem(recording.id, recording.master_key, "checksum mismatch"))
+    audit.record(db.session, "fixity_checked", None, checked=checked, problems=len(problems))
+    db.session.commit()
+    return checked, problems

@@ -1,0 +1,76 @@
+"""Renders an interview's transcript for one reader.
+
+Every page, API response and export that shows transcript text takes it from
+here, so what a reader may see is decided in one place: the speaker's name comes
+from ``identity.display_name`` and (with the redaction rules) the text from
+``redaction``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from archive import identity
+from archive.extensions import db
+from archive.models import Interview, Recording, Segment
+
+
+@dataclass
+class RenderedSegment:
+    id: int
+    recording: int
+    start: float
+    end: float
+    speaker_id: int | None
+    speaker_name: str
+    speaker_role: str
+    text: str
+    words: list[dict] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "recording": self.recording,
+            "start": self.start,
+            "end": self.end,
+            "speaker": {
+                "id": self.speaker_id,
+                "name": self.speaker_name,
+                "role": self.speaker_role,
+            },
+            "text": self.text,
+        }
+
+
+def segments_of(interview: Interview) -> list[Segment]:
+    query = (
+        select(Segment)
+        .join(Recording)
+        .where(Recording.interview_id == interview.id)
+        .order_by(Recording.position, Segment.start, Segment.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def render(user: Any, interview: Interview) -> list[RenderedSegment]:
+    """The transcript as ``user`` may read it (the caller has asked the policy)."""
+    names = {s.id: (identity.display_name(user, s), s.role) for s in interview.speakers}
+    rendered = []
+    for segment in segments_of(interview):
+        name, role = names.get(segment.speaker_id, ("…", ""))
+        rendered.append(
+            RenderedSegment(
+                id=segment.id,
+                recording=segment.recording_id,
+                start=segment.start,
+                end=segment.end,
+                speaker_id=segment.speaker_id,
+                speaker_name=name,
+                speaker_role=role,
+                text=segment.text,
+            )
+        )
+    return rendered

@@ -1,0 +1,171 @@
+// The interview page: drag-and-drop uploads with real progress, then live
+// transcription progress and the partial transcript. Without JavaScript the page
+// still works: the form posts the files and the page shows the state on reload.
+(function () {
+  "use strict";
+
+  var section = document.getElementById("recordings");
+  if (!section) { return; }
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var form = section.querySelector("form.upload");
+  var input = document.getElementById("file");
+  var dropzone = document.getElementById("dropzone");
+  var list = document.getElementById("upload-list");
+  var pollTimer = null;
+
+  function clock(seconds) {
+    if (seconds === null || seconds === undefined) { return "—"; }
+    var whole = Math.floor(seconds), h = Math.floor(whole / 3600);
+    var m = Math.floor((whole % 3600) / 60), s = whole % 60;
+    var mm = (h && m < 10 ? "0" : "") + m, ss = (s < 10 ? "0" : "") + s;
+    return h ? h + ":" + mm + ":" + ss : mm + ":" + ss;
+  }
+
+  function item(name) {
+    var li = document.createElement("li");
+    var label = document.createElement("span");
+    label.textContent = name + " ";
+    var bar = document.createElement("progress");
+    bar.max = 1; bar.value = 0;
+    bar.setAttribute("aria-label", "Upload of " + name);
+    var note = document.createElement("span");
+    note.className = "muted small";
+    li.append(label, bar, " ", note);
+    list.appendChild(li);
+    return { bar: bar, note: note, li: li };
+  }
+
+  // One file at a time, in the order chosen: the parts stay in order.
+  function uploadAll(files) {
+    var queue = Array.prototype.slice.call(files);
+    var rows = queue.map(function (f) { return item(f.name); });
+    var index = 0;
+    function next() {
+      if (index >= queue.length) { input.value = ""; poll(); return; }
+      var row = rows[index], file = queue[index];
+      index += 1;
+      send(file, row, next);
+    }
+    next();
+  }
+
+  function send(file, row, done) {
+    var data = new FormData();
+    data.append("file", file, file.name);
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", section.dataset.uploadUrl);
+    xhr.setRequestHeader("X-CSRFToken", csrf);
+    xhr.upload.addEventListener("progress", function (event) {
+      if (event.lengthComputable) {
+        row.bar.value = event.loaded / event.total;
+        row.note.textContent = Math.round(100 * event.loaded / event.total) + "% sent";
+      }
+    });
+    xhr.addEventListener("load", function () {
+      var body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
+      if (xhr.status === 202) {
+        row.bar.value = 1;
+        row.note.textContent = "stored, checked and queued for transcription";
+      } else {
+        row.li.classList.add("error");
+        row.note.textContent = body.error || ("The upload failed (" + xhr.status + ").");
+      }
+      done();
+    });
+    xhr.addEventListener("error", function () {
+      row.li.classList.add("error");
+      row.note.textContent = "The connection failed; nothing was stored. Try this file again.";
+      done();
+    });
+    row.note.textContent = "sending…";
+    xhr.send(data);
+  }
+
+  if (form && input) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (input.files.length) { uploadAll(input.files); }
+    });
+    ["dragenter", "dragover"].forEach(function (name) {
+      dropzone.addEventListener(name, function (event) {
+        event.preventDefault(); dropzone.classList.add("over");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      dropzone.addEventListener(name, function (event) {
+        event.preventDefault(); dropzone.classList.remove("over");
+      });
+    });
+    dropzone.addEventListener("drop", function (event) {
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        uploadAll(event.dataTransfer.files);
+      }
+    });
+  }
+
+  function renderRecordings(recordings) {
+    var tbody = section.querySelector("tbody");
+    if (!tbody || recordings.length !== tbody.rows.length) {
+      // A new part appeared: the page lays out the table best.
+      window.location.reload();
+      return;
+    }
+    recordings.forEach(function (rec) {
+      var row = section.querySelector('tr[data-recording="' + rec.id + '"]');
+      if (!row) { return; }
+      row.querySelector(".job-status").textContent = rec.status;
+      row.querySelector("progress").value = rec.progress;
+      row.querySelector(".job-eta").textContent =
+        rec.eta_seconds ? "about " + clock(rec.eta_seconds) + " left" : "";
+      if (rec.status === "failed" && !row.querySelector(".job-error")) {
+        window.location.reload();
+      }
+    });
+  }
+
+  function renderTranscript(segments) {
+    var ol = document.getElementById("transcript");
+    if (!ol) { return; }
+    var empty = document.getElementById("transcript-empty");
+    if (empty && segments.length) { empty.remove(); }
+    var fragment = document.createDocumentFragment();
+    segments.forEach(function (seg) {
+      var li = document.createElement("li");
+      var time = document.createElement("span"); time.className = "time";
+      time.textContent = clock(seg.start);
+      var who = document.createElement("span"); who.className = "speaker";
+      who.textContent = seg.speaker.name || "…";
+      var text = document.createElement("span"); text.className = "text";
+      text.textContent = seg.text;
+      li.append(time, " ", who, " ", text);
+      fragment.appendChild(li);
+    });
+    ol.replaceChildren(fragment);
+  }
+
+  function poll() {
+    clearTimeout(pollTimer);
+    fetch(section.dataset.interviewUrl, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (interview) {
+        renderRecordings(interview.recordings);
+        var busy = interview.recordings.some(function (r) {
+          return r.status === "queued" || r.status === "processing";
+        });
+        return fetch(section.dataset.transcriptUrl, { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : { segments: [] }; })
+          .then(function (t) {
+            renderTranscript(t.segments);
+            if (busy) { pollTimer = setTimeout(poll, 2000); }
+          });
+      })
+      .catch(function () { pollTimer = setTimeout(poll, 5000); });
+  }
+
+  if (section.querySelector('.job-status')) {
+    var states = Array.prototype.map.call(section.querySelectorAll(".job-status"),
+      function (el) { return el.textContent; });
+    if (states.indexOf("queued") >= 0 || states.indexOf("processing") >= 0) { poll(); }
+  }
+})();

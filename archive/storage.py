@@ -1,0 +1,150 @@
+"""Where files live under recordings/ and transcripts/, and how they are written.
+
+Every path is made here from ids and generated names, never from anything a user
+sent. Masters are written once (hard-linked into place, so an existing file can
+never be overwritten) and made read-only; machine transcripts are written once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+
+from archive.models import utcnow
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+
+
+class StorageError(Exception):
+    """A path that would leave the storage root, or a file that should not exist."""
+
+
+def recordings_root() -> Path:
+    return Path(current_app.config["RECORDINGS_DIR"])
+
+
+def transcripts_root() -> Path:
+    return Path(current_app.config["TRANSCRIPTS_DIR"])
+
+
+def _inside(root: Path, key: str) -> Path:
+    path = (root / key).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise StorageError("storage key leaves its root")
+    return path
+
+
+def master_path(key: str) -> Path:
+    return _inside(recordings_root(), key)
+
+
+def incoming_dir() -> Path:
+    """Uploads land here first: same file system as the masters, so linking is atomic."""
+    path = recordings_root() / "incoming"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def incoming_file() -> tempfile._TemporaryFileWrapper:
+    """A temporary file for an upload; it disappears by itself unless stored."""
+    return tempfile.NamedTemporaryFile(dir=incoming_dir(), prefix="upload-", suffix=".part")
+
+
+def copy_into(source: BinaryIO, target: BinaryIO, limit: int | None = None) -> int:
+    """Stream ``source`` into ``target`` chunk by chunk; returns the bytes copied."""
+    copied = 0
+    while chunk := source.read(CHUNK):
+        copied += len(chunk)
+        if limit is not None and copied > limit:
+            raise StorageError("file too large")
+        target.write(chunk)
+    target.flush()
+    return copied
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def new_master_key(extension: str) -> str:
+    now = utcnow()
+    return f"masters/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
+
+
+def store_master(temp_path: Path, extension: str) -> str:
+    """Link a complete, probed upload into its permanent place; returns its key.
+
+    The data is flushed to disk first; the link fails rather than overwrite.
+    """
+    with open(temp_path, "rb") as handle:
+        os.fsync(handle.fileno())
+    key = new_master_key(extension)
+    final = master_path(key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.link(temp_path, final)
+    os.chmod(final, 0o444)
+    _fsync_dir(final.parent)
+    return key
+
+
+def discard(key: str | None) -> None:
+    """Remove a stored file (a master whose row could not be saved, or a derived copy)."""
+    if not key:
+        return
+    path = master_path(key)
+    if path.exists():
+        path.chmod(0o644)
+        path.unlink()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def machine_transcript_path(recording_id: int) -> Path:
+    return transcripts_root() / "machine" / f"recording-{recording_id}.json"
+
+
+def write_once(path: Path, data: bytes) -> Path:
+    """Write a file that must never change: a later attempt gets a numbered sibling."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate, number = path, 1
+    while True:
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            break
+        except FileExistsError:
+            number += 1
+            candidate = path.with_name(f"{path.stem}.{number}{path.suffix}")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return candidate
+
+
+def copy_to_incoming(source: Path) -> tempfile._TemporaryFileWrapper:
+    """For the import command: the file on disk is copied, as an upload would be."""
+    temp = incoming_file()
+    with open(source, "rb") as handle:
+        shutil.copyfileobj(handle, temp, CHUNK)
+    temp.flush()
+    return temp

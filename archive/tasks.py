@@ -1,0 +1,76 @@
+"""The task queue: Huey on SQLite by default, on Redis when ARCHIVE_REDIS_URL is set.
+
+Tasks take ids and call services that reload the row and check its state, so a
+task run twice, or after a worker died, does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+
+from flask import Flask
+from huey import Huey, crontab
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "archive"
+
+# The real storage is bound by ``init_app`` from the configuration.
+huey = Huey(QUEUE_NAME, results=False, storage_class=MemoryStorage)
+_app: Flask | None = None
+
+
+def init_app(app: Flask) -> None:
+    if app.config.get("REDIS_URL"):
+        huey.storage = RedisStorage(QUEUE_NAME, url=app.config["REDIS_URL"])
+    else:
+        path = Path(app.config.get("QUEUE_FILE") or Path(app.instance_path) / "queue.sqlite3")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        huey.storage = SqliteStorage(QUEUE_NAME, filename=str(path), timeout=30)
+
+
+def bind(app: Flask) -> None:
+    """Tell the tasks which app they run in (the worker command calls this)."""
+    global _app
+    _app = app
+
+
+def _app_context():
+    global _app
+    if _app is None:
+        from archive import create_app
+
+        _app = create_app()
+    return _app.app_context()
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@huey.task()
+def transcribe_recording(recording_id: int) -> None:
+    from archive.transcription import pipeline
+
+    with _app_context():
+        pipeline.run(recording_id, worker_id())
+
+
+@huey.periodic_task(crontab(minute="*"))
+def recover_abandoned_jobs() -> None:
+    from archive.transcription import pipeline
+
+    with _app_context():
+        pipeline.recover_abandoned(worker_id())
+
+
+def enqueue_transcription(recording_id: int) -> None:
+    transcribe_recording(recording_id)
+
+
+def pending_count() -> int:
+    return huey.pending_count()

@@ -1,0 +1,116 @@
+"""Interviews, recordings and transcripts in the API."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from archive import identity, interviews, policy, recordings, rendering
+from archive.errors import ValidationError
+from archive.web.access import public
+from archive.web.api import bp, json_body
+
+
+def interview_summary(interview) -> dict:
+    return {
+        "id": interview.id,
+        "title": interview.title,
+        "summary": interview.summary,
+        "recorded_on": interview.recorded_on.isoformat() if interview.recorded_on else None,
+        "place": interview.place,
+        "language": interview.language,
+        "collection": interview.collection_id,
+        "access_level": interview.access_level,
+        "embargo_until": (
+            interview.embargo_until.isoformat() if policy.is_embargoed(interview) else None
+        ),
+    }
+
+
+def interview_detail(interview) -> dict:
+    data = interview_summary(interview)
+    data.update(
+        workflow_status=interview.workflow_status,
+        speakers=[
+            {
+                "id": speaker.id,
+                "label": speaker.label,
+                "name": identity.display_name(current_user, speaker),
+                "role": speaker.role,
+            }
+            for speaker in interview.speakers
+        ],
+    )
+    if policy.can(current_user, "see_restricted_metadata", interview):
+        data["recordings"] = [recordings.status_json(r) for r in interview.recordings]
+        data["vocabulary"] = interview.vocabulary
+        data["expected_speakers"] = interview.expected_speakers
+    else:
+        data["recordings"] = [
+            {"id": r.id, "position": r.position, "duration": r.duration, "status": r.status}
+            for r in interview.recordings
+        ]
+    return data
+
+
+@bp.post("/interviews")
+def create_interview():
+    policy.require(current_user, "create_interview")
+    interview = interviews.create_interview(current_user, json_body())
+    return {"id": interview.id}, 201
+
+
+@bp.get("/interviews")
+@public
+def list_interviews():
+    page = interviews.list_visible(
+        current_user,
+        page=request.args.get("page", 1, type=int),
+        per_page=min(request.args.get("per_page", 25, type=int), 100),
+    )
+    return {
+        "interviews": [interview_summary(i) for i in page.items],
+        "page": page.page,
+        "pages": page.pages,
+        "total": page.total,
+    }
+
+
+@bp.get("/interviews/<int:interview_id>")
+@public
+def get_interview(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "see_metadata")
+    return interview_detail(interview)
+
+
+@bp.post("/interviews/<int:interview_id>/recordings")
+def upload_recording(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "upload")
+    files = [f for f in request.files.getlist("file") if f.filename]
+    if len(files) != 1:
+        raise ValidationError("Send one recording per request, as the multipart field 'file'.")
+    recording = recordings.add_recording(
+        current_user, interview, files[0].stream, files[0].filename
+    )
+    return {"id": recording.id, "status": recording.status}, 202
+
+
+@bp.get("/recordings/<int:recording_id>")
+@public
+def get_recording(recording_id: int):
+    recording = recordings.get_visible(current_user, recording_id, "see_restricted_metadata")
+    return recordings.status_json(recording)
+
+
+@bp.post("/recordings/<int:recording_id>/retry")
+def retry_recording(recording_id: int):
+    recording = recordings.get_visible(current_user, recording_id, "retry_job")
+    recordings.retry(current_user, recording)
+    return recordings.status_json(recording), 202
+
+
+@bp.get("/interviews/<int:interview_id>/transcript")
+@public
+def transcript(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "read_transcript")
+    return {"segments": [s.as_json() for s in rendering.render(current_user, interview)]}

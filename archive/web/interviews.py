@@ -1,0 +1,101 @@
+"""Interview pages: the list, a new interview, one interview with its recordings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from archive import interviews, policy, recordings, rendering
+from archive.errors import ArchiveError
+from archive.web.access import public
+from archive.web.forms import EmptyForm, InterviewForm, UploadForm
+
+bp = Blueprint("interviews", __name__, url_prefix="/interviews")
+
+
+@bp.get("/")
+@public
+def index():
+    page = interviews.list_visible(
+        current_user,
+        page=request.args.get("page", 1, type=int),
+        status=request.args.get("status") or None,
+    )
+    return render_template("interviews/index.html", page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    policy.require(current_user, "create_interview")
+    form = InterviewForm()
+    if form.validate_on_submit():
+        data = {
+            "title": form.title.data,
+            "summary": form.summary.data,
+            "recorded_on": form.recorded_on.data,
+            "place": form.place.data,
+            "language": form.language.data,
+            "expected_speakers": form.expected_speakers.data,
+            "vocabulary": form.vocabulary.data,
+            "speakers": [{"pseudonym": form.narrator_pseudonym.data or "", "role": "narrator"}],
+        }
+        try:
+            interview = interviews.create_interview(current_user, data)
+        except ArchiveError as exc:
+            flash(exc.message, "error")
+            return render_template("interviews/new.html", form=form), exc.status
+        flash("The interview is created. Now add its recordings.", "info")
+        return redirect(url_for("interviews.detail", interview_id=interview.id))
+    return render_template("interviews/new.html", form=form)
+
+
+@bp.get("/<int:interview_id>")
+@public
+def detail(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "see_metadata")
+    segments = (
+        rendering.render(current_user, interview)
+        if policy.can(current_user, "read_transcript", interview)
+        else None
+    )
+    return render_template(
+        "interviews/detail.html",
+        interview=interview,
+        segments=segments,
+        upload_form=UploadForm(),
+        button_form=EmptyForm(),
+        eta=recordings.eta_seconds,
+    )
+
+
+@bp.post("/<int:interview_id>/recordings")
+def upload(interview_id: int):
+    """The form fallback for browsers without JavaScript; the page's script uses the API."""
+    interview = interviews.get_visible(current_user, interview_id, "upload")
+    form = UploadForm()
+    if not form.validate_on_submit():
+        flash("Choose one or more recordings to upload.", "error")
+        return redirect(url_for("interviews.detail", interview_id=interview.id))
+    for upload in request.files.getlist("file"):
+        if not upload.filename:
+            continue
+        try:
+            recordings.add_recording(current_user, interview, upload.stream, upload.filename)
+        except ArchiveError as exc:
+            flash(f"{upload.filename}: {exc.message}", "error")
+        else:
+            flash(f"{upload.filename}: stored and queued for transcription.", "info")
+    return redirect(url_for("interviews.detail", interview_id=interview.id))
+
+
+@bp.post("/recordings/<int:recording_id>/retry")
+def retry(recording_id: int):
+    recording = recordings.get_visible(current_user, recording_id, "retry_job")
+    if EmptyForm().validate_on_submit():
+        try:
+            recordings.retry(current_user, recording)
+        except ArchiveError as exc:
+            flash(exc.message, "error")
+        else:
+            flash("The transcription is queued again.", "info")
+    return redirect(url_for("interviews.detail", interview_id=recording.interview_id))
