@@ -20,6 +20,9 @@ run: $(STAMP)
 	mkdir -p recordings transcripts
 	$(FLASK) db upgrade
 	$(FLASK) users ensure-admin
+	@# One transcription worker beside the web server; both stop together.
+	$(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(STAMP)

@@ -150,29 +150,29 @@ def decode(
 ) -> np.ndarray:
     """Decode to float32 at ``sample_rate``: shape (n,) for mono, (channels, n) otherwise.
 
-    ``pick`` keeps one channel of a stereo decode, so a 2-hour channel costs the
-    memory of mono; ``max_seconds`` stops early (enough to judge the channels).
-    Frames are resampled as they are read, so memory holds only the result.
+    Mono is the average of the channels, as Whisper's own loader does (FFmpeg's
+    float downmix is not normalised and peaks above 1.0 on loud stereo). ``pick``
+    keeps one channel, so a 2-hour channel costs the memory of mono; ``max_seconds``
+    stops early (enough to judge the channels). Frames are resampled as they are
+    read, so memory holds only the result.
     """
-    layout = "mono" if channels == 1 else "stereo"
     limit = int(max_seconds * sample_rate) if max_seconds else None
     chunks: list[np.ndarray] = []
     kept = 0
-    with av.open(str(path)) as container:
+    with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.audio[0]
+        layout = "stereo" if channels == 2 and stream.codec_context.channels == 1 else None
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
         for frame in container.decode(stream):
             frame.pts = None
             for out in resampler.resample(frame):
-                chunk = out.to_ndarray()
-                chunks.append(chunk[pick : pick + 1] if pick is not None else chunk)
-                kept += chunk.shape[1]
+                chunks.append(_shape(out.to_ndarray(), channels, pick))
+                kept += chunks[-1].shape[1]
             if limit is not None and kept >= limit:
                 break
         else:
             for out in resampler.resample(None):
-                chunk = out.to_ndarray()
-                chunks.append(chunk[pick : pick + 1] if pick is not None else chunk)
+                chunks.append(_shape(out.to_ndarray(), channels, pick))
     rows = 1 if (channels == 1 or pick is not None) else channels
     if not chunks:
         return np.zeros((rows, 0) if rows > 1 else 0, dtype=np.float32)
@@ -180,3 +180,12 @@ def decode(
     if limit is not None:
         audio = audio[:, :limit]
     return audio[0] if rows == 1 else audio
+
+
+def _shape(planes: np.ndarray, channels: int, pick: int | None) -> np.ndarray:
+    """One decoded chunk (source channels, n) as the rows the caller asked for."""
+    if pick is not None:
+        return planes[pick : pick + 1]
+    if channels == 1:
+        return planes.mean(axis=0, keepdims=True)
+    return planes[:channels]

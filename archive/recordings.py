@@ -133,6 +133,7 @@ def status_json(recording: Recording) -> dict[str, Any]:
         "id": recording.id,
         "interview": recording.interview_id,
         "position": recording.position,
+        "file_name": recording.original_filename,
         "status": recording.status,
         "progress": round(recording.progress or 0.0, 4),
         "duration": recording.duration,

@@ -7,8 +7,13 @@ commit for real and lets worker processes and CLI commands see the same data.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from itertools import count
 from pathlib import Path
 
@@ -17,8 +22,9 @@ from flask.testing import FlaskClient
 
 from archive import create_app
 from archive.extensions import db
-from archive.models import User
+from archive.models import Recording, User
 
+REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
 _emails = count(1)
 
@@ -50,11 +56,18 @@ def template_db(tmp_path_factory) -> Path:
     return database
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def app_config(tmp_path, template_db) -> dict:
+def app_config(tmp_path, template_db, model_cache) -> dict:
     database = tmp_path / "archive.sqlite3"
     shutil.copy(template_db, database)
-    return _config(tmp_path, database)
+    config = _config(tmp_path, database)
+    config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
+    return config
 
 
 class ArchiveClient(FlaskClient):
@@ -120,3 +133,74 @@ def make_user(app):
 @pytest.fixture
 def admin(make_user) -> User:
     return make_user("admin")
+
+
+class Worker:
+    """Starts, stops and kills worker processes sharing the test's database and queue."""
+
+    def __init__(self, config: dict, log_dir: Path) -> None:
+        self.env = {
+            **os.environ,
+            "ARCHIVE_INSTANCE_DIR": str(config["INSTANCE_DIR"]),
+            "ARCHIVE_DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+            "ARCHIVE_RECORDINGS_DIR": str(config["RECORDINGS_DIR"]),
+            "ARCHIVE_TRANSCRIPTS_DIR": str(config["TRANSCRIPTS_DIR"]),
+            "ARCHIVE_SECRET_KEY": config["SECRET_KEY"],
+            "ARCHIVE_IDENTITY_KEY": config["IDENTITY_KEY"],
+            "ARCHIVE_WHISPER_MODEL": "tiny.en",
+            "ARCHIVE_MODEL_CACHE_DIR": str(config["MODEL_CACHE_DIR"]),
+            "ARCHIVE_WORKER_THREADS": "2",
+            "OPENBLAS_NUM_THREADS": "1",
+        }
+        self.log_dir = log_dir
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self) -> subprocess.Popen:
+        log = open(self.log_dir / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
+
+    def kill(self, process: subprocess.Popen) -> None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def worker(app_config, tmp_path):
+    logs = tmp_path / "worker-logs"
+    logs.mkdir()
+    control = Worker(app_config, logs)
+    yield control
+    control.stop_all()
+
+
+def wait_for(recording_id: int, statuses: set[str], timeout: float, worker: Worker) -> Recording:
+    """Poll the database until the recording reaches one of ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        recording = db.session.get(Recording, recording_id)
+        if recording.status in statuses:
+            return recording
+        time.sleep(0.25)
+    pytest.fail(f"recording {recording_id} stayed {recording.status}\n{worker.logs()[-4000:]}")

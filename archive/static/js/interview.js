@@ -104,24 +104,59 @@
     });
   }
 
+  function cell(row, content) {
+    var td = document.createElement("td");
+    td.append(content);
+    row.appendChild(td);
+    return td;
+  }
+
+  function retryForm(table, recordingId) {
+    var formEl = document.createElement("form");
+    formEl.method = "post";
+    formEl.className = "inline";
+    formEl.action = table.dataset.retryUrl.replace("/0/", "/" + recordingId + "/");
+    var token = document.createElement("input");
+    token.type = "hidden"; token.name = "csrf_token"; token.value = csrf;
+    var button = document.createElement("button");
+    button.type = "submit"; button.textContent = "Try again";
+    formEl.append(token, button);
+    return formEl;
+  }
+
+  // Rebuilt from the API each time: new parts appear, finished ones update.
   function renderRecordings(recordings) {
-    var tbody = section.querySelector("tbody");
-    if (!tbody || recordings.length !== tbody.rows.length) {
-      // A new part appeared: the page lays out the table best.
-      window.location.reload();
-      return;
-    }
+    var table = document.getElementById("recording-table");
+    var tbody = table.querySelector("tbody");
+    var fragment = document.createDocumentFragment();
     recordings.forEach(function (rec) {
-      var row = section.querySelector('tr[data-recording="' + rec.id + '"]');
-      if (!row) { return; }
-      row.querySelector(".job-status").textContent = rec.status;
-      row.querySelector("progress").value = rec.progress;
-      row.querySelector(".job-eta").textContent =
-        rec.eta_seconds ? "about " + clock(rec.eta_seconds) + " left" : "";
-      if (rec.status === "failed" && !row.querySelector(".job-error")) {
-        window.location.reload();
+      var row = document.createElement("tr");
+      row.dataset.recording = rec.id;
+      cell(row, String(rec.position));
+      cell(row, rec.file_name || "—");
+      cell(row, clock(rec.duration));
+      var job = cell(row, "");
+      job.className = "job";
+      var status = document.createElement("span");
+      status.className = "job-status"; status.textContent = rec.status;
+      var bar = document.createElement("progress");
+      bar.max = 1; bar.value = rec.progress;
+      bar.setAttribute("aria-label", "Transcription progress of part " + rec.position);
+      var eta = document.createElement("span");
+      eta.className = "job-eta muted small";
+      eta.textContent = rec.eta_seconds ? "about " + clock(rec.eta_seconds) + " left" : "";
+      job.append(status, " ", bar, " ", eta);
+      if (rec.status === "failed") {
+        var error = document.createElement("p");
+        error.className = "error job-error"; error.textContent = rec.error;
+        job.appendChild(error);
+        if (table.dataset.canRetry) { job.appendChild(retryForm(table, rec.id)); }
       }
+      fragment.appendChild(row);
     });
+    tbody.replaceChildren(fragment);
+    table.hidden = recordings.length === 0;
+    document.getElementById("no-recordings").hidden = recordings.length > 0;
   }
 
   function renderTranscript(segments) {

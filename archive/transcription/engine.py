@@ -1,0 +1,371 @@
+"""A thin wrapper around faster-whisper tuned for long interview recordings.
+
+Why these settings (faster-whisper 1.2.1):
+
+* ``vad_filter`` with 500 ms minimum silence: Silero VAD (bundled as
+  ``faster_whisper/assets/silero_vad_v6.onnx``, run by onnxruntime, no download) cuts
+  out pauses, which is where Whisper invents text; 500 ms keeps turn changes apart.
+* ``condition_on_previous_text=False``: conditioning on the previous window is the
+  usual trigger of runaway repetition loops in hour-long audio.
+* ``no_speech_threshold``, ``log_prob_threshold``, ``compression_ratio_threshold``
+  (temperature fallback for gibberish or loops) and
+  ``hallucination_silence_threshold`` (skip text invented over silent gaps; it needs
+  word timestamps) guard against hallucination; a repeated-phrase filter below drops
+  what still gets through.
+* ``word_timestamps=True``: redaction silences words in the audio by their times.
+* ``hotwords``: the interview's vocabulary and speakers' names, sent as a prompt
+  (``<|startofprev|>`` + words) to every 30 s window. It works for English-only and
+  multilingual models alike; it is ignored when a ``prefix`` is given (never here).
+
+Segments go to a callback as they are decoded so the caller can store them and
+report progress. This module knows nothing of Flask or the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+import numpy as np
+
+from archive.transcription.models import resolve_model
+
+if TYPE_CHECKING:  # faster_whisper is imported lazily: it pulls onnxruntime and ctranslate2
+    from faster_whisper import WhisperModel
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+
+Device = Literal["auto", "cpu", "cuda"]
+
+#: Hallucination guards. The first three are faster-whisper's (and Whisper's) own
+#: defaults, set explicitly so an upgrade cannot change them silently.
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4
+#: Seconds of silence around a suspected hallucination before it is skipped.
+HALLUCINATION_SILENCE_THRESHOLD = 2.0
+VAD_MIN_SILENCE_MS = 500
+
+#: Long recordings are transcribed in pieces of at most this many seconds, because
+#: faster-whisper computes VAD and log-mel features for the whole array at once: peak
+#: memory grows ~1.1 MiB per second of audio (a 2 h interview would need ~8 GB).
+#: Measured with tiny.en on 10 min of speech: one piece peaked at 876 MiB RSS,
+#: 300 s pieces at 669 MiB, whatever the total length.
+CHUNK_SECONDS = 300.0
+#: Each cut is placed at the quietest 100 ms in the last this-many seconds before the
+#: nominal boundary, so that it falls in a pause rather than inside a word.
+CUT_SEARCH_SECONDS = 30.0
+_CUT_FRAME = SAMPLE_RATE // 10
+
+#: A duplicate of the previous segment is dropped only from this many words up:
+#: "Yes." answered by "Yes." is ordinary conversation, a repeated sentence is a loop.
+MIN_WORDS_FOR_DUPLICATE = 3
+#: Longest phrase (in words) considered for a loop, and how often it must repeat.
+MAX_LOOP_PHRASE_WORDS = 6
+MIN_LOOP_REPEATS = 3
+#: A single word must repeat more often to count ("no, no, no" is real speech).
+MIN_LOOP_REPEATS_ONE_WORD = 5
+
+
+class Word(NamedTuple):
+    """One word with its time span (seconds from the start of the audio)."""
+
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass
+class Segment:
+    """A decoded stretch of speech, as plain data (no faster-whisper types)."""
+
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class TranscriptionInfo:
+    """What was transcribed, and how much the repetition filter threw away."""
+
+    language: str
+    language_probability: float
+    duration: float
+    duration_after_vad: float
+    segments_kept: int = 0
+    segments_dropped: int = 0
+
+
+def default_threads() -> int:
+    """CPU threads for CTranslate2: the CPUs this process may run on.
+
+    ``sched_getaffinity`` respects taskset/cpusets, where ``os.cpu_count()`` reports
+    the whole host.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pick_device(device: Device) -> tuple[str, str]:
+    """Return (device, compute_type): float16 on a CUDA GPU, int8 on CPU."""
+    import ctranslate2
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', not {device!r}")
+    cuda_count = ctranslate2.get_cuda_device_count()
+    if device == "cuda" and cuda_count == 0:
+        raise RuntimeError("device='cuda' was asked for but CTranslate2 sees no CUDA device")
+    if device == "cuda" or (device == "auto" and cuda_count > 0):
+        supported = ctranslate2.get_supported_compute_types("cuda")
+        return "cuda", "float16" if "float16" in supported else "int8"
+    return "cpu", "int8"
+
+
+def load_model(
+    name: str,
+    cache_dir: Path,
+    device: Device = "auto",
+    threads: int | None = None,
+) -> WhisperModel:
+    """Load a Whisper model from local disk only (see models.resolve_model).
+
+    The model is large and slow to load, so a worker loads it once and reuses it.
+    With ``device="auto"`` a GPU is tried first and checked with one encoder pass:
+    CTranslate2 4.8.5 loads CUDA 12's ``libcublas.so.12`` only at the first matrix
+    product, so a machine whose GPU is visible but which lacks that library (CUDA 13
+    only, say) would otherwise fail in the middle of the first job. On such a
+    failure "auto" falls back to the CPU; an explicit "cuda" raises.
+    """
+    path = resolve_model(name, Path(cache_dir))
+    dev, compute_type = _pick_device(device)
+    cpu_threads = threads or default_threads()
+    if dev == "cuda":
+        try:
+            model = _open(name, path, dev, compute_type, cpu_threads)
+            _warm_up(model)
+            return model
+        except (RuntimeError, OSError) as exc:
+            if device != "auto":
+                raise
+            log.warning("CUDA is visible but unusable (%s); using the CPU instead", exc)
+    return _open(name, path, "cpu", "int8", cpu_threads)
+
+
+def _open(name: str, path: Path, dev: str, compute_type: str, threads: int) -> WhisperModel:
+    from faster_whisper import WhisperModel
+
+    log.info(
+        "Loading Whisper model %s from %s on %s (%s, %d threads)",
+        name,
+        path,
+        dev,
+        compute_type,
+        threads,
+    )
+    # A directory path never reaches the Hub; local_files_only is belt and braces.
+    return WhisperModel(
+        str(path),
+        device=dev,
+        compute_type=compute_type,
+        cpu_threads=threads,
+        local_files_only=True,
+    )
+
+
+def _warm_up(model: WhisperModel) -> None:
+    """One encoder pass over 30 s of silence: loads cuBLAS/cuDNN and the kernels now."""
+    extractor = model.feature_extractor
+    n_mels = extractor.mel_filters.shape[0]  # 80, or 128 for large-v3
+    silence = np.zeros((n_mels, extractor.nb_max_frames), dtype=np.float32)
+    model.encode(silence)
+
+
+def transcribe(
+    model: WhisperModel,
+    audio: np.ndarray,
+    language: str | None,
+    hotwords: Sequence[str],
+    on_segment: Callable[[Segment], None],
+    *,
+    beam_size: int = 5,
+    multilingual: bool | None = None,
+    chunk_seconds: float = CHUNK_SECONDS,
+) -> TranscriptionInfo:
+    """Transcribe 16 kHz mono float32 ``audio``, calling ``on_segment`` per kept segment.
+
+    ``language`` None means detect it; an English-only model is always given "en".
+    ``multilingual`` (default: True when the language is not given and the model is
+    multilingual) re-detects the language for every 30 s window, so an interview
+    that switches language is transcribed, not translated, in each; the cost is
+    small (the encoder output is reused). ``info.language`` is the first window's.
+    ``hotwords`` are joined with spaces into faster-whisper's ``hotwords`` prompt.
+    Audio longer than ``chunk_seconds`` is processed in pieces cut in pauses (see
+    CHUNK_SECONDS); segment and word times are always from the start of ``audio``.
+    Returns the language, durations and filter counts.
+    """
+    audio = _check_audio(audio)
+    multilingual_model = bool(model.model.is_multilingual)
+    if not multilingual_model:
+        if language not in (None, "en"):
+            log.warning("Model is English-only; ignoring language %r and using 'en'", language)
+        language = "en"
+    if multilingual is None:
+        multilingual = language is None and multilingual_model
+    multilingual = bool(multilingual and multilingual_model)
+    hotword_text = " ".join(h.strip() for h in hotwords if h and h.strip()) or None
+
+    info: TranscriptionInfo | None = None
+    previous: str | None = None
+    chunk_samples = max(int(chunk_seconds * SAMPLE_RATE), 60 * SAMPLE_RATE)
+    for start, end in plan_chunks(audio, chunk_samples):
+        offset = start / SAMPLE_RATE
+        segments, fw_info = model.transcribe(
+            audio[start:end],
+            language=language,
+            multilingual=multilingual,
+            beam_size=beam_size,
+            vad_filter=True,
+            vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            no_speech_threshold=NO_SPEECH_THRESHOLD,
+            log_prob_threshold=LOG_PROB_THRESHOLD,
+            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+            hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
+            hotwords=hotword_text,
+        )
+        if info is None:
+            info = TranscriptionInfo(
+                language=fw_info.language,
+                language_probability=float(fw_info.language_probability),
+                duration=audio.shape[0] / SAMPLE_RATE,
+                duration_after_vad=0.0,
+            )
+            if language is None and not multilingual:
+                language = fw_info.language  # later pieces: the same language
+        info.duration_after_vad += float(fw_info.duration_after_vad)
+
+        for raw in segments:  # lazy: decoding happens as we iterate
+            seg = _to_segment(raw, offset)
+            norm = normalise_text(seg.text)
+            if not norm:
+                info.segments_dropped += 1
+                continue
+            if is_duplicate(norm, previous) or is_phrase_loop(norm):
+                log.info("Dropping repeated segment at %.2f-%.2f: %r", seg.start, seg.end, seg.text)
+                info.segments_dropped += 1
+                continue
+            previous = norm
+            info.segments_kept += 1
+            on_segment(seg)
+    assert info is not None  # plan_chunks always yields at least one piece
+    return info
+
+
+def plan_chunks(audio: np.ndarray, chunk_samples: int) -> list[tuple[int, int]]:
+    """Split ``audio`` into [start, end) pieces of at most ``chunk_samples``.
+
+    Each cut is at the middle of the quietest 100 ms frame within CUT_SEARCH_SECONDS
+    before the nominal boundary. Always returns at least one piece.
+    """
+    total = int(audio.shape[0])
+    search = min(int(CUT_SEARCH_SECONDS * SAMPLE_RATE), chunk_samples // 2)
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    while total - start > chunk_samples:
+        hi = start + chunk_samples
+        lo = hi - search
+        frames = (hi - lo) // _CUT_FRAME
+        window = audio[lo : lo + frames * _CUT_FRAME].reshape(frames, _CUT_FRAME)
+        energy = np.einsum("ij,ij->i", window, window)
+        cut = lo + int(np.argmin(energy)) * _CUT_FRAME + _CUT_FRAME // 2
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, total))
+    return pieces
+
+
+def _check_audio(audio: np.ndarray) -> np.ndarray:
+    """faster-whisper assumes 16 kHz mono float32; catch stereo or int PCM early."""
+    if not isinstance(audio, np.ndarray) or audio.ndim != 1:
+        raise ValueError("audio must be a 1-D numpy array (16 kHz mono)")
+    if audio.dtype != np.float32:
+        if np.issubdtype(audio.dtype, np.integer):
+            raise ValueError("audio must be float32 in [-1, 1], not integer PCM")
+        audio = audio.astype(np.float32)
+    return audio
+
+
+def _to_segment(raw: object, offset: float = 0.0) -> Segment:
+    """Copy a faster-whisper segment into plain data, shifted by ``offset`` seconds."""
+    words = [
+        Word(float(w.start) + offset, float(w.end) + offset, w.word, float(w.probability))
+        for w in (getattr(raw, "words", None) or [])
+    ]
+    return Segment(
+        start=float(raw.start) + offset,  # type: ignore[attr-defined]
+        end=float(raw.end) + offset,  # type: ignore[attr-defined]
+        text=raw.text.strip(),  # type: ignore[attr-defined]
+        avg_logprob=float(raw.avg_logprob),  # type: ignore[attr-defined]
+        no_speech_prob=float(raw.no_speech_prob),  # type: ignore[attr-defined]
+        words=words,
+    )
+
+
+_NON_WORD = re.compile(r"[^\w\s']+")
+
+
+def normalise_text(text: str) -> str:
+    """Lowercase, drop punctuation, collapse spaces: what "the same words" means."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def is_duplicate(norm: str, previous: str | None) -> bool:
+    """True when a segment repeats the previous kept one word for word (and is long
+    enough that a repeat is more likely a decoding loop than a real echo)."""
+    return (
+        previous is not None and norm == previous and len(norm.split()) >= MIN_WORDS_FOR_DUPLICATE
+    )
+
+
+def is_phrase_loop(norm: str) -> bool:
+    """True when a segment is mostly one short phrase said over and over.
+
+    Looks for the longest stretch in which the words repeat with a period of 1 to
+    MAX_LOOP_PHRASE_WORDS words. It is a loop when the phrase repeats at least
+    MIN_LOOP_REPEATS times (MIN_LOOP_REPEATS_ONE_WORD for a single word, since
+    "no, no, no" is real speech) and the stretch covers at least half the segment:
+    "thank you thank you thank you", or tiny.en on German audio: "we had to focus on
+    the rest of the rest of the rest of the rest of the rest".
+    """
+    words = norm.split()
+    n = len(words)
+    for size in range(1, MAX_LOOP_PHRASE_WORDS + 1):
+        needed = MIN_LOOP_REPEATS_ONE_WORD if size == 1 else MIN_LOOP_REPEATS
+        if n < needed * size:
+            break
+        run = best = 0
+        for j in range(size, n):
+            if words[j] == words[j - size]:
+                run += 1
+                best = max(best, run + size)
+            else:
+                run = 0
+        if best >= needed * size and 2 * best >= n:
+            return True
+    return False

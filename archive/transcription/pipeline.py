@@ -1,0 +1,441 @@
+"""The transcription job: decode, transcribe, separate speakers, keep the result.
+
+Segments are committed as the model produces them, so progress and a partial
+transcript show while the job runs, and a worker that dies loses nothing: the next
+claim resumes after the last stored segment. A lease (worker id and heartbeat) on
+the recording keeps two workers from transcribing the same recording at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+from functools import lru_cache
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import and_, delete, or_, select, update
+
+from archive import audio, audit, interviews, storage
+from archive.extensions import db
+from archive.models import Interview, Recording, Revision, Segment, Speaker, utcnow
+from archive.transcription import diarization, engine
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 90
+HEARTBEAT_SECONDS = 10
+CHANNEL_SAMPLE_SECONDS = 600
+# Cosine similarity above which a voice is taken to be a speaker already known.
+SAME_VOICE = 0.75
+
+
+@lru_cache(maxsize=2)
+def _model(name: str, cache_dir: str, device: str, threads: int | None):
+    return engine.load_model(name, cache_dir, device=device, threads=threads)
+
+
+def load_configured_model():
+    config = current_app.config
+    return _model(
+        config["WHISPER_MODEL"],
+        str(config["MODEL_CACHE_DIR"]),
+        config["WHISPER_DEVICE"],
+        config["WORKER_THREADS"],
+    )
+
+
+def claim(recording_id: int, worker: str) -> Recording | None:
+    """Take the recording for this worker, atomically; None if someone else has it."""
+    stale = utcnow() - timedelta(seconds=LEASE_SECONDS)
+    result = db.session.execute(
+        update(Recording)
+        .where(
+            Recording.id == recording_id,
+            or_(
+                Recording.status == "queued",
+                and_(
+                    Recording.status == "processing",
+                    or_(
+                        Recording.heartbeat_at.is_(None),
+                        Recording.heartbeat_at < stale,
+                        Recording.worker == worker,
+                    ),
+                ),
+            ),
+        )
+        .values(
+            status="processing",
+            worker=worker,
+            heartbeat_at=utcnow(),
+            started_at=utcnow(),
+            attempts=Recording.attempts + 1,
+            error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        return None
+    return db.session.get(Recording, recording_id)
+
+
+def run(recording_id: int, worker: str) -> None:
+    """The task body: claim, transcribe, and record success or a readable failure."""
+    recording = claim(recording_id, worker)
+    if recording is None:
+        log.info("recording %s is not waiting for a worker; skipped", recording_id)
+        return
+    started = time.monotonic()
+    try:
+        Job(recording, worker).execute()
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("transcription of recording %s failed", recording_id)
+        _fail(recording_id, exc)
+        return
+    log.info("recording %s transcribed in %.1f s", recording_id, time.monotonic() - started)
+
+
+def _fail(recording_id: int, exc: Exception) -> None:
+    recording = db.session.get(Recording, recording_id)
+    recording.status = "failed"
+    recording.error = f"Transcription failed ({type(exc).__name__}): {str(exc)[:300]}"
+    recording.worker = None
+    audit.record(
+        db.session,
+        "transcription_failed",
+        None,
+        interview_id=recording.interview_id,
+        object_type="recording",
+        object_id=recording.id,
+        error=type(exc).__name__,
+    )
+    db.session.commit()
+
+
+class Heartbeat:
+    """Keeps the job's lease alive from a side thread, however long the model is
+    silent (a long pause or a slow window must not look like a dead worker)."""
+
+    def __init__(self, recording_id: int, worker: str) -> None:
+        self.recording_id, self.worker = recording_id, worker
+        self.stop = threading.Event()
+        self.engine = db.engine
+        self.thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
+
+    def _beat(self) -> None:
+        while not self.stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(
+                        update(Recording)
+                        .where(Recording.id == self.recording_id, Recording.worker == self.worker)
+                        .values(heartbeat_at=utcnow())
+                    )
+            except Exception:  # a missed beat is retried; the lease is 9 beats long
+                log.warning("heartbeat for recording %s failed", self.recording_id)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+class Job:
+    """One run of the pipeline over one recording (possibly resuming an earlier run)."""
+
+    def __init__(self, recording: Recording, worker: str) -> None:
+        self.recording = recording
+        self.interview: Interview = recording.interview
+        self.worker = worker
+        self.duration = max(recording.duration or 0.0, 0.001)
+        self.last_beat = time.monotonic()
+
+    def execute(self) -> None:
+        path = storage.master_path(self.recording.master_key)
+        model = load_configured_model()
+        language = self.interview.language
+        hotwords = interviews.hotwords(self.interview)
+        with Heartbeat(self.recording.id, self.worker):
+            if self._separate_channels(path):
+                info = self._by_channel(model, path, language, hotwords)
+            else:
+                info = self._mono(model, audio.decode(path), language, hotwords)
+            self._finish(info)
+
+    def _separate_channels(self, path) -> bool:
+        """Judge the channels on the first minutes: enough to hear two microphones."""
+        if (self.recording.channels or 1) < 2:
+            return False
+        sample = audio.decode(path, channels=2, max_seconds=CHANNEL_SAMPLE_SECONDS)
+        return diarization.channels_are_separate(sample)
+
+    # -- transcription -------------------------------------------------------
+
+    def _mono(self, model, mono: np.ndarray, language, hotwords):
+        resume_at = self._resume_point()
+        offset_samples = int(resume_at * audio.SAMPLE_RATE)
+        if resume_at:
+            log.info("recording %s resumes at %.1f s", self.recording.id, resume_at)
+        info = engine.transcribe(
+            model,
+            mono[offset_samples:],
+            language,
+            hotwords,
+            lambda segment: self._save(segment, resume_at, None, 0.0, 1.0),
+        )
+        self._separate_voices(mono)
+        return info
+
+    def _by_channel(self, model, path, language, hotwords):
+        """One microphone per person: each channel is one speaker, transcribed alone."""
+        db.session.execute(delete(Segment).where(Segment.recording_id == self.recording.id))
+        db.session.commit()
+        speakers = self._speakers_for(2)
+        info = None
+        for channel in range(2):
+            info = engine.transcribe(
+                model,
+                audio.decode(path, channels=2, pick=channel),
+                language,
+                hotwords,
+                lambda segment, c=channel: self._save(segment, 0.0, speakers[c], c / 2, 0.5),
+            )
+        return info
+
+    def _resume_point(self) -> float:
+        last = db.session.scalar(
+            select(Segment.end)
+            .where(Segment.recording_id == self.recording.id)
+            .order_by(Segment.end.desc())
+            .limit(1)
+        )
+        return float(last or 0.0)
+
+    def _save(self, segment, offset: float, speaker: Speaker | None, base: float, share: float):
+        """Store one segment as produced and move the progress bar."""
+        words = [
+            {
+                "start": round(word.start + offset, 3),
+                "end": round(word.end + offset, 3),
+                "word": word.word,
+                "probability": round(word.probability, 4),
+            }
+            for word in segment.words
+        ]
+        db.session.add(
+            Segment(
+                recording_id=self.recording.id,
+                speaker_id=speaker.id if speaker else None,
+                start=round(segment.start + offset, 3),
+                end=round(segment.end + offset, 3),
+                text=segment.text,
+                words=words,
+                avg_logprob=segment.avg_logprob,
+                no_speech_prob=segment.no_speech_prob,
+            )
+        )
+        progress = base + share * min(1.0, (segment.end + offset) / self.duration)
+        self.recording.progress = max(self.recording.progress or 0.0, min(progress, 0.99))
+        self.recording.heartbeat_at = utcnow()
+        db.session.commit()
+
+    # -- speakers -----------------------------------------------------------
+
+    def _speakers_for(self, count: int) -> list[Speaker]:
+        """The interview's speakers S1..Sn, created when there are not enough yet."""
+        speakers = list(self.interview.speakers)
+        while len(speakers) < count:
+            speakers.append(interviews.add_speaker(self.interview))
+        db.session.commit()
+        return speakers[:count]
+
+    def _separate_voices(self, mono: np.ndarray) -> None:
+        segments = list(
+            db.session.scalars(
+                select(Segment)
+                .where(Segment.recording_id == self.recording.id)
+                .order_by(Segment.start)
+            )
+        )
+        spans = [(w["start"], w["end"]) for seg in segments for w in (seg.words or [])]
+        if not spans:
+            return
+        result = diarization.diarize(mono, spans, self.interview.expected_speakers)
+        speakers = self._match_speakers(result.centroids)
+        labels = iter(result.labels)
+        for segment in segments:
+            words = segment.words or []
+            segment_labels = [next(labels) for _ in words]
+            self._assign(segment, [speakers[label] for label in segment_labels])
+        db.session.commit()
+
+    def _match_speakers(self, centroids: np.ndarray) -> list[Speaker]:
+        """Map each voice cluster to a known speaker of the interview, or a new one."""
+        known = list(self.interview.speakers)
+        stored = [
+            np.frombuffer(s.voice_embedding, dtype=np.float32) if s.voice_embedding else None
+            for s in known
+        ]
+        matches = diarization.assign_to_known(centroids, stored, SAME_VOICE)
+        unused = [s for s, vec in zip(known, stored, strict=True) if vec is None]
+        result = []
+        for centroid, match in zip(centroids, matches, strict=True):
+            if match is not None:
+                speaker = known[match]
+            elif unused:
+                speaker = unused.pop(0)
+            else:
+                speaker = interviews.add_speaker(self.interview)
+            if speaker.voice_embedding is None:
+                speaker.voice_embedding = np.asarray(centroid, dtype=np.float32).tobytes()
+            result.append(speaker)
+        return result
+
+    def _assign(self, segment: Segment, word_speakers: list[Speaker]) -> None:
+        """Give the segment its speaker; split it where the speaker changes."""
+        if not word_speakers:
+            segment.speaker_id = segment.speaker_id or self._speakers_for(1)[0].id
+            return
+        runs = diarization.split_runs([s.id for s in word_speakers])
+        words = segment.words
+        first, *rest = runs
+        pieces = [(segment, first)] + [(None, run) for run in rest]
+        for target, (start_index, stop_index, speaker_id) in pieces:
+            chunk = words[start_index:stop_index]
+            text = "".join(w["word"] for w in chunk).strip()
+            if target is None:
+                target = Segment(
+                    recording_id=segment.recording_id,
+                    avg_logprob=segment.avg_logprob,
+                    no_speech_prob=segment.no_speech_prob,
+                )
+                db.session.add(target)
+            target.speaker_id = speaker_id
+            target.words = chunk
+            target.text = text if rest else segment.text
+            target.start = chunk[0]["start"] if rest else segment.start
+            target.end = chunk[-1]["end"] if rest else segment.end
+
+    # -- the end ------------------------------------------------------------
+
+    def _finish(self, info) -> None:
+        recording = self.recording
+        segments = list(
+            db.session.scalars(
+                select(Segment).where(Segment.recording_id == recording.id).order_by(Segment.start)
+            )
+        )
+        for segment in segments:
+            if not _has_revision(segment.id):
+                db.session.add(
+                    Revision(
+                        segment_id=segment.id,
+                        version=1,
+                        kind="machine",
+                        text=segment.text,
+                        speaker_id=segment.speaker_id,
+                        start=segment.start,
+                        end=segment.end,
+                    )
+                )
+        db.session.flush()
+        self._write_machine_transcript(segments, info)
+        recording.status = "done"
+        recording.progress = 1.0
+        recording.language = getattr(info, "language", None) or self.interview.language
+        recording.finished_at = utcnow()
+        recording.worker = None
+        all_done = all(r.status == "done" for r in self.interview.recordings)
+        if all_done and self.interview.workflow_status in ("new", "transcribing"):
+            self.interview.workflow_status = "machine_transcript"
+        audit.record(
+            db.session,
+            "transcription_done",
+            None,
+            interview_id=self.interview.id,
+            object_type="recording",
+            object_id=recording.id,
+            segments=len(segments),
+        )
+        db.session.commit()
+
+    def _write_machine_transcript(self, segments: list[Segment], info) -> None:
+        document = {
+            "recording": self.recording.id,
+            "interview": self.interview.id,
+            "master_sha256": self.recording.sha256,
+            "model": current_app.config["WHISPER_MODEL"],
+            "language": getattr(info, "language", None),
+            "produced_at": utcnow().isoformat() + "Z",
+            "segments": [
+                {
+                    "start": s.start,
+                    "end": s.end,
+                    "speaker": s.speaker.label if s.speaker else None,
+                    "text": s.text,
+                    "avg_logprob": s.avg_logprob,
+                    "no_speech_prob": s.no_speech_prob,
+                    "words": s.words,
+                }
+                for s in segments
+            ],
+        }
+        data = json.dumps(document, ensure_ascii=False, indent=1).encode()
+        storage.write_once(storage.machine_transcript_path(self.recording.id), data)
+
+
+def _has_revision(segment_id: int) -> bool:
+    query = select(Revision.id).where(Revision.segment_id == segment_id).limit(1)
+    return db.session.scalar(query) is not None
+
+
+def recover_abandoned(worker: str, at_start: bool = False) -> int:
+    """Queue again the jobs whose worker died; at start also any queued job.
+
+    A job is abandoned when its heartbeat is older than the lease, or when it was
+    held by a process on this host that no longer exists.
+    """
+    from archive import tasks
+
+    stale = utcnow() - timedelta(seconds=LEASE_SECONDS)
+    host = socket.gethostname()
+    requeue = []
+    for recording in db.session.scalars(select(Recording).where(Recording.status == "processing")):
+        owner_host, _, pid = (recording.worker or "").partition(":")
+        dead_here = owner_host == host and pid.isdigit() and not _alive(int(pid))
+        if dead_here or recording.heartbeat_at is None or recording.heartbeat_at < stale:
+            recording.status = "queued"
+            recording.worker = None
+            requeue.append(recording.id)
+    db.session.commit()
+    if at_start:
+        requeue += list(
+            db.session.scalars(select(Recording.id).where(Recording.status == "queued"))
+        )
+    for recording_id in dict.fromkeys(requeue):
+        tasks.enqueue_transcription(recording_id)
+    if requeue:
+        log.info("requeued %d recording(s)", len(set(requeue)))
+    return len(set(requeue))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

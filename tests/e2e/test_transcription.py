@@ -1,0 +1,145 @@
+"""End to end with a real worker process and the real tiny.en model."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import re
+import time
+import wave
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from archive import audio, tokens
+from archive.extensions import db
+from archive.models import Recording, Segment
+from tests.conftest import wait_for
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+JFK_TEXT = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
+
+
+@pytest.fixture
+def api(client, make_user):
+    user = make_user("interviewer")
+    _row, plaintext = tokens.issue_token(user, user)
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {plaintext}"
+    return client
+
+
+def _interview(api, **fields) -> int:
+    response = api.post("/api/v1/interviews", json={"title": "Test interview", **fields})
+    assert response.status_code == 201
+    return response.json["id"]
+
+
+def _upload(api, interview_id: int, data: bytes, name: str) -> int:
+    response = api.post(
+        f"/api/v1/interviews/{interview_id}/recordings",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202, response.json
+    return response.json["id"]
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+
+
+def test_jfk_comes_back_with_the_known_sentence_and_one_speaker(app, api, worker):
+    interview_id = _interview(api)
+    recording_id = _upload(api, interview_id, (FIXTURES / "jfk.flac").read_bytes(), "jfk.flac")
+    worker.start()
+    wait_for(recording_id, {"done", "failed"}, 120, worker)
+    status = api.get(f"/api/v1/recordings/{recording_id}").json
+    assert status["status"] == "done", status["error"]
+    assert status["progress"] == 1
+    assert status["language"] == "en"
+
+    segments = api.get(f"/api/v1/interviews/{interview_id}/transcript").json["segments"]
+    text = " ".join(s["text"] for s in segments)
+    assert jiwer.wer(_normalise(JFK_TEXT), _normalise(text)) <= 0.10
+    assert all(0 <= s["start"] < s["end"] <= 11.1 for s in segments)
+    assert len({s["speaker"]["id"] for s in segments}) == 1
+    assert segments[0]["speaker"]["name"] == "S1"
+
+    machine = json.loads(
+        (
+            Path(app.config["TRANSCRIPTS_DIR"]) / "machine" / f"recording-{recording_id}.json"
+        ).read_text()
+    )
+    assert _normalise(" ".join(s["text"] for s in machine["segments"])) == _normalise(text)
+    assert all(w["probability"] > 0 for s in machine["segments"] for w in s["words"])
+    interview = api.get(f"/api/v1/interviews/{interview_id}").json
+    assert interview["workflow_status"] == "machine_transcript"
+
+
+def test_stereo_fixture_comes_back_with_each_sentence_on_its_speaker(app, api, worker):
+    interview_id = _interview(api)
+    recording_id = _upload(
+        api, interview_id, (FIXTURES / "stereo_diarization.wav").read_bytes(), "two mics.wav"
+    )
+    worker.start()
+    wait_for(recording_id, {"done", "failed"}, 120, worker)
+    segments = api.get(f"/api/v1/interviews/{interview_id}/transcript").json["segments"]
+    by_speaker: dict[str, str] = {}
+    for segment in segments:
+        name = segment["speaker"]["name"]
+        by_speaker[name] = by_speaker.get(name, "") + " " + _normalise(segment["text"])
+    assert len(by_speaker) == 2, by_speaker
+    left, right = by_speaker["S1"], by_speaker["S2"]
+    assert "wizard" in left and "curtain" in left
+    assert "horizon" in right and "distant" in right
+    assert "horizon" not in left and "wizard" not in right
+
+
+def _long_recording(path: Path, repeats: int = 6) -> bytes:
+    """jfk said several times with pauses: long enough to kill a worker mid-job."""
+    speech = audio.decode(FIXTURES / "jfk.flac")
+    pause = np.zeros(audio.SAMPLE_RATE, dtype=np.float32)
+    signal = np.concatenate([np.concatenate([speech, pause]) for _ in range(repeats)])
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(audio.SAMPLE_RATE)
+        out.writeframes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
+    return path.read_bytes()
+
+
+def test_killed_worker_leaves_a_job_that_the_next_one_completes_once(app, api, worker, tmp_path):
+    interview_id = _interview(api, expected_speakers=1)
+    data = _long_recording(tmp_path / "long.wav")
+    recording_id = _upload(api, interview_id, data, "long.wav")
+    first = worker.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        count = db.session.scalar(
+            select(func.count()).select_from(Segment).where(Segment.recording_id == recording_id)
+        )
+        if count >= 2:
+            break
+        time.sleep(0.1)
+    db.session.expire_all()
+    assert db.session.get(Recording, recording_id).status == "processing"
+    worker.kill(first)
+
+    worker.start()
+    recording = wait_for(recording_id, {"done", "failed"}, 180, worker)
+    assert recording.status == "done", recording.error
+    segments = db.session.scalars(
+        select(Segment).where(Segment.recording_id == recording_id).order_by(Segment.start)
+    ).all()
+    text = _normalise(" ".join(s.text for s in segments))
+    assert text.count("ask not what your country can do for you") == 6
+    for earlier, later in itertools.pairwise(segments):
+        assert later.start >= earlier.end - 0.05, "segments overlap: something was done twice"
+    assert recording.attempts == 2

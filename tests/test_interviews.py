@@ -1,0 +1,147 @@
+"""Creating interviews through the API and the pages; who sees them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from archive import identity, tokens
+from archive.extensions import db
+from archive.models import Interview, Speaker
+
+
+@pytest.fixture
+def interviewer(make_user):
+    return make_user("interviewer")
+
+
+def _bearer(user) -> dict:
+    _row, plaintext = tokens.issue_token(user, user)
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+def test_interviewer_creates_an_interview_and_is_its_interviewer_of_record(client, interviewer):
+    response = client.post(
+        "/api/v1/interviews",
+        json={
+            "title": "Almaty, January 2022",
+            "summary": "A witness of the January events.",
+            "language": "ru",
+            "vocabulary": "Almaty, Akimat",
+            "speakers": [{"pseudonym": "Svetlana", "role": "narrator"}],
+        },
+        headers=_bearer(interviewer),
+    )
+    assert response.status_code == 201
+    interview = db.session.get(Interview, response.json["id"])
+    assert interview.interviewer_id == interviewer.id
+    assert interview.language == "ru"
+    assert [(s.label, s.pseudonym, s.role) for s in interview.speakers] == [
+        ("S1", "Svetlana", "narrator")
+    ]
+
+
+def test_real_name_given_at_creation_is_stored_encrypted(app, client, interviewer):
+    response = client.post(
+        "/api/v1/interviews",
+        json={
+            "title": "Witness",
+            "speakers": [
+                {"pseudonym": "Svetlana", "role": "narrator", "real_name": "Gulnara Bekova"}
+            ],
+        },
+        headers=_bearer(interviewer),
+    )
+    speaker = db.session.scalar(select(Speaker).where(Speaker.interview_id == response.json["id"]))
+    assert b"Gulnara" not in speaker.real_name_enc
+    assert identity.real_name(speaker) == "Gulnara Bekova"
+    detail = client.get(
+        f"/api/v1/interviews/{response.json['id']}", headers=_bearer(interviewer)
+    ).get_data(as_text=True)
+    assert "Gulnara" not in detail
+    assert "Svetlana" in detail
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "title is required."),
+        ({"title": "  "}, "title is required."),
+        ({"title": "x", "language": "klingon"}, "Unknown language code"),
+        ({"title": "x", "expected_speakers": 0}, "expected_speakers must be between 1 and 20."),
+        ({"title": "x", "speakers": [{"role": "hero"}]}, "role must be one of"),
+        ({"title": "x", "speakers": "Svetlana"}, "speakers must be a list"),
+        ({"title": "x", "recorded_on": "January"}, "The date must look like 2022-01-05."),
+        ({"title": "x", "collection": 99}, "There is no such collection."),
+        ({"title": ["x"]}, "title must be text."),
+    ],
+)
+def test_bad_interview_fields_get_422_and_store_nothing(client, interviewer, body, message):
+    response = client.post("/api/v1/interviews", json=body, headers=_bearer(interviewer))
+    assert response.status_code == 422
+    assert message in response.json["error"]
+    assert db.session.scalars(select(Interview)).all() == []
+    assert db.session.scalars(select(Speaker)).all() == []
+
+
+def test_researcher_cannot_create_an_interview(client, make_user):
+    researcher = make_user("researcher")
+    response = client.post("/api/v1/interviews", json={"title": "x"}, headers=_bearer(researcher))
+    assert response.status_code == 404
+    assert db.session.scalars(select(Interview)).all() == []
+
+
+def test_new_interview_is_sealed_until_an_agreement_opens_it(client, interviewer, make_user):
+    interview_id = client.post(
+        "/api/v1/interviews", json={"title": "Sealed by default"}, headers=_bearer(interviewer)
+    ).json["id"]
+    for who in (make_user("researcher"), make_user("interviewer")):
+        assert (
+            client.get(f"/api/v1/interviews/{interview_id}", headers=_bearer(who)).status_code
+            == 404
+        )
+    anonymous = client.get(f"/api/v1/interviews/{interview_id}")
+    assert anonymous.status_code == 404
+    assert client.get("/api/v1/interviews").json["interviews"] == []
+    archivist = make_user("archivist")
+    assert (
+        client.get(f"/api/v1/interviews/{interview_id}", headers=_bearer(archivist)).status_code
+        == 200
+    )
+
+
+def test_interview_form_creates_the_interview_with_its_narrator(client, interviewer):
+    client.login_as(interviewer)
+    response = client.post_form(
+        "/interviews/new",
+        {
+            "title": "Almaty witness",
+            "summary": "",
+            "place": "Almaty",
+            "language": "ru",
+            "expected_speakers": "2",
+            "vocabulary": "",
+            "narrator_pseudonym": "Svetlana",
+        },
+    )
+    assert response.status_code == 302
+    interview = db.session.scalar(select(Interview))
+    assert response.headers["Location"] == f"/interviews/{interview.id}"
+    assert interview.speakers[0].pseudonym == "Svetlana"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Add recordings" in page
+    assert "Svetlana" in page
+
+
+def test_interview_list_page_shows_only_what_the_user_may_see(client, interviewer, make_user):
+    from archive import interviews
+
+    mine = interviews.create_interview(interviewer, {"title": "Mine"})
+    other = make_user("interviewer")
+    interviews.create_interview(other, {"title": "Theirs"})
+    page = client.login_as(interviewer).get("/interviews/").get_data(as_text=True)
+    assert "Mine" in page and "Theirs" not in page
+    assert client.get(f"/interviews/{mine.id}").status_code == 200
+    client.login_as(make_user("researcher"))
+    assert client.get(f"/interviews/{mine.id}").status_code == 404
+    assert "No interviews to show yet." in client.get("/interviews/").get_data(as_text=True)
