@@ -30,6 +30,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
 
+    from archive.models.types import configure_cipher
+
+    configure_cipher(app.config["IDENTITY_KEY"])
+
     _configure_logging(app)
     _init_extensions(app)
 

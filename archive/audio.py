@@ -156,30 +156,51 @@ def decode(
     stops early (enough to judge the channels). Frames are resampled as they are
     read, so memory holds only the result.
     """
-    limit = int(max_seconds * sample_rate) if max_seconds else None
-    chunks: list[np.ndarray] = []
-    kept = 0
+    rows_wanted = 1 if (channels == 1 or pick is not None) else channels
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.audio[0]
         layout = "stereo" if channels == 2 and stream.codec_context.channels == 1 else None
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
+        seconds = _duration(container, stream)
+        if max_seconds:
+            seconds = min(seconds or max_seconds, max_seconds)
+        buffer = _Buffer(rows_wanted, int((seconds + 1) * sample_rate))
+        limit = int(max_seconds * sample_rate) if max_seconds else None
         for frame in container.decode(stream):
             frame.pts = None
             for out in resampler.resample(frame):
-                chunks.append(_shape(out.to_ndarray(), channels, pick))
-                kept += chunks[-1].shape[1]
-            if limit is not None and kept >= limit:
+                buffer.add(_shape(out.to_ndarray(), channels, pick))
+            if limit is not None and buffer.length >= limit:
                 break
         else:
             for out in resampler.resample(None):
-                chunks.append(_shape(out.to_ndarray(), channels, pick))
-    rows = 1 if (channels == 1 or pick is not None) else channels
-    if not chunks:
-        return np.zeros((rows, 0) if rows > 1 else 0, dtype=np.float32)
-    audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    if limit is not None:
-        audio = audio[:, :limit]
-    return audio[0] if rows == 1 else audio
+                buffer.add(_shape(out.to_ndarray(), channels, pick))
+    audio = buffer.result(limit)
+    return audio[0] if rows_wanted == 1 else audio
+
+
+class _Buffer:
+    """Decoded samples written into one array sized from the stated duration, so a
+    2-hour recording never exists twice in memory (as list plus concatenation)."""
+
+    def __init__(self, rows: int, capacity: int) -> None:
+        self.data = np.zeros((rows, max(capacity, 1)), dtype=np.float32)
+        self.length = 0
+
+    def add(self, chunk: np.ndarray) -> None:
+        end = self.length + chunk.shape[1]
+        if end > self.data.shape[1]:
+            grown = np.zeros(
+                (self.data.shape[0], max(end, int(self.data.shape[1] * 1.25))), dtype=np.float32
+            )
+            grown[:, : self.length] = self.data[:, : self.length]
+            self.data = grown
+        self.data[:, self.length : end] = chunk
+        self.length = end
+
+    def result(self, limit: int | None) -> np.ndarray:
+        end = self.length if limit is None else min(self.length, limit)
+        return self.data[:, :end]
 
 
 def _shape(planes: np.ndarray, channels: int, pick: int | None) -> np.ndarray:
@@ -189,3 +210,31 @@ def _shape(planes: np.ndarray, channels: int, pick: int | None) -> np.ndarray:
     if channels == 1:
         return planes.mean(axis=0, keepdims=True)
     return planes[:channels]
+
+
+def decode_range(
+    path: Path, start: float, end: float, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
+    """Mono float32 samples from about ``start`` to ``end`` seconds, seeking rather
+    than decoding from the beginning, so a voice sample from the end of a long
+    recording is cheap. Accurate to a codec frame (tens of ms): for listening only."""
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams.audio[0]
+        container.seek(int(max(0.0, start - 1.0) * av.time_base), any_frame=False)
+        resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+        first_time: float | None = None
+        buffer = _Buffer(1, int((end - start + 2) * sample_rate))
+        for frame in container.decode(stream):
+            if first_time is None:
+                first_time = frame.time if frame.time is not None else 0.0
+            frame.pts = None
+            for out in resampler.resample(frame):
+                buffer.add(_shape(out.to_ndarray(), 1, None))
+            if first_time + buffer.length / sample_rate >= end:
+                break
+    if first_time is None:
+        return np.zeros(0, dtype=np.float32)
+    data = buffer.result(None)[0]
+    lo = max(0, int((start - first_time) * sample_rate))
+    hi = max(lo, int((end - first_time) * sample_rate))
+    return data[lo:hi]

@@ -1,61 +1,33 @@
 """Speakers' real identities: encrypted at rest, shown only where the policy allows.
 
-Real names and aliases are sealed with Fernet (AES-CBC with an HMAC: authenticated
-encryption from ``cryptography``) under ``IDENTITY_KEY``, which lives in the
-configuration and never in the database. Nothing in this module logs a name.
+Real names and aliases live in encrypted columns (``models.types``) under
+``IDENTITY_KEY``, which lives in the configuration and never in the database.
+Nothing in this module logs a name.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
 
 from archive import policy
 from archive.models import Speaker
 
 
-class IdentityKeyError(Exception):
-    """The identity key cannot open a stored name: wrong or rotated key."""
-
-
-def _fernet() -> Fernet:
-    return Fernet(current_app.config["IDENTITY_KEY"].encode())
-
-
-def seal(value: str | list[str] | None) -> bytes | None:
-    if value in (None, "", []):
-        return None
-    return _fernet().encrypt(json.dumps(value, ensure_ascii=False).encode())
-
-
-def unseal(blob: bytes | None) -> Any:
-    if not blob:
-        return None
-    try:
-        return json.loads(_fernet().decrypt(blob))
-    except InvalidToken:
-        raise IdentityKeyError(
-            "A stored identity cannot be opened with the configured ARCHIVE_IDENTITY_KEY."
-        ) from None
-
-
 def real_name(speaker: Speaker) -> str | None:
-    return unseal(speaker.real_name_enc)
+    return speaker.real_name or None
 
 
 def aliases(speaker: Speaker) -> list[str]:
-    return unseal(speaker.aliases_enc) or []
+    return list(speaker.aliases or [])
 
 
 def set_identity(speaker: Speaker, name: str | None, alias_list: list[str] | None) -> None:
+    """Set the real name and/or aliases; None leaves that field as it is."""
     if name is not None:
-        speaker.real_name_enc = seal(name.strip() or None)
+        speaker.real_name = name.strip() or None
     if alias_list is not None:
         cleaned = [alias.strip() for alias in alias_list if alias and alias.strip()]
-        speaker.aliases_enc = seal(cleaned)
+        speaker.aliases = cleaned or None
 
 
 def protected_names(speaker: Speaker) -> list[str]:
@@ -70,7 +42,11 @@ def public_name(speaker: Speaker) -> str:
 
 
 def display_name(user: Any, speaker: Speaker) -> str:
-    """The one helper pages and exports use to name a speaker for ``user``."""
-    if policy.sees_real_names(user, speaker.interview):
+    """The one helper pages and exports use to name a speaker for ``user``.
+
+    Only a narrator who chose to be named is shown by name; every other speaker,
+    to everyone, by pseudonym (custodians see real names through the reveal).
+    """
+    if speaker.role == "narrator" and policy.sees_real_names(user, speaker.interview):
         return real_name(speaker) or public_name(speaker)
     return public_name(speaker)

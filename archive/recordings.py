@@ -128,12 +128,13 @@ def retry(actor: User, recording: Recording) -> Recording:
     return recording
 
 
-def status_json(recording: Recording) -> dict[str, Any]:
+def status_json(recording: Recording, show_file_name: bool = False) -> dict[str, Any]:
+    """The job's state; the uploaded file name only for those who may know names."""
     return {
         "id": recording.id,
         "interview": recording.interview_id,
         "position": recording.position,
-        "file_name": recording.original_filename,
+        "file_name": recording.original_filename if show_file_name else None,
         "status": recording.status,
         "progress": round(recording.progress or 0.0, 4),
         "duration": recording.duration,
@@ -170,8 +171,10 @@ def check_fixity() -> tuple[int, list[FixityProblem]]:
     problems: list[FixityProblem] = []
     checked = 0
     for recording in db.session.scalars(select(Recording).order_by(Recording.id)):
+        if recording.master_purged_at is not None:
+            continue
         checked += 1
-        path = storage.master_path(recording.master_key)
+        path = storage.recordings_path(recording.master_key)
         if not path.exists():
             problems.append(FixityProblem(recording.id, recording.master_key, "missing"))
         elif storage.sha256_file(path) != recording.sha256:

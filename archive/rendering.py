@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive import identity
+from archive import identity, redaction
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment
 
@@ -56,8 +56,10 @@ def segments_of(interview: Interview) -> list[Segment]:
 
 
 def render(user: Any, interview: Interview) -> list[RenderedSegment]:
-    """The transcript as ``user`` may read it (the caller has asked the policy)."""
+    """The transcript as ``user`` may read it (the caller has asked the policy):
+    speakers by the name ``identity.display_name`` allows, text through ``redaction``."""
     names = {s.id: (identity.display_name(user, s), s.role) for s in interview.speakers}
+    redactor = redaction.redactor_for(user, interview)
     rendered = []
     for segment in segments_of(interview):
         name, role = names.get(segment.speaker_id, ("…", ""))
@@ -70,7 +72,7 @@ def render(user: Any, interview: Interview) -> list[RenderedSegment]:
                 speaker_id=segment.speaker_id,
                 speaker_name=name,
                 speaker_role=role,
-                text=segment.text,
+                text=redactor.text(segment) if redactor else segment.text,
             )
         )
     return rendered

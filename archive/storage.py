@@ -44,7 +44,7 @@ def _inside(root: Path, key: str) -> Path:
     return path
 
 
-def master_path(key: str) -> Path:
+def recordings_path(key: str) -> Path:
     return _inside(recordings_root(), key)
 
 
@@ -80,20 +80,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def new_master_key(extension: str) -> str:
-    now = utcnow()
-    return f"masters/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
-
-
-def store_master(temp_path: Path, extension: str) -> str:
-    """Link a complete, probed upload into its permanent place; returns its key.
-
-    The data is flushed to disk first; the link fails rather than overwrite.
-    """
+def store_file(temp_path: Path, folder: str, extension: str) -> str:
+    """Link a complete file (a signed agreement) into ``folder``, once, read-only."""
     with open(temp_path, "rb") as handle:
         os.fsync(handle.fileno())
-    key = new_master_key(extension)
-    final = master_path(key)
+    now = utcnow()
+    key = f"{folder}/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
+    final = recordings_path(key)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.link(temp_path, final)
     os.chmod(final, 0o444)
@@ -101,11 +94,28 @@ def store_master(temp_path: Path, extension: str) -> str:
     return key
 
 
+def exports_dir(interview_id: int) -> Path:
+    return transcripts_root() / "exports" / f"interview-{interview_id}"
+
+
+def discard_exports(interview_id: int) -> None:
+    """Generated exports are derived copies: a withdrawal removes them all."""
+    shutil.rmtree(exports_dir(interview_id), ignore_errors=True)
+
+
+def store_master(temp_path: Path, extension: str) -> str:
+    """Link a complete, probed upload into its permanent place; returns its key.
+
+    The data is flushed to disk first; the link fails rather than overwrite.
+    """
+    return store_file(temp_path, "masters", extension)
+
+
 def discard(key: str | None) -> None:
     """Remove a stored file (a master whose row could not be saved, or a derived copy)."""
     if not key:
         return
-    path = master_path(key)
+    path = recordings_path(key)
     if path.exists():
         path.chmod(0o644)
         path.unlink()
@@ -120,7 +130,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 def machine_transcript_path(recording_id: int) -> Path:
-    return transcripts_root() / "machine" / f"recording-{recording_id}.json"
+    """The machine transcript as produced: JSON, encrypted like the database's text
+    because it holds every name that was spoken."""
+    return transcripts_root() / "machine" / f"recording-{recording_id}.json.enc"
 
 
 def write_once(path: Path, data: bytes) -> Path:

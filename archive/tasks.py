@@ -68,6 +68,18 @@ def recover_abandoned_jobs() -> None:
         pipeline.recover_abandoned(worker_id())
 
 
+@huey.task()
+def build_access_copies(recording_id: int) -> None:
+    from archive import access_copies
+
+    with _app_context():
+        access_copies.build(recording_id)
+
+
+def enqueue_access_copies(recording_id: int) -> None:
+    build_access_copies(recording_id)
+
+
 def enqueue_transcription(recording_id: int) -> None:
     transcribe_recording(recording_id)
 

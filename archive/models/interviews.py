@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
+from archive.models.types import EncryptedJSON, EncryptedText
 
 WORKFLOW_STATUSES = ("new", "transcribing", "machine_transcript", "in_review", "approved")
 JOB_STATUSES = ("queued", "processing", "done", "failed")
@@ -58,7 +59,13 @@ class Interview(Base):
         back_populates="interview", order_by="Recording.position"
     )
     speakers: Mapped[list[Speaker]] = relationship(
-        back_populates="interview", order_by="Speaker.position"
+        back_populates="interview",
+        order_by="Speaker.position",
+        primaryjoin="and_(Interview.id == Speaker.interview_id, Speaker.merged_into_id.is_(None))",
+        viewonly=True,
+    )
+    all_speakers: Mapped[list[Speaker]] = relationship(
+        order_by="Speaker.position", overlaps="speakers"
     )
     agreements = relationship("Agreement", back_populates="interview", order_by="Agreement.version")
 
@@ -72,7 +79,8 @@ class Recording(Base):
     interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=1)
     # The uploader's file name, kept as metadata only: never used to build a path.
-    original_filename: Mapped[str] = mapped_column(String(500), default="")
+    # People name files after narrators, so it is encrypted like a real name.
+    original_filename: Mapped[str] = mapped_column(EncryptedText, default="")
     master_key: Mapped[str] = mapped_column(String(200), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
@@ -89,8 +97,15 @@ class Recording(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Listening copies: the full one, and one with every redacted word silenced.
+    # ``redaction_version`` counts changes to what is redacted; the redacted copy
+    # may be served only while it was built from the current version.
+    full_copy_key: Mapped[str | None] = mapped_column(String(200))
     access_copy_key: Mapped[str | None] = mapped_column(String(200))
-    access_copy_stale: Mapped[bool] = mapped_column(default=True)
+    # Set only by the explicit purge of a withdrawn interview.
+    master_purged_at: Mapped[datetime | None]
+    access_copy_version: Mapped[int] = mapped_column(Integer, default=-1)
+    redaction_version: Mapped[int] = mapped_column(Integer, default=0)
     # Lease of the worker transcribing it: "host:pid" and when it last showed life.
     worker: Mapped[str | None] = mapped_column(String(120))
     heartbeat_at: Mapped[datetime | None]
@@ -110,13 +125,15 @@ class Speaker(Base):
     label: Mapped[str] = mapped_column(String(20))
     role: Mapped[str] = mapped_column(String(20), default="other")
     pseudonym: Mapped[str] = mapped_column(String(120), default="")
-    # Authenticated ciphertext (identity module); never plaintext in the database.
-    real_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    aliases_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Encrypted at rest; read only through ``archive.identity``.
+    real_name: Mapped[str | None] = mapped_column(EncryptedText)
+    aliases: Mapped[list | None] = mapped_column(EncryptedJSON)
+    # Set when merged into another speaker (the separation made two of one person).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id"))
     # Mean voice embedding (float32 bytes), to match this voice across recordings.
     voice_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    interview: Mapped[Interview] = relationship(back_populates="speakers")
+    interview: Mapped[Interview] = relationship(overlaps="all_speakers")
 
 
 class Segment(Base):
@@ -127,8 +144,9 @@ class Segment(Base):
     speaker_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id"), index=True)
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)
-    text: Mapped[str] = mapped_column(Text, default="")
-    words: Mapped[list | None] = mapped_column(JSON)
+    # What was said, names included: encrypted at rest (see models.types).
+    text: Mapped[str] = mapped_column(EncryptedText, default="")
+    words: Mapped[list | None] = mapped_column(EncryptedJSON)
     avg_logprob: Mapped[float | None] = mapped_column(Float)
     no_speech_prob: Mapped[float | None] = mapped_column(Float)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -148,7 +166,7 @@ class Revision(Base):
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20), default="edit")
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText)
     speaker_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id"))
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)

@@ -24,6 +24,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from archive import audio, audit, interviews, storage
 from archive.extensions import db
 from archive.models import Interview, Recording, Revision, Segment, Speaker, utcnow
+from archive.models.types import decrypt_bytes, encrypt_bytes
 from archive.transcription import diarization, engine
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class Job:
         self.last_beat = time.monotonic()
 
     def execute(self) -> None:
-        path = storage.master_path(self.recording.master_key)
+        path = storage.recordings_path(self.recording.master_key)
         model = load_configured_model()
         language = self.interview.language
         hotwords = interviews.hotwords(self.interview)
@@ -368,6 +369,9 @@ class Job:
             segments=len(segments),
         )
         db.session.commit()
+        from archive import tasks
+
+        tasks.enqueue_access_copies(recording.id)
 
     def _write_machine_transcript(self, segments: list[Segment], info) -> None:
         document = {
@@ -391,7 +395,13 @@ class Job:
             ],
         }
         data = json.dumps(document, ensure_ascii=False, indent=1).encode()
-        storage.write_once(storage.machine_transcript_path(self.recording.id), data)
+        storage.write_once(storage.machine_transcript_path(self.recording.id), encrypt_bytes(data))
+
+
+def read_machine_transcript(recording_id: int) -> dict:
+    """The machine transcript of a recording, as produced (for custodians and tools)."""
+    path = storage.machine_transcript_path(recording_id)
+    return json.loads(decrypt_bytes(path.read_bytes()))
 
 
 def _has_revision(segment_id: int) -> bool:

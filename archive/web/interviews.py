@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from archive import interviews, policy, recordings, rendering
+from archive import audit, interviews, policy, recordings, rendering
 from archive.errors import ArchiveError
+from archive.extensions import db
 from archive.web.access import public
 from archive.web.forms import EmptyForm, InterviewForm, UploadForm
 
@@ -53,11 +54,10 @@ def new():
 @public
 def detail(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "see_metadata")
-    segments = (
-        rendering.render(current_user, interview)
-        if policy.can(current_user, "read_transcript", interview)
-        else None
-    )
+    segments = None
+    if policy.can(current_user, "read_transcript", interview):
+        segments = rendering.render(current_user, interview)
+        audit.record_read(db.session, current_user, interview, "transcript_page")
     return render_template(
         "interviews/detail.html",
         interview=interview,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 10:38:24.831254
+Create Date: 2026-11-26 11:34:52.828526
 
 """
 from alembic import op
@@ -166,7 +166,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('interview_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('original_filename', sa.String(length=500), nullable=False),
+    sa.Column('original_filename', sa.LargeBinary(), nullable=False),
     sa.Column('master_key', sa.String(length=200), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('size_bytes', sa.Integer(), nullable=False),
@@ -183,8 +183,11 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('full_copy_key', sa.String(length=200), nullable=True),
     sa.Column('access_copy_key', sa.String(length=200), nullable=True),
-    sa.Column('access_copy_stale', sa.Boolean(), nullable=False),
+    sa.Column('master_purged_at', sa.DateTime(), nullable=True),
+    sa.Column('access_copy_version', sa.Integer(), nullable=False),
+    sa.Column('redaction_version', sa.Integer(), nullable=False),
     sa.Column('worker', sa.String(length=120), nullable=True),
     sa.Column('heartbeat_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['interview_id'], ['interviews.id'], name=op.f('fk_recordings_interview_id_interviews')),
@@ -202,10 +205,12 @@ def upgrade():
     sa.Column('label', sa.String(length=20), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('pseudonym', sa.String(length=120), nullable=False),
-    sa.Column('real_name_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('aliases_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('real_name', sa.LargeBinary(), nullable=True),
+    sa.Column('aliases', sa.LargeBinary(), nullable=True),
+    sa.Column('merged_into_id', sa.Integer(), nullable=True),
     sa.Column('voice_embedding', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['interview_id'], ['interviews.id'], name=op.f('fk_speakers_interview_id_interviews')),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['speakers.id'], name=op.f('fk_speakers_merged_into_id_speakers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_speakers'))
     )
     with op.batch_alter_table('speakers', schema=None) as batch_op:
@@ -240,8 +245,8 @@ def upgrade():
     sa.Column('speaker_id', sa.Integer(), nullable=True),
     sa.Column('start', sa.Float(), nullable=False),
     sa.Column('end', sa.Float(), nullable=False),
-    sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('words', sa.JSON(), nullable=True),
+    sa.Column('text', sa.LargeBinary(), nullable=False),
+    sa.Column('words', sa.LargeBinary(), nullable=True),
     sa.Column('avg_logprob', sa.Float(), nullable=True),
     sa.Column('no_speech_prob', sa.Float(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -278,7 +283,7 @@ def upgrade():
     sa.Column('segment_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('text', sa.LargeBinary(), nullable=False),
     sa.Column('speaker_id', sa.Integer(), nullable=True),
     sa.Column('start', sa.Float(), nullable=False),
     sa.Column('end', sa.Float(), nullable=False),

@@ -133,7 +133,7 @@
       var row = document.createElement("tr");
       row.dataset.recording = rec.id;
       cell(row, String(rec.position));
-      cell(row, rec.file_name || "—");
+      cell(row, rec.file_name || ("Part " + rec.position));
       cell(row, clock(rec.duration));
       var job = cell(row, "");
       job.className = "job";

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-from archive import identity, interviews, policy, recordings, rendering
+from archive import audit, identity, interviews, policy, recordings, rendering
 from archive.errors import ValidationError
+from archive.extensions import db
 from archive.web.access import public
 from archive.web.api import bp, json_body
 
@@ -42,7 +43,8 @@ def interview_detail(interview) -> dict:
         ],
     )
     if policy.can(current_user, "see_restricted_metadata", interview):
-        data["recordings"] = [recordings.status_json(r) for r in interview.recordings]
+        names = policy.can(current_user, "manage_speakers", interview)
+        data["recordings"] = [recordings.status_json(r, names) for r in interview.recordings]
         data["vocabulary"] = interview.vocabulary
         data["expected_speakers"] = interview.expected_speakers
     else:
@@ -99,7 +101,8 @@ def upload_recording(interview_id: int):
 @public
 def get_recording(recording_id: int):
     recording = recordings.get_visible(current_user, recording_id, "see_restricted_metadata")
-    return recordings.status_json(recording)
+    names = policy.can(current_user, "manage_speakers", recording.interview)
+    return recordings.status_json(recording, names)
 
 
 @bp.post("/recordings/<int:recording_id>/retry")
@@ -113,4 +116,6 @@ def retry_recording(recording_id: int):
 @public
 def transcript(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "read_transcript")
-    return {"segments": [s.as_json() for s in rendering.render(current_user, interview)]}
+    segments = rendering.render(current_user, interview)
+    audit.record_read(db.session, current_user, interview, "transcript")
+    return {"segments": [s.as_json() for s in segments]}

@@ -1,0 +1,167 @@
+"""Listening copies of a recording: a full one and one with redactions toned out.
+
+Both are made in one streaming pass over the master (decode, resample, encode as
+MP3 with PyAV), so a two-hour recording needs no more memory than a few seconds
+of audio. The master is only read. In the redacted copy the samples of every
+redacted word, with a small margin, are replaced by a soft tone, so a listener
+hears that something was removed and nothing of what it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from sqlalchemy import update
+
+from archive import redaction, storage
+from archive.extensions import db
+from archive.models import Recording
+
+log = logging.getLogger(__name__)
+
+RATE = 24_000
+BITRATE = {1: 64_000, 2: 96_000}
+MARGIN_SECONDS = 0.12
+TONE_HZ = 1000.0
+TONE_LEVEL = 0.05  # about -26 dBFS: audible, not startling
+MIME_TYPE = "audio/mpeg"
+
+
+@dataclass(frozen=True)
+class Span:
+    start: float
+    end: float
+
+
+def merged_spans(times: list[tuple[float, float]], margin: float = MARGIN_SECONDS) -> list[Span]:
+    """Widen each word span by the margin and merge the ones that touch."""
+    spans: list[Span] = []
+    for start, end in sorted(times):
+        start, end = max(0.0, start - margin), end + margin
+        if spans and start <= spans[-1].end:
+            spans[-1] = Span(spans[-1].start, max(end, spans[-1].end))
+        else:
+            spans.append(Span(start, end))
+    return spans
+
+
+def build(recording_id: int) -> bool:
+    """Make both copies for the recording's current redactions; False if superseded."""
+    recording = db.session.get(Recording, recording_id)
+    if recording is None or recording.status != "done":
+        return False
+    version = recording.redaction_version
+    spans = merged_spans(redaction.audio_spans(recording))
+    channels = min(recording.channels or 1, 2)
+    full_key = f"access/{recording.id}/full.mp3"
+    redacted_key = f"access/{recording.id}/redacted-{version}.mp3"
+    _encode(
+        storage.recordings_path(recording.master_key),
+        channels,
+        spans,
+        storage.recordings_path(full_key),
+        storage.recordings_path(redacted_key),
+    )
+    result = db.session.execute(
+        update(Recording)
+        .where(Recording.id == recording.id, Recording.redaction_version == version)
+        .values(full_copy_key=full_key, access_copy_key=redacted_key, access_copy_version=version)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    previous = recording.access_copy_key
+    db.session.refresh(recording)
+    if result.rowcount != 1:
+        storage.discard(redacted_key)
+        log.info("access copy of recording %s superseded while it was made", recording.id)
+        return False
+    if previous and previous != redacted_key:
+        storage.discard(previous)
+    log.info("access copies of recording %s made (%d spans toned out)", recording.id, len(spans))
+    return True
+
+
+def _encode(master: Path, channels: int, spans: list[Span], full: Path, redacted: Path) -> None:
+    full.parent.mkdir(parents=True, exist_ok=True)
+    layout = "mono" if channels == 1 else "stereo"
+    full_tmp, redacted_tmp = full.with_suffix(".part"), redacted.with_suffix(".part")
+    with (
+        av.open(str(master)) as source,
+        av.open(str(full_tmp), "w", format="mp3") as out_full,
+        av.open(str(redacted_tmp), "w", format="mp3") as out_redacted,
+    ):
+        streams = [
+            _add_stream(out_full, layout, channels),
+            _add_stream(out_redacted, layout, channels),
+        ]
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=RATE)
+        position = 0
+        for frame in source.decode(source.streams.audio[0]):
+            frame.pts = None
+            for chunk in resampler.resample(frame):
+                samples = chunk.to_ndarray()
+                _write(out_full, streams[0], samples, layout)
+                _write(out_redacted, streams[1], _tone_out(samples, position, spans), layout)
+                position += samples.shape[1]
+        for chunk in resampler.resample(None):
+            samples = chunk.to_ndarray()
+            _write(out_full, streams[0], samples, layout)
+            _write(out_redacted, streams[1], _tone_out(samples, position, spans), layout)
+        for container, stream in ((out_full, streams[0]), (out_redacted, streams[1])):
+            for packet in stream.encode(None):
+                container.mux(packet)
+    full_tmp.replace(full)
+    redacted_tmp.replace(redacted)
+
+
+def _add_stream(container, layout: str, channels: int):
+    stream = container.add_stream("libmp3lame", rate=RATE)
+    stream.layout = layout
+    stream.bit_rate = BITRATE[channels]
+    return stream
+
+
+def _write(container, stream, samples: np.ndarray, layout: str) -> None:
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout=layout)
+    frame.sample_rate = RATE
+    for packet in stream.encode(frame):
+        container.mux(packet)
+
+
+def _tone_out(samples: np.ndarray, position: int, spans: list[Span]) -> np.ndarray:
+    """Replace the samples inside redacted spans by the soft tone."""
+    length = samples.shape[1]
+    first, last = position / RATE, (position + length) / RATE
+    hits = [s for s in spans if s.start < last and s.end > first]
+    if not hits:
+        return samples
+    out = samples.copy()
+    for span in hits:
+        lo = max(0, int(span.start * RATE) - position)
+        hi = min(length, int(np.ceil(span.end * RATE)) - position)
+        index = np.arange(position + lo, position + hi)
+        out[:, lo:hi] = TONE_LEVEL * np.sin(2 * np.pi * TONE_HZ * index / RATE)
+    return out
+
+
+def path_for(recording: Recording, variant: str) -> Path | None:
+    """The file to serve for ``variant`` ("full" or "redacted"), or None if not ready.
+
+    A redacted copy made before the latest change of redactions is never served:
+    it could hold a word redacted since.
+    """
+    if variant == "full":
+        key = recording.full_copy_key
+    elif variant == "redacted":
+        fresh = recording.access_copy_version == recording.redaction_version
+        key = recording.access_copy_key if fresh else None
+    else:
+        raise ValueError(f"unknown audio variant {variant!r}")
+    if not key:
+        return None
+    path = storage.recordings_path(key)
+    return path if path.exists() else None

@@ -1,0 +1,81 @@
+"""Column types that encrypt what they hold: transcript text and identities.
+
+A transcript holds whatever was said, real names included, so its text is
+encrypted at rest like the identities themselves (Fernet: AES-CBC with an HMAC,
+from ``cryptography``). The key comes from configuration (``IDENTITY_KEY``) and is
+registered once per process by the app factory; the database never holds it, and
+a dump of the database shows no name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import LargeBinary
+from sqlalchemy.types import TypeDecorator
+
+_cipher: Fernet | None = None
+
+
+class CipherKeyError(RuntimeError):
+    """No key is configured, or the configured key cannot open stored data."""
+
+
+def configure_cipher(key: str) -> None:
+    global _cipher
+    _cipher = Fernet(key.encode() if isinstance(key, str) else key)
+
+
+def cipher() -> Fernet:
+    if _cipher is None:
+        raise CipherKeyError("No identity key is configured (ARCHIVE_IDENTITY_KEY).")
+    return _cipher
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    return cipher().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return cipher().decrypt(token)
+    except InvalidToken:
+        raise CipherKeyError(
+            "Stored text cannot be opened with the configured ARCHIVE_IDENTITY_KEY."
+        ) from None
+
+
+class EncryptedText(TypeDecorator):
+    """A ``str`` in Python, Fernet ciphertext in the database."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> bytes | None:
+        if value is None:
+            return None
+        return encrypt_bytes(value.encode())
+
+    def process_result_value(self, value: bytes | None, dialect) -> str | None:
+        if value is None:
+            return None
+        return decrypt_bytes(bytes(value)).decode()
+
+
+class EncryptedJSON(TypeDecorator):
+    """Any JSON value in Python, Fernet ciphertext of its JSON in the database."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect) -> bytes | None:
+        if value is None:
+            return None
+        return encrypt_bytes(json.dumps(value, ensure_ascii=False).encode())
+
+    def process_result_value(self, value: bytes | None, dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(decrypt_bytes(bytes(value)))

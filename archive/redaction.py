@@ -1,0 +1,245 @@
+"""What is hidden from whom: the one place that decides redaction.
+
+For anyone but a custodian, every mention of a protected name (a speaker's real
+name and aliases, found by ``name_matching`` in all its forms) is replaced by that
+speaker's pseudonym, and every span an archivist marked is replaced by the chosen
+text. A narrator who chose to be named (``identity: named``) keeps their name for
+those who may read the interview. The same spans drive the audio access copy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from archive import identity, policy
+from archive.extensions import db
+from archive.models import Interview, Recording, Redaction, Segment, Speaker
+from archive.name_matching import NameMatcher, ProtectedName
+
+DEFAULT_REPLACEMENT = "[redacted]"
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """A character span of a segment's text and what replaces it."""
+
+    start: int
+    end: int
+    replacement: str
+    source: str  # "name" or "marked"
+    redaction_id: int | None = None
+
+
+def _protected_speakers(interview: Interview) -> list[Speaker]:
+    """Speakers whose names must be hidden: all with a name, but a named narrator."""
+    named = interview.identity == "named"
+    return [
+        speaker
+        for speaker in interview.speakers
+        if identity.protected_names(speaker) and not (named and speaker.role == "narrator")
+    ]
+
+
+class Redactor:
+    """Built once per interview (names are decrypted and indexed once)."""
+
+    def __init__(self, interview: Interview) -> None:
+        self.interview = interview
+        speakers = _protected_speakers(interview)
+        self.replacements = {s.id: identity.public_name(s) for s in speakers}
+        self.matcher = NameMatcher(
+            ProtectedName(s.id, tuple(identity.protected_names(s))) for s in speakers
+        )
+        self.marked = _active_redactions(interview)
+
+    def hidden(self, segment: Segment) -> list[Hidden]:
+        """Everything hidden in this segment for a reader who sees redacted text."""
+        spans = [
+            Hidden(m.start, m.end, self.replacements[m.key], "name")
+            for m in self.matcher.find(segment.text)
+        ]
+        spans += [
+            Hidden(r.start_char, r.end_char, r.replacement or DEFAULT_REPLACEMENT, "marked", r.id)
+            for r in self.marked.get(segment.id, [])
+            if 0 <= r.start_char < r.end_char <= len(segment.text)
+        ]
+        return _union(spans)
+
+    def text(self, segment: Segment) -> str:
+        return apply(segment.text, self.hidden(segment))
+
+
+def _active_redactions(interview: Interview) -> dict[int, list[Redaction]]:
+    query = (
+        select(Redaction)
+        .join(Segment)
+        .join(Recording)
+        .where(Recording.interview_id == interview.id, Redaction.removed_at.is_(None))
+    )
+    marked: dict[int, list[Redaction]] = {}
+    for row in db.session.scalars(query):
+        marked.setdefault(row.segment_id, []).append(row)
+    return marked
+
+
+def _union(spans: list[Hidden]) -> list[Hidden]:
+    """Overlapping spans become one; a marked span wins over a name inside it."""
+    spans.sort(key=lambda s: (s.start, -s.end))
+    merged: list[Hidden] = []
+    for span in spans:
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            keep = last if last.source == "marked" or span.source != "marked" else span
+            merged[-1] = Hidden(
+                last.start,
+                max(last.end, span.end),
+                keep.replacement,
+                keep.source,
+                keep.redaction_id,
+            )
+        else:
+            merged.append(span)
+    return merged
+
+
+def apply(text: str, spans: list[Hidden]) -> str:
+    out, cursor = [], 0
+    for span in spans:
+        out.append(text[cursor : span.start])
+        out.append(span.replacement)
+        cursor = span.end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+def redactor_for(user: Any, interview: Interview) -> Redactor | None:
+    """None when ``user`` reads the unredacted text (custodians); a Redactor otherwise."""
+    if policy.sees_unredacted(user, interview):
+        return None
+    return Redactor(interview)
+
+
+_WORD = re.compile(r"\S+")
+
+
+def word_offsets(text: str, words: list[dict]) -> list[tuple[int, int] | None]:
+    """Where each timed word sits in the segment's text (None if it was edited away)."""
+    offsets: list[tuple[int, int] | None] = []
+    cursor, lowered = 0, text.casefold()
+    for word in words:
+        token = word["word"].strip().casefold()
+        found = lowered.find(token, cursor) if token else -1
+        if found < 0:
+            offsets.append(None)
+            continue
+        offsets.append((found, found + len(token)))
+        cursor = found + len(token)
+    return offsets
+
+
+def audio_spans(recording: Recording) -> list[tuple[float, float]]:
+    """Times (seconds) of every word hidden from a reader of redacted text."""
+    redactor = Redactor(recording.interview)
+    times: list[tuple[float, float]] = []
+    segments = db.session.scalars(select(Segment).where(Segment.recording_id == recording.id))
+    for segment in segments:
+        hidden = redactor.hidden(segment)
+        if not hidden:
+            continue
+        words = segment.words or []
+        placed = word_offsets(segment.text, words)
+        for word, where in zip(words, placed, strict=True):
+            if where and any(h.start < where[1] and where[0] < h.end for h in hidden):
+                times.append((word["start"], word["end"]))
+        if any(where is None for where in placed) or not words:
+            # Edited text no longer lines up with its timed words: tone out the whole
+            # segment rather than guess, so no hidden word can be heard.
+            times.append((segment.start, segment.end))
+    return times
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A span worth a look before the transcript is opened: nothing is hidden by it."""
+
+    segment_id: int
+    start: int
+    end: int
+    text: str
+    kind: str  # "name", "place", "number"
+
+
+_TOKEN = re.compile(r"\b[^\W\d_][\w'’-]*\b")
+_NUMBER = re.compile(r"(?<!\w)(?:\+?\d[\d ()-]{4,}\d)(?!\w)")
+_PLACE_WORDS = frozenset(
+    "in from at near to into through outside inside в во из на под около возле до от у".split()
+)
+_SENTENCE_END = re.compile(r"[.!?…:]\s*$")
+
+
+def _common(word: str) -> bool:
+    """An ordinary word in English or Russian (wordfreq), not worth suggesting."""
+    from wordfreq import zipf_frequency
+
+    lowered = word.casefold()
+    return max(zipf_frequency(lowered, "en"), zipf_frequency(lowered, "ru")) >= 4.0
+
+
+def suggestions(interview: Interview, limit: int = 200) -> list[Suggestion]:
+    """Capitalised words nobody named, places after "in"/"from"/"в"/"из", and
+    numbers that look like phones or ids, outside what is already hidden."""
+    redactor = Redactor(interview)
+    known = {identity.public_name(s).casefold() for s in interview.all_speakers}
+    found: list[Suggestion] = []
+    for segment in _segments(interview):
+        hidden = redactor.hidden(segment)
+        for suggestion in _candidates(segment, known):
+            if not any(h.start < suggestion.end and suggestion.start < h.end for h in hidden):
+                found.append(suggestion)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _segments(interview: Interview) -> list[Segment]:
+    query = (
+        select(Segment)
+        .join(Recording)
+        .where(Recording.interview_id == interview.id)
+        .order_by(Recording.position, Segment.start)
+    )
+    return list(db.session.scalars(query))
+
+
+def _candidates(segment: Segment, known: set[str]) -> list[Suggestion]:
+    text, out = segment.text, []
+    for match in _NUMBER.finditer(text):
+        if sum(ch.isdigit() for ch in match.group()) >= 5:
+            out.append(Suggestion(segment.id, match.start(), match.end(), match.group(), "number"))
+    previous = ""
+    for match in _TOKEN.finditer(text):
+        word = match.group()
+        starts_sentence = match.start() == 0 or _SENTENCE_END.search(text[: match.start()])
+        capitalised = word[0].isupper() and word.casefold() not in known
+        if capitalised and previous.casefold() in _PLACE_WORDS and not _common(word):
+            out.append(Suggestion(segment.id, match.start(), match.end(), word, "place"))
+        elif capitalised and not starts_sentence and len(word) > 2 and not _common(word):
+            out.append(Suggestion(segment.id, match.start(), match.end(), word, "name"))
+        previous = word
+    return sorted(out, key=lambda s: s.start)
+
+
+def marked_spans(interview: Interview) -> list[Redaction]:
+    """The archivists' redactions of an interview, active ones first, for review."""
+    query = (
+        select(Redaction)
+        .join(Segment)
+        .join(Recording)
+        .where(Recording.interview_id == interview.id)
+        .order_by(Redaction.removed_at.is_not(None), Segment.start, Redaction.start_char)
+    )
+    return list(db.session.scalars(query))

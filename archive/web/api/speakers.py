@@ -1,0 +1,118 @@
+"""Speakers, segment edits, redactions and audio in the API."""
+
+from __future__ import annotations
+
+from flask import request, send_file
+from flask_login import current_user
+
+from archive import access_copies, audit, identity, interviews, policy, speakers
+from archive import transcript_edits as edits
+from archive.errors import ArchiveError, NotFoundError, ValidationError
+from archive.extensions import db
+from archive.web.access import public
+from archive.web.api import bp, json_body
+
+
+def speaker_json(speaker) -> dict:
+    return {
+        "id": speaker.id,
+        "label": speaker.label,
+        "name": identity.display_name(current_user, speaker),
+        "pseudonym": speaker.pseudonym,
+        "role": speaker.role,
+        "has_real_name": speakers.has_real_name(speaker),
+    }
+
+
+@bp.patch("/interviews/<int:interview_id>/speakers/<int:speaker_id>")
+def update_speaker(interview_id: int, speaker_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
+    speaker = speakers.get_speaker(interview, speaker_id)
+    speakers.update_speaker(current_user, speaker, json_body())
+    return speaker_json(speaker)
+
+
+@bp.post("/interviews/<int:interview_id>/speakers/<int:speaker_id>/reveal")
+def reveal_speaker(interview_id: int, speaker_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "reveal_identity")
+    speaker = speakers.get_speaker(interview, speaker_id)
+    return speakers.reveal(current_user, speaker, json_body().get("reason"))
+
+
+@bp.post("/interviews/<int:interview_id>/speakers/<int:speaker_id>/merge")
+def merge_speaker(interview_id: int, speaker_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
+    merged = speakers.get_speaker(interview, speaker_id)
+    keep = speakers.get_speaker(interview, _int(json_body().get("into"), "into"))
+    speakers.merge_speakers(current_user, keep, merged)
+    return speaker_json(keep)
+
+
+def _int(value, field: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{field} must be a speaker id.") from None
+
+
+def _segment_for(action: str, segment_id: int):
+    segment = edits.get_segment(segment_id)
+    policy.require(current_user, action, segment.recording.interview)
+    return segment
+
+
+@bp.patch("/segments/<int:segment_id>")
+def edit_segment(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    edits.edit_segment(current_user, segment, json_body())
+    return {"id": segment.id, "version": segment.version}
+
+
+@bp.post("/segments/<int:segment_id>/redactions")
+def add_redaction(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    data = json_body()
+    row = edits.add_redaction(
+        current_user,
+        segment,
+        data.get("start"),
+        data.get("end"),
+        data.get("reason"),
+        data.get("replacement"),
+    )
+    return {"id": row.id, "replacement": row.replacement}, 201
+
+
+@bp.delete("/redactions/<int:redaction_id>")
+def remove_redaction(redaction_id: int):
+    row = edits.get_redaction(redaction_id)
+    policy.require(current_user, "edit_transcript", row.segment.recording.interview)
+    edits.remove_redaction(current_user, row)
+    return {"id": row.id, "removed": True}
+
+
+@bp.get("/interviews/<int:interview_id>/audio")
+@public
+def interview_audio(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "listen")
+    variant = policy.audio_variant(current_user, interview)
+    recording = _recording_of(interview, request.args.get("recording", type=int))
+    path = access_copies.path_for(recording, variant) if variant else None
+    if path is None:
+        raise ListeningCopyNotReadyError(
+            "The listening copy is being prepared; try again in a minute."
+        )
+    if request.range is None or request.range.ranges[0][0] == 0:
+        audit.record_read(db.session, current_user, interview, "audio")
+    return send_file(path, mimetype=access_copies.MIME_TYPE, conditional=True, max_age=0)
+
+
+class ListeningCopyNotReadyError(ArchiveError):
+    status = 503
+
+
+def _recording_of(interview, recording_id: int | None):
+    for recording in interview.recordings:
+        if recording_id is None or recording.id == recording_id:
+            return recording
+    raise NotFoundError()

@@ -1,0 +1,148 @@
+"""The speakers page (naming, merging, revealing) and the redactions page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from archive import interviews, policy, redaction, rendering, speakers
+from archive import transcript_edits as edits
+from archive.errors import ArchiveError
+from archive.models import SPEAKER_ROLES
+from archive.web.forms import EmptyForm
+
+bp = Blueprint("speakers", __name__)
+
+
+@bp.get("/interviews/<int:interview_id>/speakers")
+def index(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
+    return _page(interview)
+
+
+def _page(interview, revealed: dict | None = None, status: int = 200):
+    return (
+        render_template(
+            "speakers/index.html",
+            interview=interview,
+            speakers=speakers.speakers_of(interview),
+            counts=speakers.segment_counts(interview),
+            roles=SPEAKER_ROLES,
+            form=EmptyForm(),
+            revealed=revealed or {},
+            has_real_name=speakers.has_real_name,
+        ),
+        status,
+    )
+
+
+@bp.post("/interviews/<int:interview_id>/speakers/<int:speaker_id>")
+def update(interview_id: int, speaker_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
+    speaker = speakers.get_speaker(interview, speaker_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    data = {"pseudonym": request.form.get("pseudonym", ""), "role": request.form.get("role")}
+    if request.form.get("real_name", "").strip():
+        data["real_name"] = request.form["real_name"]
+    if request.form.get("aliases", "").strip():
+        data["aliases"] = request.form["aliases"]
+    if request.form.get("clear_names") == "yes":
+        data.update(real_name="", aliases=[])
+    try:
+        speakers.update_speaker(current_user, speaker, data)
+    except ArchiveError as exc:
+        flash(exc.message, "error")
+        return _page(interview, status=exc.status)
+    flash(f"{speaker.label} saved.", "info")
+    return redirect(url_for("speakers.index", interview_id=interview.id))
+
+
+@bp.post("/interviews/<int:interview_id>/speakers/<int:speaker_id>/merge")
+def merge(interview_id: int, speaker_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
+    merged = speakers.get_speaker(interview, speaker_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    keep = speakers.get_speaker(interview, request.form.get("into", type=int) or 0)
+    speakers.merge_speakers(current_user, keep, merged)
+    flash(f"{merged.label} is merged into {keep.label}.", "info")
+    return redirect(url_for("speakers.index", interview_id=interview.id))
+
+
+@bp.post("/interviews/<int:interview_id>/speakers/<int:speaker_id>/reveal")
+def reveal(interview_id: int, speaker_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "reveal_identity")
+    speaker = speakers.get_speaker(interview, speaker_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        names = speakers.reveal(current_user, speaker, request.form.get("reason", ""))
+    except ArchiveError as exc:
+        flash(exc.message, "error")
+        return _page(interview, status=exc.status)
+    return _page(interview, revealed={speaker.id: names})
+
+
+@bp.get("/interviews/<int:interview_id>/speakers/<int:speaker_id>/sample.mp3")
+def sample(interview_id: int, speaker_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
+    clip = speakers.sample_clip(speakers.get_speaker(interview, speaker_id))
+    if clip is None:
+        abort(404)
+    return Response(clip, mimetype="audio/mpeg", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/interviews/<int:interview_id>/redactions")
+def redactions(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
+    marked = redaction.marked_spans(interview)
+    return render_template(
+        "speakers/redactions.html",
+        interview=interview,
+        marked=marked,
+        suggestions=redaction.suggestions(interview),
+        segments={s.id: s for s in rendering.render(current_user, interview)},
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/segments/<int:segment_id>/redact")
+def redact(segment_id: int):
+    segment = edits.get_segment(segment_id)
+    interview = policy.require(current_user, "edit_transcript", segment.recording.interview)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        if request.form.get("start"):
+            edits.add_redaction(
+                current_user,
+                segment,
+                request.form.get("start"),
+                request.form.get("end"),
+                request.form.get("reason"),
+                request.form.get("replacement"),
+            )
+        else:
+            edits.redact_phrase(
+                current_user,
+                segment,
+                request.form.get("phrase", ""),
+                request.form.get("reason", ""),
+                request.form.get("replacement"),
+            )
+    except ArchiveError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Redacted. The listening copy is being remade.", "info")
+    return redirect(url_for("speakers.redactions", interview_id=interview.id))
+
+
+@bp.post("/redactions/<int:redaction_id>/undo")
+def undo(redaction_id: int):
+    row = edits.get_redaction(redaction_id)
+    interview = policy.require(current_user, "edit_transcript", row.segment.recording.interview)
+    if EmptyForm().validate_on_submit():
+        edits.remove_redaction(current_user, row)
+        flash("The redaction is undone.", "info")
+    return redirect(url_for("speakers.redactions", interview_id=interview.id))
