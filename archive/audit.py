@@ -83,11 +83,11 @@ def event_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
-def recent_events(page: int = 1, per_page: int = 50):
+def recent_events(page: int = 1, per_page: int = 50, filters: EventFilter | None = None):
     """A page of events, newest first, for the audit page and API."""
     from archive.extensions import db
 
-    query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    query = filtered_events(db.session, filters or EventFilter())
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
@@ -117,3 +117,87 @@ def verify(session: Session) -> list[ChainProblem]:
             ChainProblem(expected_seq, f"the newest events up to {head_seq} are missing")
         )
     return problems
+
+
+def record_read(session: Session, user: User | None, interview, what: str) -> None:
+    """A read of content that is not open to everyone is an audit event."""
+    from archive import policy
+
+    if policy.effective_level(interview) == "open" and interview.withdrawn_at is None:
+        return
+    record(
+        session,
+        f"read_{what}",
+        user if getattr(user, "is_authenticated", False) else None,
+        interview_id=interview.id,
+        object_type="interview",
+        object_id=interview.id,
+    )
+    session.commit()
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    action: str = ""
+    actor: str = ""
+    interview_id: int | None = None
+    since: str = ""
+    until: str = ""
+
+
+def filtered_events(session: Session, filters: EventFilter):
+    """The audit events matching the filters, newest first (a query to page or stream)."""
+    from datetime import date, timedelta
+
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.actor:
+        query = query.where(AuditEvent.actor_email == filters.actor.strip().lower())
+    if filters.interview_id:
+        query = query.where(AuditEvent.interview_id == filters.interview_id)
+    for value, later in ((filters.since, False), (filters.until, True)):
+        if not value:
+            continue
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            continue
+        if later:
+            query = query.where(AuditEvent.created_at < day + timedelta(days=1))
+        else:
+            query = query.where(AuditEvent.created_at >= day)
+    return query
+
+
+def actions(session: Session) -> list[str]:
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+CSV_COLUMNS = (
+    "seq",
+    "created_at",
+    "actor_email",
+    "action",
+    "interview_id",
+    "object_type",
+    "object_id",
+    "details",
+    "hash",
+)
+
+
+def csv_rows(session: Session, filters: EventFilter):
+    """The filtered events as CSV lines, streamed (the log can be long)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    for event in session.scalars(filtered_events(session, filters)).yield_per(500):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([getattr(event, column) for column in CSV_COLUMNS])
+        yield buffer.getvalue()

@@ -71,6 +71,7 @@ WORK_RULES: dict[str, frozenset[str]] = {
     "manage_speakers": frozenset({"custodian", "interviewer_of_record"}),
     "reveal_identity": frozenset({"custodian"}),
     "manage_agreements": frozenset({"custodian"}),
+    "see_agreements": frozenset({"custodian"}),
     "withdraw": frozenset({"custodian"}),
     "download_master": frozenset({"custody", "archivist"}),
     "see_restricted_metadata": frozenset({"custody", "archivist", "interviewer_of_record"}),
@@ -172,6 +173,13 @@ def can(user: Any, action: str, target: Any = None) -> bool:
         return role_of(user) in GLOBAL_RULES[action]
     if target is None:
         return False
+    if action == "record_agreement":
+        # Custodians always; the interviewer of record only the first agreement,
+        # which the narrator signed with them.
+        first = target.agreement_version == 0 and target.withdrawn_at is None
+        return can(user, "manage_agreements", target) or (
+            first and is_interviewer_of_record(user, target)
+        )
     return decide(reader_class(user, target), role_of(user), action, target)
 
 
@@ -197,6 +205,11 @@ def sees_real_names(user: Any, interview: Interview) -> bool:
     """Readers of a narrator who chose to be named. Custodians see a real name
     otherwise only through the audited reveal (``reveal_identity``)."""
     return interview.identity == "named" and can(user, "read_transcript", interview)
+
+
+def sees_unredacted(user: Any, interview: Interview) -> bool:
+    """Custodians read transcripts as spoken; everyone else the redacted rendering."""
+    return role_of(user) == "custodian" and can(user, "read_transcript", interview)
 
 
 def visible(user: Any, query: Select, action: str = "list", today: date | None = None) -> Select:

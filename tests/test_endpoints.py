@@ -16,6 +16,7 @@ PUBLIC = {
     "api.get_interview",
     "api.get_recording",
     "api.transcript",
+    "api.interview_audio",
 }
 
 
@@ -55,5 +56,6 @@ def test_public_endpoints_answer_404_for_a_missing_record(client):
         "/api/v1/interviews/999",
         "/api/v1/recordings/999",
         "/api/v1/interviews/999/transcript",
+        "/api/v1/interviews/999/audio",
     ):
         assert client.get(path).status_code == 404, path

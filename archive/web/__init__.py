@@ -8,10 +8,10 @@ from archive.web import access, errors, security
 
 
 def register_web(app: Flask) -> None:
-    from archive.web import account, admin, api, auth, interviews, main
+    from archive.web import account, admin, api, auth, consent, interviews, main, speakers
     from archive.web import audit as audit_pages
 
-    for module in (auth, main, admin, account, audit_pages, interviews):
+    for module in (auth, main, admin, account, audit_pages, interviews, speakers, consent):
         app.register_blueprint(module.bp)
     api.init_app(app)
 

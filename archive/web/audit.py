@@ -1,17 +1,46 @@
-"""The audit log page for custodians and admins."""
+"""The audit log page for custodians and admins: filters and CSV export."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
 from archive import audit, policy
+from archive.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+def filters_from_request() -> audit.EventFilter:
+    return audit.EventFilter(
+        action=request.args.get("action", ""),
+        actor=request.args.get("actor", ""),
+        interview_id=request.args.get("interview", type=int),
+        since=request.args.get("since", ""),
+        until=request.args.get("until", ""),
+    )
 
 
 @bp.get("/")
 def events():
     policy.require(current_user, "view_audit")
-    page = audit.recent_events(request.args.get("page", 1, type=int))
-    return render_template("audit/events.html", page=page)
+    filters = filters_from_request()
+    page = audit.recent_events(request.args.get("page", 1, type=int), filters=filters)
+    return render_template(
+        "audit/events.html",
+        page=page,
+        filters=filters,
+        actions=audit.actions(db.session),
+        args={k: v for k, v in request.args.items() if k != "page"},
+    )
+
+
+@bp.get("/events.csv")
+def export_csv():
+    policy.require(current_user, "view_audit")
+    rows = audit.csv_rows(db.session, filters_from_request())
+    return Response(
+        rows,
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
+    )

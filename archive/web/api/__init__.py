@@ -40,7 +40,7 @@ class BadRequestBody(ValidationError):
 
 
 def init_app(app: Flask) -> None:
-    from archive.web.api import interviews, users  # noqa: F401  (routes register on bp)
+    from archive.web.api import consent, interviews, speakers, users  # noqa: F401 (routes)
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

@@ -49,7 +49,11 @@ def create_user():
 @bp.get("/audit")
 def audit_log():
     policy.require(current_user, "view_audit")
-    page = audit.recent_events(request.args.get("page", 1, type=int))
+    from archive.web.audit import filters_from_request
+
+    page = audit.recent_events(
+        request.args.get("page", 1, type=int), filters=filters_from_request()
+    )
     return {
         "events": [
             {

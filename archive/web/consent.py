@@ -1,0 +1,180 @@
+"""Consent pages: agreements, withdrawal, access requests and the custodians' queue."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from archive import consent, interviews, policy, storage
+from archive.errors import ArchiveError
+from archive.models import ACCESS_LEVELS, AUDIO_PERMISSIONS, IDENTITY_CHOICES
+from archive.web.forms import EmptyForm
+
+bp = Blueprint("consent", __name__)
+
+
+def _form_ok() -> None:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+
+@bp.get("/interviews/<int:interview_id>/agreement")
+def agreement(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "record_agreement")
+    return _agreement_page(interview)
+
+
+def _agreement_page(interview, status: int = 200):
+    history = (
+        consent.history(interview) if policy.can(current_user, "see_agreements", interview) else []
+    )
+    return (
+        render_template(
+            "consent/agreement.html",
+            interview=interview,
+            history=history,
+            form=EmptyForm(),
+            levels=ACCESS_LEVELS,
+            audio=AUDIO_PERMISSIONS,
+            identities=IDENTITY_CHOICES,
+        ),
+        status,
+    )
+
+
+@bp.post("/interviews/<int:interview_id>/agreement")
+def record(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "record_agreement")
+    _form_ok()
+    document = request.files.get("document")
+    try:
+        consent.record_agreement(
+            current_user,
+            interview,
+            request.form.to_dict(),
+            document.stream if document and document.filename else None,
+            document.mimetype if document and document.filename else None,
+        )
+    except ArchiveError as exc:
+        flash(exc.message, "error")
+        return _agreement_page(interview, exc.status)
+    flash("The agreement is recorded and in force.", "info")
+    return redirect(url_for("interviews.detail", interview_id=interview.id))
+
+
+@bp.get("/interviews/<int:interview_id>/agreements/<int:version>/document")
+def document(interview_id: int, version: int):
+    interview = interviews.get_visible(current_user, interview_id, "see_agreements")
+    row = consent.get_agreement(interview, version)
+    if not row.document_key:
+        abort(404)
+    return send_file(
+        storage.recordings_path(row.document_key),
+        as_attachment=True,
+        download_name=f"agreement-{interview.id}-v{version}",
+    )
+
+
+@bp.post("/interviews/<int:interview_id>/withdraw")
+def withdraw(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "withdraw")
+    _form_ok()
+    try:
+        consent.withdraw(current_user, interview, request.form.get("reason", ""))
+    except ArchiveError as exc:
+        flash(exc.message, "error")
+        return _agreement_page(interview, exc.status)
+    flash("The interview is withdrawn: sealed, its copies removed, its grants ended.", "info")
+    return redirect(url_for("consent.agreement", interview_id=interview.id))
+
+
+@bp.post("/interviews/<int:interview_id>/purge")
+def purge(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "withdraw")
+    _form_ok()
+    try:
+        count = consent.purge_masters(current_user, interview, request.form.get("confirm_title"))
+    except ArchiveError as exc:
+        flash(exc.message, "error")
+        return _agreement_page(interview, exc.status)
+    flash(f"{count} master recording(s) deleted.", "info")
+    return redirect(url_for("consent.agreement", interview_id=interview.id))
+
+
+@bp.route("/access/request", methods=["GET", "POST"])
+def ask():
+    policy.require(current_user, "request_access")
+    interview = interviews.get_visible(
+        current_user, request.values.get("interview", type=int) or 0, "see_metadata"
+    )
+    if request.method == "POST":
+        _form_ok()
+        data = {
+            "interview_id": interview.id,
+            "purpose": request.form.get("purpose", ""),
+            "accept_terms": request.form.get("accept_terms"),
+        }
+        try:
+            consent.request_access(current_user, data)
+        except ArchiveError as exc:
+            flash(exc.message, "error")
+            return render_template(
+                "consent/ask.html", interview=interview, form=EmptyForm(), purpose=data["purpose"]
+            ), exc.status
+        flash("Your request is sent. A custodian will decide; you see its status here.", "info")
+        return redirect(url_for("consent.mine"))
+    return render_template("consent/ask.html", interview=interview, form=EmptyForm(), purpose="")
+
+
+@bp.get("/access/mine")
+def mine():
+    policy.require(current_user, "request_access")
+    return render_template(
+        "consent/mine.html",
+        requests=consent.requests_of(current_user),
+        grants=consent.grants_of(current_user),
+        today=date.today(),
+    )
+
+
+@bp.get("/access/queue")
+def queue():
+    policy.require(current_user, "decide_access")
+    return render_template(
+        "consent/queue.html",
+        requests=consent.pending_requests(),
+        grants=consent.active_grants(),
+        form=EmptyForm(),
+        default_expiry=date.today() + timedelta(days=consent.GRANT_DAYS),
+    )
+
+
+@bp.post("/access/requests/<int:request_id>/decide")
+def decide(request_id: int):
+    policy.require(current_user, "decide_access")
+    _form_ok()
+    approve = request.form.get("decision") == "approve"
+    try:
+        consent.decide(
+            current_user,
+            consent.get_request(request_id),
+            approve,
+            request.form.get("expires_on"),
+            request.form.get("message"),
+        )
+    except ArchiveError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Access granted." if approve else "Request refused.", "info")
+    return redirect(url_for("consent.queue"))
+
+
+@bp.post("/access/grants/<int:grant_id>/revoke")
+def revoke(grant_id: int):
+    policy.require(current_user, "decide_access")
+    _form_ok()
+    consent.revoke_grant(current_user, consent.get_grant(grant_id))
+    flash("The grant is revoked.", "info")
+    return redirect(url_for("consent.queue"))

@@ -1,0 +1,195 @@
+"""The access policy, tested case by case from the table in the README.
+
+Each row of the table is a kind of person, each column a state of the interview,
+each cell the letters of what they may do (M metadata, T transcript, A audio).
+Every cell becomes one test per action, run through the real HTTP routes, so a
+route that forgot to ask the policy fails here.
+"""
+
+from __future__ import annotations
+
+import wave
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from archive import access_copies, consent, create_app, interviews, storage, tokens
+from archive.extensions import db
+from archive.models import Grant, Segment
+from tests.conftest import ArchiveClient, _config
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+SECRET_WORD = "samarkandite"
+
+
+def _table() -> dict[tuple[str, str], str]:
+    text = README.read_text()
+    block = text.split("<!-- policy-table")[1].split("<!-- end policy-table")[0]
+    rows = [line for line in block.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    table = {}
+    for line in rows[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        for state, cell in zip(header[1:], cells[1:], strict=True):
+            table[(cells[0], state)] = "" if cell == "-" else cell
+    return table
+
+
+TABLE = _table()
+WHO = sorted({who for who, _state in TABLE})
+STATES = sorted({state for _who, state in TABLE})
+CASES = [
+    (who, state, action)
+    for (who, state), letters in TABLE.items()
+    for action in ("list", "metadata", "transcript", "page", "audio")
+]
+
+
+def test_table_covers_every_role_and_state():
+    assert len(WHO) == 9 and len(STATES) == 6
+    assert len(TABLE) == 54
+
+
+def _tone_file(path: Path) -> Path:
+    rate = 16_000
+    t = np.arange(int(1.5 * rate)) / rate
+    signal = (0.2 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(signal.tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, template_db):
+    """Nine people and six interviews, one in each state, built once for the module."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("policy")
+    database = base / "archive.sqlite3"
+    shutil.copy(template_db, database)
+    app = create_app(_config(base, database))
+    app.test_client_class = ArchiveClient
+    context = app.app_context()
+    context.push()
+    from archive import accounts, recordings
+
+    def user(role: str, name: str):
+        return accounts.create_user(None, f"{name}@example.org", role, "long enough password")
+
+    people = {
+        "admin": user("admin", "admin"),
+        "custodian": user("custodian", "custodian"),
+        "archivist": user("archivist", "archivist"),
+        "interviewer of record": user("interviewer", "recorder"),
+        "other interviewer": user("interviewer", "other"),
+        "researcher with grant": user("researcher", "granted"),
+        "researcher with expired grant": user("researcher", "expired"),
+        "researcher without grant": user("researcher", "nogrant"),
+    }
+    headers = {
+        who: {"Authorization": f"Bearer {tokens.issue_token(u, u)[1]}"} for who, u in people.items()
+    }
+    headers["visitor"] = {}
+    ids = {}
+    audio_file = _tone_file(base / "tone.wav")
+    for state in STATES:
+        interview = interviews.create_interview(
+            people["interviewer of record"], {"title": f"Interview {state}"}
+        )
+        with storage.copy_to_incoming(audio_file) as temp:
+            recording = recordings.add_recording(None, interview, temp, "tone.wav")
+        db.session.add(
+            Segment(
+                recording_id=recording.id,
+                start=0.1,
+                end=1.2,
+                text=f"We spoke of {SECRET_WORD} in {state}.",
+                words=[{"start": 0.1, "end": 1.2, "word": " We", "probability": 0.9}],
+            )
+        )
+        recording.status = "done"
+        db.session.commit()
+        level = {"embargoed": "open", "withdrawn": "open"}.get(state, state)
+        terms = {"access_level": level, "audio": "redacted", "identity": "pseudonym"}
+        if state == "embargoed":
+            terms["embargo_until"] = (date.today() + timedelta(days=9000)).isoformat()
+        consent.record_agreement(people["custodian"], interview, terms)
+        for who, expires in (
+            ("researcher with grant", date.today() + timedelta(days=30)),
+            ("researcher with expired grant", date.today() - timedelta(days=1)),
+        ):
+            db.session.add(
+                Grant(researcher_id=people[who].id, interview_id=interview.id, expires_on=expires)
+            )
+        db.session.commit()
+        access_copies.build(recording.id)
+        if state == "withdrawn":
+            consent.withdraw(people["custodian"], interview, "the narrator asked")
+        ids[state] = interview.id
+    yield app, headers, ids
+    db.session.remove()
+    context.pop()
+
+
+@pytest.mark.parametrize(("who", "state", "action"), CASES, ids=[" | ".join(c) for c in CASES])
+def test_policy_table(world, who, state, action):
+    app, headers, ids = world
+    client = app.test_client()
+    letters = TABLE[(who, state)]
+    interview_id = ids[state]
+    h = headers[who]
+    if action == "list":
+        listed = client.get("/api/v1/interviews?per_page=100", headers=h).json["interviews"]
+        assert (interview_id in {i["id"] for i in listed}) == ("M" in letters)
+    elif action == "metadata":
+        status = client.get(f"/api/v1/interviews/{interview_id}", headers=h).status_code
+        assert status == (200 if "M" in letters else 404)
+    elif action == "transcript":
+        response = client.get(f"/api/v1/interviews/{interview_id}/transcript", headers=h)
+        assert response.status_code == (200 if "T" in letters else 404)
+        assert (SECRET_WORD in response.get_data(as_text=True)) == ("T" in letters)
+    elif action == "page":
+        response = client.get(f"/interviews/{interview_id}", headers=h)
+        assert response.status_code == (200 if "M" in letters else 404)
+        assert (SECRET_WORD in response.get_data(as_text=True)) == ("T" in letters)
+    elif action == "audio":
+        response = client.get(f"/api/v1/interviews/{interview_id}/audio", headers=h)
+        assert (response.status_code == 200) == ("A" in letters), response.status_code
+        if "A" not in letters:
+            assert response.status_code in (404, 503)
+
+
+def test_policy_and_sql_filter_agree_in_every_cell(world):
+    """``policy.can`` and ``policy.visible`` are two writings of one rule."""
+    from sqlalchemy import select
+
+    from archive import policy
+    from archive.models import Interview, User
+
+    _app, _headers, ids = world
+    people = {u.email: u for u in db.session.scalars(select(User))}
+    checked = 0
+    for user in [*people.values(), None]:
+        for action in ("list", "read_transcript"):
+            visible = set(db.session.scalars(policy.visible(user, select(Interview.id), action)))
+            for interview_id in ids.values():
+                interview = db.session.get(Interview, interview_id)
+                rule = "list" if action == "list" else "read_transcript"
+                assert (interview_id in visible) == policy.can(user, rule, interview), (
+                    getattr(user, "email", "visitor"),
+                    interview.title,
+                    action,
+                )
+                checked += 1
+    assert checked == 9 * 2 * 6
+
+
+def test_counted_cases(request):
+    """Say how many policy cases ran (pytest lists them; this states the total)."""
+    print(f"\npolicy table: {len(CASES)} cases from {len(TABLE)} cells")
+    assert len(CASES) == 54 * 5
