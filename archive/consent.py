@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from sqlalchemy import func, or_, select, update
 
-from archive import audit, policy, speakers, storage
+from archive import audit, indexing, policy, speakers, storage
 from archive.errors import ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import (
@@ -123,6 +123,8 @@ def _append(actor, interview, terms, document_key=None, document_sha=None, withd
     interview.embargo_until = terms["embargo_until"]
     if identity_changed:
         speakers.redactions_changed(interview)
+        db.session.flush()
+        indexing.reindex(db.session, interview)
     db.session.flush()
     audit.record(
         db.session,
@@ -385,8 +387,8 @@ def withdraw(custodian: User, interview: Interview, reason: str) -> Interview:
         grants_ended=ended,
         copies_removed=copies,
     )
+    indexing.reindex(db.session, interview)
     db.session.commit()
-    _remove_from_index(interview)
     return interview
 
 
@@ -401,15 +403,6 @@ def _drop_derived(interview: Interview) -> int:
         recording.redaction_version = (recording.redaction_version or 0) + 1
     storage.discard_exports(interview.id)
     return removed
-
-
-def _remove_from_index(interview: Interview) -> None:
-    try:
-        from archive import search
-    except ImportError:  # the search index comes with the research portal
-        return
-    search.remove_interview(db.session, interview.id)
-    db.session.commit()
 
 
 def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> int:

@@ -34,4 +34,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows are overwritten with zeros, so text removed from the search index
+    # (a name heard before it was known to be a name) does not linger in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -40,12 +41,54 @@ def get_visible(user: Any, interview_id: int, action: str = "see_metadata") -> I
     return policy.require(user, action, interview)
 
 
-def list_visible(user: Any, page: int = 1, per_page: int = 25, status: str | None = None):
+@dataclass(frozen=True)
+class CatalogueFilter:
+    status: str | None = None
+    collection: int | None = None
+    language: str | None = None
+    year: int | None = None
+    access: str | None = None
+
+
+def list_visible(
+    user: Any,
+    page: int = 1,
+    per_page: int = 25,
+    status: str | None = None,
+    filters: CatalogueFilter | None = None,
+):
     """A page of the interviews ``user`` may see in the catalogue, newest first."""
+    filters = filters or CatalogueFilter(status=status)
     query = policy.visible(user, select(Interview)).order_by(Interview.id.desc())
-    if status:
-        query = query.where(Interview.workflow_status == status)
+    if filters.status:
+        query = query.where(Interview.workflow_status == filters.status)
+    if filters.collection:
+        query = query.where(Interview.collection_id == filters.collection)
+    if filters.language:
+        query = query.where(Interview.language == filters.language)
+    if filters.year:
+        query = query.where(
+            Interview.recorded_on >= date(filters.year, 1, 1),
+            Interview.recorded_on <= date(filters.year, 12, 31),
+        )
+    if filters.access:
+        query = query.where(Interview.access_level == filters.access)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def access_status(interview: Interview) -> str:
+    """What the catalogue says of access: "open", "on request", "sealed until 2051"."""
+    if interview.withdrawn_at is not None:
+        return "withdrawn"
+    if policy.is_embargoed(interview):
+        return f"sealed until {interview.embargo_until.year}"
+    return {"on_request": "on request", "catalogue": "catalogue only"}.get(
+        interview.access_level, interview.access_level
+    )
+
+
+def collections() -> list[Collection]:
+    return list(db.session.scalars(select(Collection).order_by(Collection.title)))
 
 
 def check_language(language: str | None) -> str | None:

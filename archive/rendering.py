@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from archive import identity, redaction
+from archive.exports import ExportDocument, ExportSegment
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment
 
@@ -76,3 +77,44 @@ def render(user: Any, interview: Interview) -> list[RenderedSegment]:
             )
         )
     return rendered
+
+
+def export_document(user: Any, interview: Interview) -> ExportDocument:
+    """Everything an export holds, already rendered for ``user``: nothing an export
+    writes comes from anywhere else."""
+    from archive.citations import cite, interview_url
+
+    offsets, position = {}, 0.0
+    for recording in interview.recordings:
+        offsets[recording.id] = position
+        position += recording.duration or 0.0
+    segments = tuple(
+        ExportSegment(
+            id=s.id,
+            recording=s.recording,
+            start=s.start,
+            end=s.end,
+            offset=offsets.get(s.recording, 0.0),
+            speaker=s.speaker_name,
+            speaker_role=s.speaker_role,
+            text=s.text,
+        )
+        for s in render(user, interview)
+    )
+    return ExportDocument(
+        interview_id=interview.id,
+        title=interview.title,
+        summary=interview.summary,
+        recorded_on=interview.recorded_on.isoformat() if interview.recorded_on else None,
+        place=interview.place,
+        language=interview.language,
+        collection=interview.collection.title if interview.collection else None,
+        duration=position,
+        citation=cite(user, interview),
+        url=interview_url(interview),
+        speakers=tuple((identity.display_name(user, s), s.role) for s in interview.speakers),
+        segments=segments,
+        index_points=(),
+        access_level=interview.access_level,
+        audio_permission=interview.audio_permission,
+    )

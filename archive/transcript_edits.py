@@ -42,6 +42,13 @@ def _outdate_copy(recording: Recording) -> None:
     recording.redaction_version = (recording.redaction_version or 0) + 1
 
 
+def _reindex(segment: Segment) -> None:
+    from archive import indexing
+
+    db.session.flush()
+    indexing.reindex(db.session, segment.recording.interview)
+
+
 def _rebuild(recording: Recording) -> None:
     from archive import tasks
 
@@ -98,6 +105,7 @@ def edit_segment(actor: User, segment: Segment, changes: dict[str, Any]) -> Segm
         version=segment.version,
         fields=sorted(changes),
     )
+    _reindex(segment)
     db.session.commit()
     _rebuild(segment.recording)
     return segment
@@ -208,6 +216,7 @@ def add_redaction(
         object_id=redaction.id,
         segment=segment.id,
     )
+    _reindex(segment)
     db.session.commit()
     _rebuild(segment.recording)
     return redaction
@@ -248,6 +257,7 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
         object_type="redaction",
         object_id=redaction.id,
     )
+    _reindex(redaction.segment)
     db.session.commit()
     _rebuild(redaction.segment.recording)
     return redaction

@@ -51,7 +51,10 @@ def interview(app, people, tmp_path):
     )
     recording.status = "done"
     db.session.commit()
-    from archive import consent
+    from archive import consent, indexing
+
+    indexing.reindex(db.session, item)
+    db.session.commit()
 
     consent.record_agreement(
         people["interviewer"], item, {"access_level": "on_request", "audio": "redacted"}
@@ -257,6 +260,8 @@ def test_withdrawal_seals_removes_copies_and_ends_grants_at_once(app, client, pe
         )
     )
     db.session.commit()
+    reader = _bearer(people["reader"])
+    assert client.get("/api/v1/search?q=square", headers=reader).json["hits"]
     recording = db.session.scalars(select(Recording)).one()
     copies = [access_copies.path_for(recording, v) for v in ("full", "redacted")]
     assert all(p and p.exists() for p in copies)
@@ -267,6 +272,9 @@ def test_withdrawal_seals_removes_copies_and_ends_grants_at_once(app, client, pe
     )
     assert response.status_code == 200
     assert not any(p.exists() for p in copies)
+    assert client.get("/api/v1/search?q=square", headers=reader).json["hits"] == []
+    custodian = _bearer(people["custodian"])
+    assert client.get("/api/v1/search?q=square", headers=custodian).json["hits"] == []
     for who in ("reader", "archivist", "interviewer"):
         for route in _routes(interview.id):
             assert client.get(route, headers=_bearer(people[who])).status_code == 404, (who, route)

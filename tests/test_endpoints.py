@@ -17,6 +17,11 @@ PUBLIC = {
     "api.get_recording",
     "api.transcript",
     "api.interview_audio",
+    "api.export",
+    "api.bag",
+    "api.search_transcripts",
+    "api.citation",
+    "research.search_page",
 }
 
 

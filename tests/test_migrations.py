@@ -11,7 +11,15 @@ from archive.models import Base
 
 def test_migrations_head_matches_the_models(app):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"render_as_batch": True})
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "render_as_batch": True,
+                "include_name": lambda name, type_, _parents: (
+                    not (type_ == "table" and name.startswith("search_index"))
+                ),
+            },
+        )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
 

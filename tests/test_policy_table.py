@@ -38,12 +38,13 @@ def _table() -> dict[tuple[str, str], str]:
 
 
 TABLE = _table()
+EXPORTS = ("txt", "srt", "vtt", "json", "docx", "ohms.xml", "bag.zip")
 WHO = sorted({who for who, _state in TABLE})
 STATES = sorted({state for _who, state in TABLE})
 CASES = [
     (who, state, action)
     for (who, state), letters in TABLE.items()
-    for action in ("list", "metadata", "transcript", "page", "audio")
+    for action in ("list", "metadata", "transcript", "page", "audio", "search", *EXPORTS)
 ]
 
 
@@ -114,6 +115,10 @@ def world(tmp_path_factory, template_db):
         )
         recording.status = "done"
         db.session.commit()
+        from archive import indexing
+
+        indexing.reindex(db.session, interview)
+        db.session.commit()
         level = {"embargoed": "open", "withdrawn": "open"}.get(state, state)
         terms = {"access_level": level, "audio": "redacted", "identity": "pseudonym"}
         if state == "embargoed":
@@ -157,6 +162,17 @@ def test_policy_table(world, who, state, action):
         response = client.get(f"/interviews/{interview_id}", headers=h)
         assert response.status_code == (200 if "M" in letters else 404)
         assert (SECRET_WORD in response.get_data(as_text=True)) == ("T" in letters)
+    elif action == "search":
+        hits = client.get(f"/api/v1/search?q={SECRET_WORD}&per_page=50", headers=h).json["hits"]
+        # A withdrawal takes the interview out of the index for everyone at once.
+        expected = "T" in letters and state != "withdrawn"
+        assert (interview_id in {hit["interview_id"] for hit in hits}) == expected
+    elif action in EXPORTS:
+        path = "bag.zip" if action == "bag.zip" else f"transcript.{action}"
+        response = client.get(f"/api/v1/interviews/{interview_id}/{path}", headers=h)
+        assert response.status_code == (200 if "T" in letters else 404)
+        if action in ("txt", "srt", "vtt", "json", "ohms.xml"):
+            assert (SECRET_WORD in response.get_data(as_text=True)) == ("T" in letters)
     elif action == "audio":
         response = client.get(f"/api/v1/interviews/{interview_id}/audio", headers=h)
         assert (response.status_code == 200) == ("A" in letters), response.status_code
@@ -192,4 +208,4 @@ def test_policy_and_sql_filter_agree_in_every_cell(world):
 def test_counted_cases(request):
     """Say how many policy cases ran (pytest lists them; this states the total)."""
     print(f"\npolicy table: {len(CASES)} cases from {len(TABLE)} cells")
-    assert len(CASES) == 54 * 5
+    assert len(CASES) == 54 * 13

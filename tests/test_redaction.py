@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -34,28 +35,65 @@ def _bearer(user) -> dict:
     return {"Authorization": f"Bearer {plaintext}"}
 
 
-@pytest.fixture
-def people(make_user):
-    return {
-        role: make_user(role) for role in ("interviewer", "archivist", "custodian", "researcher")
+ROLES = ("interviewer", "archivist", "custodian", "researcher")
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="module")
+def narrated_state(tmp_path_factory, template_db, model_cache):
+    """Built once for the module, as a person would: transcribed with the real model,
+    then named (the names arrive after the words). Each test gets a copy."""
+    from archive import create_app
+    from tests.conftest import ArchiveClient, _config
+
+    base = tmp_path_factory.mktemp("narrated")
+    database = base / "archive.sqlite3"
+    shutil.copy(template_db, database)
+    config = _config(base, database)
+    config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
+    app = create_app(config)
+    app.test_client_class = ArchiveClient
+    collect = _Collect()
+    logging.getLogger().addHandler(collect)
+    root_level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.DEBUG)
+    try:
+        with app.app_context():
+            ids = _narrate(app.test_client())
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        logging.getLogger().removeHandler(collect)
+        logging.getLogger().setLevel(root_level)
+    return base, ids, "\n".join(collect.lines)
+
+
+def _narrate(client) -> dict:
+    from archive import accounts
+
+    users = {
+        role: accounts.create_user(None, f"{role}@example.org", role, "long enough password")
+        for role in ROLES
     }
-
-
-@pytest.fixture
-def narrated(app, client, people, caplog):
-    """Transcribed with the real model, then named: the names arrive after the words."""
-    caplog.set_level(logging.DEBUG)
-    interviewer = people["interviewer"]
+    interviewer = _bearer(users["interviewer"])
     interview_id = client.post(
         "/api/v1/interviews",
         json={"title": "Witness", "expected_speakers": 1},
-        headers=_bearer(interviewer),
+        headers=interviewer,
     ).json["id"]
     upload = client.post(
         f"/api/v1/interviews/{interview_id}/recordings",
         data={"file": (io.BytesIO(FIXTURE.read_bytes()), "gulnara-bekova.flac")},
         content_type="multipart/form-data",
-        headers=_bearer(interviewer),
+        headers=interviewer,
     )
     recording_id = upload.json["id"]
     pipeline.run(recording_id, "test:1")
@@ -69,17 +107,42 @@ def narrated(app, client, people, caplog):
             "real_name": "Gulnara Bekova",
             "aliases": ["Гульнара", "Gulya"],
         },
-        headers=_bearer(interviewer),
+        headers=interviewer,
     )
     assert response.status_code == 200, response.json
     assert response.json["name"] == "Svetlana"
     _open(interview)
     assert access_copies.build(recording_id)
-    db.session.expire_all()
+    return {"interview": interview_id, "recording": recording_id, "speaker": speaker.id}
+
+
+@pytest.fixture
+def app_config(app_config, narrated_state):
+    """This module's tests start from a copy of the narrated archive."""
+    base, _ids, _logs = narrated_state
+    shutil.copy(
+        base / "archive.sqlite3", app_config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    )
+    for folder in ("recordings", "transcripts"):
+        if (base / folder).exists():
+            shutil.copytree(base / folder, app_config[f"{folder.upper()}_DIR"], dirs_exist_ok=True)
+    return app_config
+
+
+@pytest.fixture
+def people(app):
+    from archive import accounts
+
+    return {role: accounts.find_user(f"{role}@example.org") for role in ROLES}
+
+
+@pytest.fixture
+def narrated(app, narrated_state):
+    _base, ids, _logs = narrated_state
     return {
-        "interview": db.session.get(Interview, interview_id),
-        "recording_id": recording_id,
-        "speaker_id": speaker.id,
+        "interview": db.session.get(Interview, ids["interview"]),
+        "recording_id": ids["recording"],
+        "speaker_id": ids["speaker"],
     }
 
 
@@ -171,8 +234,10 @@ def test_database_file_holds_no_real_name_in_plaintext(app, narrated, app_config
         assert form.lower().encode() not in raw.lower(), form
 
 
-def test_logs_carry_no_name(narrated, caplog):
-    assert _forms_in(caplog.text) == []
+def test_logs_carry_no_name(narrated_state):
+    _base, _ids, logs = narrated_state
+    assert "recording 1 stored" in logs
+    assert _forms_in(logs) == []
 
 
 def _rms(signal: np.ndarray) -> float:
@@ -375,3 +440,55 @@ def test_merging_speakers_moves_segments_and_keeps_names_protected(client, narra
         f"/api/v1/interviews/{interview.id}/transcript", headers=_bearer(people["researcher"])
     ).get_data(as_text=True)
     assert _forms_in(body) == []
+
+
+@pytest.mark.parametrize("fmt", ["txt", "srt", "vtt", "json", "docx", "ohms.xml"])
+def test_every_export_holds_the_pseudonym_and_no_form_of_the_name(client, narrated, people, fmt):
+    response = client.get(
+        f"/api/v1/interviews/{narrated['interview'].id}/transcript.{fmt}",
+        headers=_bearer(people["researcher"]),
+    )
+    assert response.status_code == 200
+    if fmt == "docx":
+        import docx
+
+        document = docx.Document(io.BytesIO(response.data))
+        text = "\n".join(p.text for p in document.paragraphs)
+    else:
+        text = response.get_data(as_text=True)
+    assert "Svetlana" in text
+    assert _forms_in(text) == []
+
+
+def test_bag_holds_no_form_of_the_name(client, narrated, people, tmp_path):
+    import zipfile
+
+    import bagit
+
+    response = client.get(
+        f"/api/v1/interviews/{narrated['interview'].id}/bag.zip",
+        headers=_bearer(people["researcher"]),
+    )
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
+        bundle.extractall(tmp_path)
+        for name in bundle.namelist():
+            if not name.endswith((".mp3", ".docx")):
+                assert _forms_in(bundle.read(name).decode("utf-8", "replace")) == [], name
+    bag_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
+    bagit.Bag(str(bag_dir)).validate()
+    audio_files = list((bag_dir / "data" / "audio").iterdir())
+    recording = db.session.get(Recording, narrated["recording_id"])
+    assert audio_files[0].read_bytes() == access_copies.path_for(recording, "redacted").read_bytes()
+
+
+def test_search_never_finds_a_name_nor_shows_one(client, narrated, people):
+    researcher = _bearer(people["researcher"])
+    for word in ("Gulnara", "Galara", "Bicova", "Bekova", "Gulya", "Гульнара", "gal*", "bic*"):
+        found = client.get(f"/api/v1/search?q={word}", headers=researcher).json
+        assert found["hits"] == [], word
+    found = client.get("/api/v1/search?q=Svetlana", headers=researcher)
+    assert found.json["hits"]
+    assert _forms_in(found.get_data(as_text=True)) == []
+    client.login_as(people["custodian"])
+    assert client.get("/api/v1/search?q=Galara").json["hits"] == []

@@ -21,7 +21,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
-from archive import audio, audit, interviews, storage
+from archive import audio, audit, indexing, interviews, storage
 from archive.extensions import db
 from archive.models import Interview, Recording, Revision, Segment, Speaker, utcnow
 from archive.models.types import decrypt_bytes, encrypt_bytes
@@ -368,6 +368,7 @@ class Job:
             object_id=recording.id,
             segments=len(segments),
         )
+        indexing.reindex(db.session, self.interview)
         db.session.commit()
         from archive import tasks
 

@@ -8,10 +8,21 @@ from archive.web import access, errors, security
 
 
 def register_web(app: Flask) -> None:
-    from archive.web import account, admin, api, auth, consent, interviews, main, speakers
+    from archive.web import (
+        account,
+        admin,
+        api,
+        auth,
+        consent,
+        interviews,
+        main,
+        research,
+        speakers,
+    )
     from archive.web import audit as audit_pages
 
-    for module in (auth, main, admin, account, audit_pages, interviews, speakers, consent):
+    blueprints = (auth, main, admin, account, audit_pages, interviews, speakers, consent, research)
+    for module in blueprints:
         app.register_blueprint(module.bp)
     api.init_app(app)
 

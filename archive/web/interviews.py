@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from archive import audit, interviews, policy, recordings, rendering
+from archive import audit, citations, interviews, policy, recordings, rendering
 from archive.errors import ArchiveError
 from archive.extensions import db
 from archive.web.access import public
@@ -17,12 +17,24 @@ bp = Blueprint("interviews", __name__, url_prefix="/interviews")
 @bp.get("/")
 @public
 def index():
-    page = interviews.list_visible(
-        current_user,
-        page=request.args.get("page", 1, type=int),
+    filters = interviews.CatalogueFilter(
         status=request.args.get("status") or None,
+        collection=request.args.get("collection", type=int),
+        language=request.args.get("language") or None,
+        year=request.args.get("year", type=int),
+        access=request.args.get("access") or None,
     )
-    return render_template("interviews/index.html", page=page)
+    page = interviews.list_visible(
+        current_user, page=request.args.get("page", 1, type=int), filters=filters
+    )
+    return render_template(
+        "interviews/index.html",
+        page=page,
+        filters=filters,
+        collections=interviews.collections(),
+        access_status=interviews.access_status,
+        args={k: v for k, v in request.args.items() if k != "page"},
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -65,6 +77,7 @@ def detail(interview_id: int):
         upload_form=UploadForm(),
         button_form=EmptyForm(),
         eta=recordings.eta_seconds,
+        citation=citations.cite(current_user, interview) if segments else None,
     )
 
 

@@ -40,7 +40,14 @@ class BadRequestBody(ValidationError):
 
 
 def init_app(app: Flask) -> None:
-    from archive.web.api import consent, interviews, speakers, users  # noqa: F401 (routes)
+    from archive.web.api import (  # noqa: F401  (their routes register on bp)
+        consent,
+        exports,
+        interviews,
+        research,
+        speakers,
+        users,
+    )
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

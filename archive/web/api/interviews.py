@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-from archive import audit, identity, interviews, policy, recordings, rendering
+from archive import audit, citations, identity, interviews, policy, recordings, rendering
 from archive.errors import ValidationError
 from archive.extensions import db
 from archive.web.access import public
@@ -22,6 +22,8 @@ def interview_summary(interview) -> dict:
         "language": interview.language,
         "collection": interview.collection_id,
         "access_level": interview.access_level,
+        "access": interviews.access_status(interview),
+        "duration": sum(r.duration or 0 for r in interview.recordings),
         "embargo_until": (
             interview.embargo_until.isoformat() if policy.is_embargoed(interview) else None
         ),
@@ -65,10 +67,18 @@ def create_interview():
 @bp.get("/interviews")
 @public
 def list_interviews():
+    filters = interviews.CatalogueFilter(
+        status=request.args.get("status") or None,
+        collection=request.args.get("collection", type=int),
+        language=request.args.get("language") or None,
+        year=request.args.get("year", type=int),
+        access=request.args.get("access") or None,
+    )
     page = interviews.list_visible(
         current_user,
         page=request.args.get("page", 1, type=int),
         per_page=min(request.args.get("per_page", 25, type=int), 100),
+        filters=filters,
     )
     return {
         "interviews": [interview_summary(i) for i in page.items],
@@ -119,3 +129,14 @@ def transcript(interview_id: int):
     segments = rendering.render(current_user, interview)
     audit.record_read(db.session, current_user, interview, "transcript")
     return {"segments": [s.as_json() for s in segments]}
+
+
+@bp.get("/interviews/<int:interview_id>/citation")
+@public
+def citation(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "see_metadata")
+    at = request.args.get("t", type=float)
+    return {
+        "citation": citations.cite(current_user, interview, at),
+        "url": citations.interview_url(interview, at),
+    }

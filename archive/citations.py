@@ -1,0 +1,41 @@
+"""Citations a scholar can paste: for an interview, and for a moment in it.
+
+A citation names the narrator only as the reader may see them (pseudonym unless the
+narrator chose to be named) and links to a stable address that opens the interview
+at that time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import url_for
+
+from archive import identity
+from archive.models import Interview
+
+
+def interview_url(interview: Interview, at: float | None = None) -> str:
+    url = url_for("interviews.detail", interview_id=interview.id, _external=True)
+    return f"{url}?t={int(at)}" if at is not None else url
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def cite(user: Any, interview: Interview, at: float | None = None) -> str:
+    """'Svetlana (narrator), interviewed ... "Title." Testimony Archive, interview 7, at
+    0:12:05. URL (accessed 2026-11-26).'"""
+    narrators = [identity.display_name(user, s) for s in interview.speakers if s.role == "narrator"]
+    who = f"{', '.join(narrators)} (narrator)" if narrators else "Unnamed narrator"
+    when = f", {interview.recorded_on.isoformat()}" if interview.recorded_on else ""
+    where = f", {interview.place}" if interview.place else ""
+    moment = f", at {_clock(at)}" if at is not None else ""
+    return (
+        f'{who}, oral history interview{when}{where}. "{interview.title}." '
+        f"Testimony Archive, interview {interview.id}{moment}. "
+        f"{interview_url(interview, at)} (accessed {date.today().isoformat()})."
+    )
