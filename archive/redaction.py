@@ -72,6 +72,14 @@ class Redactor:
     def text(self, segment: Segment) -> str:
         return apply(segment.text, self.hidden(segment))
 
+    def plain(self, text: str) -> str:
+        """Names hidden in any other text about the interview (index points)."""
+        spans = [
+            Hidden(m.start, m.end, self.replacements[m.key], "name")
+            for m in self.matcher.find(text)
+        ]
+        return apply(text, _union(spans))
+
 
 def _active_redactions(interview: Interview) -> dict[int, list[Redaction]]:
     query = (

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from archive import identity, redaction
-from archive.exports import ExportDocument, ExportSegment
+from archive.exports import ExportDocument, ExportSegment, IndexPoint
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment
 
@@ -79,6 +79,29 @@ def render(user: Any, interview: Interview) -> list[RenderedSegment]:
     return rendered
 
 
+@dataclass(frozen=True)
+class RenderedPoint:
+    id: int
+    time: float
+    title: str
+    keywords: list[str]
+    synopsis: str
+
+
+def contents_for(user: Any, interview: Interview) -> list[RenderedPoint]:
+    """The table of contents as ``user`` may read it (names hidden as in the text)."""
+    from archive import contents
+
+    redactor = redaction.redactor_for(user, interview)
+    hide = redactor.plain if redactor else (lambda text: text)
+    return [
+        RenderedPoint(
+            p.id, p.time, hide(p.title), [hide(k) for k in p.keywords or []], hide(p.synopsis)
+        )
+        for p in contents.index_points(interview)
+    ]
+
+
 def export_document(user: Any, interview: Interview) -> ExportDocument:
     """Everything an export holds, already rendered for ``user``: nothing an export
     writes comes from anywhere else."""
@@ -114,7 +137,10 @@ def export_document(user: Any, interview: Interview) -> ExportDocument:
         url=interview_url(interview),
         speakers=tuple((identity.display_name(user, s), s.role) for s in interview.speakers),
         segments=segments,
-        index_points=(),
+        index_points=tuple(
+            IndexPoint(time=p.time, title=p.title, keywords=tuple(p.keywords), synopsis=p.synopsis)
+            for p in contents_for(user, interview)
+        ),
         access_level=interview.access_level,
         audio_permission=interview.audio_permission,
     )

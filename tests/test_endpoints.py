@@ -21,6 +21,7 @@ PUBLIC = {
     "api.bag",
     "api.search_transcripts",
     "api.citation",
+    "api.index_points",
     "research.search_page",
 }
 

@@ -72,3 +72,50 @@ def test_audio_honours_range_requests(client, people, interview):  # noqa: F811
     assert part.headers["Content-Range"] == f"bytes 100-199/{len(whole.data)}"
     recording = db.session.query(Recording).one()
     assert recording.redaction_version == recording.access_copy_version
+
+
+def test_index_points_form_the_contents_and_hide_names(client, people, interview):  # noqa: F811
+    from archive import interviews as interview_service
+    from archive import tokens
+
+    interview.access_level = "open"
+    speaker = interview_service.add_speaker(interview, pseudonym="Svetlana", role="narrator")
+    speaker.real_name = "Gulnara Bekova"
+    db.session.commit()
+    archivist = {
+        "Authorization": f"Bearer {tokens.issue_token(people['archivist'], people['archivist'])[1]}"
+    }
+    bad = client.post(
+        f"/api/v1/interviews/{interview.id}/index-points", json={"time": 0.5}, headers=archivist
+    )
+    assert bad.status_code == 422
+    assert "title" in bad.json["error"]
+    added = client.post(
+        f"/api/v1/interviews/{interview.id}/index-points",
+        json={
+            "time": 0.5,
+            "title": "Gulnara Bekova on the square",
+            "keywords": "square, January",
+            "synopsis": "Bekova describes the crowd.",
+        },
+        headers=archivist,
+    )
+    assert added.status_code == 201
+    points = client.get(f"/api/v1/interviews/{interview.id}/index-points").json["index_points"]
+    assert points[0]["title"] == "Svetlana on the square"
+    assert points[0]["synopsis"] == "Svetlana describes the crowd."
+    ohms = client.get(f"/api/v1/interviews/{interview.id}/transcript.ohms.xml").get_data(
+        as_text=True
+    )
+    assert "Svetlana on the square" in ohms and "Bekova" not in ohms
+    page = client.get(f"/interviews/{interview.id}").get_data(as_text=True)
+    assert "Svetlana on the square" in page and "Gulnara" not in page
+    researcher = {
+        "Authorization": f"Bearer {tokens.issue_token(people['reader'], people['reader'])[1]}"
+    }
+    refused = client.post(
+        f"/api/v1/interviews/{interview.id}/index-points",
+        json={"time": 0.5, "title": "x"},
+        headers=researcher,
+    )
+    assert refused.status_code == 404

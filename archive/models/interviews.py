@@ -191,3 +191,20 @@ class Redaction(Base):
     removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     segment: Mapped[Segment] = relationship(back_populates="redactions")
+
+
+class IndexPoint(Base):
+    """An entry of the interview's table of contents, in the OHMS sense."""
+
+    __tablename__ = "index_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
+    # Seconds from the start of the interview (its parts played one after another).
+    time: Mapped[float] = mapped_column(Float)
+    # Written by staff about what was said: encrypted like the transcript itself.
+    title: Mapped[str] = mapped_column(EncryptedText)
+    keywords: Mapped[list | None] = mapped_column(EncryptedJSON)
+    synopsis: Mapped[str] = mapped_column(EncryptedText, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

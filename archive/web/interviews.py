@@ -78,6 +78,7 @@ def detail(interview_id: int):
         button_form=EmptyForm(),
         eta=recordings.eta_seconds,
         citation=citations.cite(current_user, interview) if segments else None,
+        contents=rendering.contents_for(current_user, interview) if segments is not None else [],
     )
 
 

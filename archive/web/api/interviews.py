@@ -140,3 +140,29 @@ def citation(interview_id: int):
         "citation": citations.cite(current_user, interview, at),
         "url": citations.interview_url(interview, at),
     }
+
+
+@bp.get("/interviews/<int:interview_id>/index-points")
+@public
+def index_points(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "read_transcript")
+    return {"index_points": [vars(p) for p in rendering.contents_for(current_user, interview)]}
+
+
+@bp.post("/interviews/<int:interview_id>/index-points")
+def add_index_point(interview_id: int):
+    from archive import contents
+    from archive.web.api import json_body
+
+    interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
+    point = contents.add_index_point(current_user, interview, json_body())
+    return {"id": point.id}, 201
+
+
+@bp.delete("/interviews/<int:interview_id>/index-points/<int:point_id>")
+def remove_index_point(interview_id: int, point_id: int):
+    from archive import contents
+
+    interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
+    contents.remove_index_point(current_user, interview, point_id)
+    return {"id": point_id, "removed": True}
