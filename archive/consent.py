@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 
 from archive import audit, indexing, policy, speakers, storage
 from archive.errors import ConflictError, NotFoundError, ValidationError
@@ -29,6 +29,7 @@ from archive.models import (
     User,
     utcnow,
 )
+from archive.sequences import next_number
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,7 @@ def record_agreement(
 
 
 def _append(actor, interview, terms, document_key=None, document_sha=None, withdrawn=False):
-    version = (
-        db.session.scalar(
-            select(func.max(Agreement.version)).where(Agreement.interview_id == interview.id)
-        )
-        or 0
-    ) + 1
+    version = next_number(Agreement.version, Agreement.interview_id == interview.id)
     agreement = Agreement(
         interview_id=interview.id,
         version=version,

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from archive import audit, identity, policy
 from archive.errors import NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import SPEAKER_ROLES, Collection, Interview, Speaker, User
+from archive.sequences import next_number
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,17 @@ class CatalogueFilter:
     language: str | None = None
     year: int | None = None
     access: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Any) -> CatalogueFilter:
+        """From a query string (a werkzeug MultiDict): the page and the API share it."""
+        return cls(
+            status=args.get("status") or None,
+            collection=args.get("collection", type=int),
+            language=args.get("language") or None,
+            year=args.get("year", type=int),
+            access=args.get("access") or None,
+        )
 
 
 def list_visible(
@@ -223,12 +235,7 @@ def add_speaker(
     aliases: list[str] | None = None,
 ) -> Speaker:
     """Add a speaker row (inside the caller's transaction) labelled S1, S2, ..."""
-    position = (
-        db.session.scalar(
-            select(func.max(Speaker.position)).where(Speaker.interview_id == interview.id)
-        )
-        or 0
-    ) + 1
+    position = next_number(Speaker.position, Speaker.interview_id == interview.id)
     speaker = Speaker(
         interview_id=interview.id,
         position=position,

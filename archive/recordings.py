@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from archive import audio, audit, storage
 from archive.errors import ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, User, utcnow
+from archive.sequences import next_number
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def add_recording(
     try:
         recording = Recording(
             interview_id=interview.id,
-            position=_next_position(interview.id),
+            position=next_number(Recording.position, Recording.interview_id == interview.id),
             original_filename=(original_filename or "")[:500],
             master_key=key,
             sha256=sha256,
@@ -93,13 +94,6 @@ def add_recording(
     log.info("recording %s stored (%d bytes, %.1f s)", recording.id, size, info.duration)
     _enqueue(recording.id)
     return recording
-
-
-def _next_position(interview_id: int) -> int:
-    highest = db.session.scalar(
-        select(func.max(Recording.position)).where(Recording.interview_id == interview_id)
-    )
-    return (highest or 0) + 1
 
 
 def _enqueue(recording_id: int) -> None:

@@ -17,13 +17,7 @@ bp = Blueprint("interviews", __name__, url_prefix="/interviews")
 @bp.get("/")
 @public
 def index():
-    filters = interviews.CatalogueFilter(
-        status=request.args.get("status") or None,
-        collection=request.args.get("collection", type=int),
-        language=request.args.get("language") or None,
-        year=request.args.get("year", type=int),
-        access=request.args.get("access") or None,
-    )
+    filters = interviews.CatalogueFilter.from_args(request.args)
     page = interviews.list_visible(
         current_user, page=request.args.get("page", 1, type=int), filters=filters
     )

@@ -67,13 +67,7 @@ def create_interview():
 @bp.get("/interviews")
 @public
 def list_interviews():
-    filters = interviews.CatalogueFilter(
-        status=request.args.get("status") or None,
-        collection=request.args.get("collection", type=int),
-        language=request.args.get("language") or None,
-        year=request.args.get("year", type=int),
-        access=request.args.get("access") or None,
-    )
+    filters = interviews.CatalogueFilter.from_args(request.args)
     page = interviews.list_visible(
         current_user,
         page=request.args.get("page", 1, type=int),
