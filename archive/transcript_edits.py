@@ -56,7 +56,9 @@ def _rebuild(recording: Recording) -> None:
         tasks.enqueue_access_copies(recording.id)
 
 
-def edit_segment(actor: User, segment: Segment, changes: dict[str, Any]) -> Segment:
+def edit_segment(
+    actor: User, segment: Segment, changes: dict[str, Any], kind: str = "edit"
+) -> Segment:
     """Apply ``text``, ``speaker_id``, ``start``, ``end`` as one new revision."""
     allowed = {"text", "speaker_id", "start", "end"}
     unknown = set(changes) - allowed
@@ -87,7 +89,7 @@ def edit_segment(actor: User, segment: Segment, changes: dict[str, Any]) -> Segm
         Revision(
             segment_id=segment.id,
             version=segment.version,
-            kind="edit",
+            kind=kind,
             text=text,
             speaker_id=speaker_id,
             start=start,
@@ -261,3 +263,55 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
     db.session.commit()
     _rebuild(redaction.segment.recording)
     return redaction
+
+
+def revisions(segment: Segment) -> list[Revision]:
+    """Every version of the segment, newest first (the machine's is version 1)."""
+    query = (
+        select(Revision).where(Revision.segment_id == segment.id).order_by(Revision.version.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def restore(actor: User, segment: Segment, version: Any) -> Segment:
+    """Bring back an earlier version; the restore is itself a new revision."""
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise ValidationError("version must be a whole number.") from None
+    old = db.session.scalar(
+        select(Revision).where(Revision.segment_id == segment.id, Revision.version == number)
+    )
+    if old is None:
+        raise ValidationError(f"This segment has no version {number}.")
+    changes = {"text": old.text, "start": old.start, "end": old.end}
+    if old.speaker_id is not None:
+        changes["speaker_id"] = old.speaker_id
+    return edit_segment(actor, segment, changes, kind="restore")
+
+
+WORKFLOW_STEPS = ("machine_transcript", "in_review", "approved")
+
+
+def set_workflow(actor: User, interview: Any, status: Any) -> Any:
+    """Move an interview through review: machine transcript, in review, approved."""
+    if status not in WORKFLOW_STEPS:
+        raise ValidationError(f"status must be one of {', '.join(WORKFLOW_STEPS)}.")
+    if interview.workflow_status in ("new", "transcribing"):
+        raise ValidationError("The interview is still being transcribed.")
+    previous = interview.workflow_status
+    interview.workflow_status = status
+    interview.status_changed_at = utcnow()
+    interview.status_changed_by_id = actor.id
+    audit.record(
+        db.session,
+        "workflow_changed",
+        actor,
+        interview_id=interview.id,
+        object_type="interview",
+        object_id=interview.id,
+        previous=previous,
+        status=status,
+    )
+    db.session.commit()
+    return interview

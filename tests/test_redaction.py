@@ -492,3 +492,68 @@ def test_search_never_finds_a_name_nor_shows_one(client, narrated, people):
     assert _forms_in(found.get_data(as_text=True)) == []
     client.login_as(people["custodian"])
     assert client.get("/api/v1/search?q=Galara").json["hits"] == []
+
+
+def test_edits_are_revisions_that_can_be_restored(client, narrated, people):
+    segment = db.session.scalars(select(Segment).order_by(Segment.start)).first()
+    original = segment.text
+    archivist = _bearer(people["archivist"])
+    edited = client.patch(
+        f"/api/v1/segments/{segment.id}", json={"text": "My name is Svetlana."}, headers=archivist
+    )
+    assert edited.json["version"] == 2
+    history = client.get(f"/api/v1/segments/{segment.id}/revisions", headers=archivist).json
+    assert [(r["version"], r["kind"]) for r in history["revisions"]] == [
+        (2, "edit"),
+        (1, "machine"),
+    ]
+    assert _forms_in(str(history)) == []
+    restored = client.post(
+        f"/api/v1/segments/{segment.id}/restore", json={"version": 1}, headers=archivist
+    )
+    assert restored.json["version"] == 3
+    db.session.expire_all()
+    assert db.session.get(Segment, segment.id).text == original
+    bad = client.post(
+        f"/api/v1/segments/{segment.id}/restore", json={"version": 9}, headers=archivist
+    )
+    assert bad.status_code == 422
+    assert "no version 9" in bad.json["error"]
+
+
+@pytest.mark.parametrize("who", ["researcher", "interviewer", "visitor"])
+def test_readers_cannot_edit_nor_see_history(client, narrated, people, who):
+    segment = db.session.scalars(select(Segment)).first()
+    headers = _bearer(people[who]) if who != "visitor" else {}
+    edit = client.patch(f"/api/v1/segments/{segment.id}", json={"text": "x"}, headers=headers)
+    assert edit.status_code in (401, 404)
+    history = client.get(f"/api/v1/segments/{segment.id}/revisions", headers=headers)
+    assert history.status_code in (401, 404)
+    db.session.expire_all()
+    assert db.session.get(Segment, segment.id).version == 1
+
+
+def test_workflow_moves_through_review_with_who_and_when(client, narrated, people):
+    interview_id = narrated["interview"].id
+    archivist = _bearer(people["archivist"])
+    bad = client.post(
+        f"/api/v1/interviews/{interview_id}/workflow", json={"status": "done"}, headers=archivist
+    )
+    assert bad.status_code == 422
+    for status in ("in_review", "approved"):
+        response = client.post(
+            f"/api/v1/interviews/{interview_id}/workflow",
+            json={"status": status},
+            headers=archivist,
+        )
+        assert response.json["workflow_status"] == status
+    interview = db.session.get(Interview, interview_id)
+    db.session.refresh(interview)
+    assert interview.status_changed_by_id == people["archivist"].id
+    assert interview.status_changed_at is not None
+    refused = client.post(
+        f"/api/v1/interviews/{interview_id}/workflow",
+        json={"status": "in_review"},
+        headers=_bearer(people["researcher"]),
+    )
+    assert refused.status_code == 404

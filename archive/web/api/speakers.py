@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request, send_file
 from flask_login import current_user
 
-from archive import access_copies, audit, identity, interviews, policy, speakers
+from archive import access_copies, audit, identity, interviews, policy, redaction, speakers
 from archive import transcript_edits as edits
 from archive.errors import ArchiveError, NotFoundError, ValidationError
 from archive.extensions import db
@@ -116,3 +116,38 @@ def _recording_of(interview, recording_id: int | None):
         if recording_id is None or recording.id == recording_id:
             return recording
     raise NotFoundError()
+
+
+@bp.get("/segments/<int:segment_id>/revisions")
+def segment_revisions(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    redactor = redaction.redactor_for(current_user, segment.recording.interview)
+    return {
+        "revisions": [
+            {
+                "version": r.version,
+                "kind": r.kind,
+                "text": redactor.plain(r.text) if redactor else r.text,
+                "speaker_id": r.speaker_id,
+                "start": r.start,
+                "end": r.end,
+                "author_id": r.author_id,
+                "at": r.created_at.isoformat() + "Z",
+            }
+            for r in edits.revisions(segment)
+        ]
+    }
+
+
+@bp.post("/segments/<int:segment_id>/restore")
+def restore_segment(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    edits.restore(current_user, segment, json_body().get("version"))
+    return {"id": segment.id, "version": segment.version}
+
+
+@bp.post("/interviews/<int:interview_id>/workflow")
+def set_workflow(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "set_workflow")
+    edits.set_workflow(current_user, interview, json_body().get("status"))
+    return {"id": interview.id, "workflow_status": interview.workflow_status}
