@@ -15,7 +15,7 @@ from typing import IO, Any
 from sqlalchemy import or_, select, update
 
 from archive import audit, indexing, policy, speakers, storage
-from archive.errors import ConflictError, NotFoundError, ValidationError
+from archive.errors import ConflictError, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import (
     ACCESS_LEVELS,
@@ -49,15 +49,7 @@ def _choice(data: dict, key: str, choices: tuple[str, ...], default: str) -> str
 
 
 def _embargo(data: dict) -> date | None:
-    value = data.get("embargo_until")
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError("embargo_until must be a date such as 2051-01-01.") from None
+    return parse_date(data.get("embargo_until"), "embargo_until must be a date such as 2051-01-01.")
 
 
 def agreement_terms(data: dict) -> dict[str, Any]:
@@ -277,12 +269,9 @@ def decide(
 
 
 def _expiry(value: Any) -> date:
-    if value in (None, ""):
+    expiry = parse_date(value, "expires_on must be a date such as 2027-06-30.")
+    if expiry is None:
         return date.today() + timedelta(days=GRANT_DAYS)
-    try:
-        expiry = value if isinstance(value, date) else date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError("expires_on must be a date such as 2027-06-30.") from None
     if expiry <= date.today():
         raise ValidationError("expires_on must be in the future.")
     return expiry

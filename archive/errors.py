@@ -37,3 +37,20 @@ class AuthenticationError(ArchiveError):
 
     def __init__(self, message: str = "Wrong email or password.") -> None:
         super().__init__(message)
+
+
+def parse_date(value: object, message: str):
+    """A date from a form or JSON value (ISO text or a date); None when empty.
+
+    Raises ValidationError with ``message``, which names the field and an example.
+    """
+    from datetime import date
+
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError(message) from None

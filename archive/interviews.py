@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from archive import audit, identity, policy
-from archive.errors import NotFoundError, ValidationError
+from archive.errors import NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import SPEAKER_ROLES, Collection, Interview, Speaker, User
 from archive.sequences import next_number
@@ -184,14 +184,7 @@ def _collection_id(data: dict) -> int | None:
 
 def _recorded_on(data: dict) -> date | None:
     value = data.get("recorded_on") or data.get("date")
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError("The date must look like 2022-01-05.") from None
+    return parse_date(value, "The date must look like 2022-01-05.")
 
 
 def create_interview(actor: User, data: dict) -> Interview:
