@@ -111,7 +111,6 @@ def _append(actor, interview, terms, document_key=None, document_sha=None, withd
     interview.embargo_until = terms["embargo_until"]
     if identity_changed:
         speakers.redactions_changed(interview)
-        db.session.flush()
         indexing.reindex(db.session, interview)
     db.session.flush()
     audit.record(

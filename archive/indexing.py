@@ -16,7 +16,9 @@ from archive.rendering import segments_of
 
 
 def reindex(session: Session, interview: Interview) -> None:
-    """Replace the interview's index rows by its current redacted rendering."""
+    """Replace the interview's index rows by its current redacted rendering, from
+    the caller's pending changes (flushed first) and inside its transaction."""
+    session.flush()
     if interview.withdrawn_at is not None:
         search.remove_interview(session, interview.id)
         return

@@ -10,7 +10,7 @@ from typing import IO, Any
 from sqlalchemy import delete, select
 
 from archive import audio, audit, storage
-from archive.errors import ConflictError, NotFoundError, ValidationError
+from archive.errors import ConflictError, ValidationError
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, User, utcnow
 from archive.sequences import next_number
@@ -20,13 +20,6 @@ log = logging.getLogger(__name__)
 
 class UploadRejectedError(ValidationError):
     """An upload that is not usable audio; nothing of it is kept."""
-
-
-def get_recording(recording_id: int) -> Recording:
-    recording = db.session.get(Recording, recording_id)
-    if recording is None:
-        raise NotFoundError()
-    return recording
 
 
 def get_visible(user: Any, recording_id: int, action: str) -> Recording:

@@ -10,7 +10,7 @@ import av
 import numpy as np
 from sqlalchemy import func, select, update
 
-from archive import audio, audit, identity, search, storage
+from archive import audio, audit, identity, indexing, search, storage
 from archive.errors import NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import (
@@ -88,19 +88,12 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
         object_id=speaker.id,
         fields=changed,
     )
-    _reindex(speaker.interview)
+    indexing.reindex(db.session, speaker.interview)
     db.session.commit()
     if names_changed:
         search.forget_deleted(db.engine)
     rebuild_access_copies(speaker.interview)
     return speaker
-
-
-def _reindex(interview: Interview) -> None:
-    from archive import indexing
-
-    db.session.flush()
-    indexing.reindex(db.session, interview)
 
 
 def redactions_changed(interview: Interview) -> None:
@@ -155,7 +148,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
         merged=merged.id,
         segments=moved,
     )
-    _reindex(keep.interview)
+    indexing.reindex(db.session, keep.interview)
     db.session.commit()
     search.forget_deleted(db.engine)
     db.session.expire(keep.interview)
@@ -213,7 +206,7 @@ def reassign_segment(actor: User, segment: Segment, speaker: Speaker) -> Segment
         object_id=segment.id,
         speaker=speaker.id,
     )
-    _reindex(speaker.interview)
+    indexing.reindex(db.session, speaker.interview)
     db.session.commit()
     return segment
 
@@ -257,7 +250,3 @@ def _mp3(samples: np.ndarray) -> bytes:
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
     return buffer.getvalue()
-
-
-def speakers_of(interview: Interview) -> list[Speaker]:
-    return list(interview.speakers)

@@ -82,7 +82,3 @@ def enqueue_access_copies(recording_id: int) -> None:
 
 def enqueue_transcription(recording_id: int) -> None:
     transcribe_recording(recording_id)
-
-
-def pending_count() -> int:
-    return huey.pending_count()

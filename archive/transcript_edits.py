@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive import audit
+from archive import audit, indexing
 from archive.errors import NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
@@ -40,13 +40,6 @@ def get_redaction(redaction_id: int) -> Redaction:
 
 def _outdate_copy(recording: Recording) -> None:
     recording.redaction_version = (recording.redaction_version or 0) + 1
-
-
-def _reindex(segment: Segment) -> None:
-    from archive import indexing
-
-    db.session.flush()
-    indexing.reindex(db.session, segment.recording.interview)
 
 
 def _rebuild(recording: Recording) -> None:
@@ -107,7 +100,7 @@ def edit_segment(
         version=segment.version,
         fields=sorted(changes),
     )
-    _reindex(segment)
+    indexing.reindex(db.session, segment.recording.interview)
     db.session.commit()
     _rebuild(segment.recording)
     return segment
@@ -218,7 +211,7 @@ def add_redaction(
         object_id=redaction.id,
         segment=segment.id,
     )
-    _reindex(segment)
+    indexing.reindex(db.session, segment.recording.interview)
     db.session.commit()
     _rebuild(segment.recording)
     return redaction
@@ -259,7 +252,7 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
         object_type="redaction",
         object_id=redaction.id,
     )
-    _reindex(redaction.segment)
+    indexing.reindex(db.session, redaction.segment.recording.interview)
     db.session.commit()
     _rebuild(redaction.segment.recording)
     return redaction

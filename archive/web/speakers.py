@@ -25,7 +25,7 @@ def _page(interview, revealed: dict | None = None, status: int = 200):
         render_template(
             "speakers/index.html",
             interview=interview,
-            speakers=speakers.speakers_of(interview),
+            speakers=list(interview.speakers),
             counts=speakers.segment_counts(interview),
             roles=SPEAKER_ROLES,
             form=EmptyForm(),
