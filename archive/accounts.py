@@ -56,6 +56,13 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+def names_of(user_ids: set[int]) -> dict[int, str]:
+    """How staff are named beside their work (revisions, status changes)."""
+    if not user_ids:
+        return {}
+    return {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+
+
 def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.role, User.email)))
 

@@ -26,6 +26,7 @@ def reindex(session: Session, interview: Interview) -> None:
     speakers = {s.id: s for s in interview.speakers}
     rows = []
     for segment in segments_of(interview):
+        redactor.remember(segment)
         speaker = speakers.get(segment.speaker_id)
         rows.append(
             search.IndexRow(

@@ -69,6 +69,8 @@ WORK_RULES: dict[str, frozenset[str]] = {
     "edit_transcript": frozenset({"custodian", "archivist"}),
     "set_workflow": frozenset({"custodian", "archivist"}),
     "manage_speakers": frozenset({"custodian", "interviewer_of_record"}),
+    # A speaker's pseudonym only, as a transcript is corrected (not names or roles).
+    "rename_speaker": frozenset({"custodian", "archivist", "interviewer_of_record"}),
     "reveal_identity": frozenset({"custodian"}),
     "manage_agreements": frozenset({"custodian"}),
     "see_agreements": frozenset({"custodian"}),
@@ -76,7 +78,9 @@ WORK_RULES: dict[str, frozenset[str]] = {
     "download_master": frozenset({"custody", "archivist"}),
     "see_restricted_metadata": frozenset({"custody", "archivist", "interviewer_of_record"}),
 }
-WITHDRAWN_FROZEN = frozenset({"upload", "retry_job", "edit_transcript", "set_workflow"})
+WITHDRAWN_FROZEN = frozenset(
+    {"upload", "retry_job", "edit_transcript", "set_workflow", "rename_speaker"}
+)
 READ_ACTIONS = frozenset({"read_transcript", "export", "listen"})
 LIST_ACTIONS = frozenset({"list", "see_metadata"})
 

@@ -9,16 +9,23 @@ those who may read the interview. The same spans drive the audio access copy.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from archive import identity, policy
+from archive import identity, name_matching, policy
 from archive.extensions import db
 from archive.models import Interview, Recording, Redaction, Segment, Speaker
+from archive.models.types import keyed_digest
 from archive.name_matching import NameMatcher, ProtectedName
+
+# Names found by an earlier version of the matcher are looked for again.
+_MATCHER_CODE = hashlib.sha256(Path(name_matching.__file__).read_bytes()).digest()
 
 DEFAULT_REPLACEMENT = "[redacted]"
 
@@ -51,16 +58,37 @@ class Redactor:
         self.interview = interview
         speakers = _protected_speakers(interview)
         self.replacements = {s.id: identity.public_name(s) for s in speakers}
-        self.matcher = NameMatcher(
-            ProtectedName(s.id, tuple(identity.protected_names(s))) for s in speakers
-        )
+        names = [ProtectedName(s.id, tuple(identity.protected_names(s))) for s in speakers]
+        self.matcher = NameMatcher(names)
+        self.names_key = json.dumps([[n.key, list(n.names)] for n in names]).encode()
         self.marked = _active_redactions(interview)
+
+    def name_spans(self, segment: Segment) -> list[tuple[int, int, int]]:
+        """Where the protected names are in the segment's text: as kept on the segment
+        when it was last indexed, if the text, the names and the matcher are the same
+        (a keyed digest of the three says so), else found now."""
+        if segment.name_key and segment.name_key == self._key(segment):
+            return [tuple(span) for span in segment.name_spans or []]
+        return [(m.start, m.end, m.key) for m in self.matcher.find(segment.text)]
+
+    def remember(self, segment: Segment) -> None:
+        """Keep the names found in the segment on it (indexing calls this after each
+        change, so rendering a long transcript seldom has to look again)."""
+        key = self._key(segment)
+        if segment.name_key != key:
+            # None when there is none, so most segments need no decryption to read.
+            segment.name_spans = [list(m) for m in self.name_spans(segment)] or None
+            segment.name_key = key
+
+    def _key(self, segment: Segment) -> str:
+        return keyed_digest(_MATCHER_CODE, self.names_key, segment.text.encode())
 
     def hidden(self, segment: Segment) -> list[Hidden]:
         """Everything hidden in this segment for a reader who sees redacted text."""
         spans = [
-            Hidden(m.start, m.end, self.replacements[m.key], "name")
-            for m in self.matcher.find(segment.text)
+            Hidden(start, end, self.replacements[key], "name")
+            for start, end, key in self.name_spans(segment)
+            if key in self.replacements
         ]
         spans += [
             Hidden(r.start_char, r.end_char, r.replacement or DEFAULT_REPLACEMENT, "marked", r.id)
@@ -251,3 +279,79 @@ def marked_spans(interview: Interview) -> list[Redaction]:
         .order_by(Redaction.removed_at.is_not(None), Segment.start, Redaction.start_char)
     )
     return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Chip:
+    """A hidden span as the editor shows it: a fixed label in the rendered text."""
+
+    start: int  # in the rendered text
+    end: int
+    source_start: int  # in the segment's own text
+    source_end: int
+    label: str
+    source: str
+    redaction_id: int | None
+
+
+def chips(spans: list[Hidden]) -> list[Chip]:
+    """Where each hidden span sits in the rendered text (``apply``'s output)."""
+    out, shift = [], 0
+    for span in spans:
+        start = span.start + shift
+        out.append(
+            Chip(
+                start,
+                start + len(span.replacement),
+                span.start,
+                span.end,
+                span.replacement,
+                span.source,
+                span.redaction_id,
+            )
+        )
+        shift += len(span.replacement) - (span.end - span.start)
+    return out
+
+
+def source_offset(spans: list[Hidden], rendered: int, is_end: bool = False) -> int:
+    """The position in the segment's text of a position in the rendered text.
+
+    A position inside a label snaps outward (to the hidden span's start, or its end
+    for the end of a selection), so a split or a redaction never cuts a hidden word.
+    """
+    last = None
+    for chip in chips(spans):
+        if rendered <= chip.start:
+            return chip.source_start - (chip.start - rendered)
+        if rendered < chip.end:
+            return chip.source_end if is_end else chip.source_start
+        last = chip
+    return rendered if last is None else last.source_end + (rendered - last.end)
+
+
+def splice(text: str, spans: list[Hidden], parts: list[Any]) -> str:
+    """The segment's new text from an edit of its rendering.
+
+    ``parts`` are the edited visible strings and ``{"hidden": i}`` for each hidden
+    span the editor kept, in order. The hidden words themselves come from the
+    stored text, so a reader of the redacted rendering can correct the words around
+    a name without ever holding it, and never saves a pseudonym in its place.
+    """
+    from archive.errors import ValidationError
+
+    if not isinstance(parts, list) or len(parts) > 10_000:
+        raise ValidationError('parts must be a list of text and {"hidden": n} items.')
+    out, last = [], -1
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        index = part.get("hidden") if isinstance(part, dict) else None
+        if not isinstance(index, int) or not last < index < len(spans):
+            raise ValidationError(
+                "Each hidden part must name a hidden span of this version once, in order."
+            )
+        out.append(text[spans[index].start : spans[index].end])
+        last = index
+    return "".join(out)

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select
 
 from archive import audit, indexing
-from archive.errors import NotFoundError, ValidationError
+from archive.errors import ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
-from archive.redaction import DEFAULT_REPLACEMENT
+from archive.redaction import DEFAULT_REPLACEMENT, word_offsets
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +256,165 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
     db.session.commit()
     _rebuild(redaction.segment.recording)
     return redaction
+
+
+def check_version(segment: Segment, version: Any) -> None:
+    """Refuse a change made to an older version than the stored one.
+
+    Two people correcting the same segment must not silently overwrite each other;
+    the editor sends the version it showed and keeps the person's text on a refusal.
+    """
+    if version is None:
+        return
+    if not isinstance(version, int) or version != segment.version:
+        raise ConflictError(
+            f"This segment was changed elsewhere (it is now version {segment.version}); "
+            "your text is kept on the page, compare and save again."
+        )
+
+
+def split_segment(actor: User, segment: Segment, position: Any) -> Segment:
+    """Cut the segment at a character of its text; the second part becomes a new
+    segment of the same speaker, starting at its first timed word."""
+    text = segment.text
+    if not isinstance(position, int) or not 0 < position < len(text):
+        raise ValidationError("Put the cursor inside the text, between two words, to split it.")
+    before, after = text[:position].rstrip(), text[position:].lstrip()
+    if not before or not after:
+        raise ValidationError("Put the cursor inside the text, between two words, to split it.")
+    cut = len(text) - len(after)
+    marked = list(segment.redactions)
+    if any(r.removed_at is None and r.start_char < position < r.end_char for r in marked):
+        raise ValidationError("The cursor is inside a redaction; split before or after it.")
+    first_words, second_words = _split_words(text, segment.words or [], position)
+    at = _split_time(segment, second_words, cut / len(text))
+    tail = Segment(
+        recording_id=segment.recording_id,
+        speaker_id=segment.speaker_id,
+        start=at,
+        end=segment.end,
+        text=after,
+        words=second_words or None,
+        avg_logprob=segment.avg_logprob,
+        no_speech_prob=segment.no_speech_prob,
+        version=1,
+    )
+    db.session.add(tail)
+    db.session.flush()
+    for redaction in marked:
+        if redaction.start_char >= position:
+            redaction.segment = tail
+            redaction.start_char = max(redaction.start_char - cut, 0)
+            redaction.end_char = max(redaction.end_char - cut, redaction.start_char)
+        elif redaction.end_char > len(before):
+            redaction.end_char = len(before)
+            redaction.start_char = min(redaction.start_char, redaction.end_char)
+    segment.text, segment.words, segment.end = before, first_words or None, at
+    segment.version += 1
+    db.session.add_all([_revision(segment, actor, "split"), _revision(tail, actor, "split")])
+    _finish(actor, segment, "segment_split", new_segment=tail.id)
+    return tail
+
+
+def _split_words(text: str, words: list[dict], position: int) -> tuple[list, list]:
+    placed = word_offsets(text, words)
+    first: list[dict] = []
+    second: list[dict] = []
+    for word, where in zip(words, placed, strict=True):
+        if second or (where is not None and where[0] >= position):
+            second.append(word)
+        else:
+            first.append(word)
+    return first, second
+
+
+def _split_time(segment: Segment, second_words: list[dict], share: float) -> float:
+    span = segment.end - segment.start
+    guess = second_words[0]["start"] if second_words else segment.start + span * share
+    margin = min(0.01, span / 4)
+    return round(min(max(guess, segment.start + margin), segment.end - margin), 3)
+
+
+def next_segment(segment: Segment) -> Segment | None:
+    query = (
+        select(Segment)
+        .where(
+            Segment.recording_id == segment.recording_id,
+            (Segment.start > segment.start)
+            | ((Segment.start == segment.start) & (Segment.id > segment.id)),
+        )
+        .order_by(Segment.start, Segment.id)
+        .limit(1)
+    )
+    return db.session.scalar(query)
+
+
+def merge_with_next(actor: User, segment: Segment) -> Segment:
+    """Join the segment with the one after it in the same recording.
+
+    The next segment's history comes along (its revisions are renumbered into this
+    one's, marked "joined"), so no earlier wording is lost with the row.
+    """
+    following = next_segment(segment)
+    if following is None:
+        raise ValidationError("This is the last segment of its recording: nothing follows it.")
+    separator = " " if segment.text and following.text else ""
+    shift = len(segment.text) + len(separator)
+    for redaction in list(following.redactions):
+        redaction.segment = segment
+        redaction.start_char += shift
+        redaction.end_char += shift
+    history = db.session.scalars(
+        select(Revision).where(Revision.segment_id == following.id).order_by(Revision.version)
+    )
+    for revision in history:
+        segment.version += 1
+        revision.segment_id, revision.version, revision.kind = segment.id, segment.version, "joined"
+    segment.text = segment.text + separator + following.text
+    segment.words = (segment.words or []) + (following.words or []) or None
+    segment.end = max(segment.end, following.end)
+    segment.version += 1
+    db.session.add(_revision(segment, actor, "merge"))
+    db.session.flush()
+    gone = following.id
+    db.session.delete(following)
+    _finish(actor, segment, "segments_merged", merged_segment=gone)
+    return segment
+
+
+def _revision(segment: Segment, actor: User, kind: str) -> Revision:
+    return Revision(
+        segment_id=segment.id,
+        version=segment.version,
+        kind=kind,
+        text=segment.text,
+        speaker_id=segment.speaker_id,
+        start=segment.start,
+        end=segment.end,
+        author_id=actor.id,
+    )
+
+
+def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
+    """Record, reindex and commit a change to the transcript's structure.
+
+    Hidden words move with the text, but a name that a cut separates or a join
+    brings together is matched anew, so the listening copy is remade.
+    """
+    recording = segment.recording
+    _outdate_copy(recording)
+    audit.record(
+        db.session,
+        action,
+        actor,
+        interview_id=recording.interview_id,
+        object_type="segment",
+        object_id=segment.id,
+        **details,
+    )
+    indexing.reindex(db.session, recording.interview)
+    db.session.commit()
+    _rebuild(recording)
 
 
 def revisions(segment: Segment) -> list[Revision]:

@@ -151,6 +151,11 @@ class Segment(Base):
     no_speech_prob: Mapped[float | None] = mapped_column(Float)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Where protected names were found in ``text``, kept by ``redaction`` with a keyed
+    # digest of the text and the names it looked for, so it is used only while both
+    # are unchanged (finding names is the slow part of rendering a transcript).
+    name_spans: Mapped[list | None] = mapped_column(EncryptedJSON)
+    name_key: Mapped[str | None] = mapped_column(String(32))
 
     recording: Mapped[Recording] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()

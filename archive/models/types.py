@@ -9,6 +9,7 @@ a dump of the database shows no name.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import LargeBinary
 from sqlalchemy.types import TypeDecorator
 
 _cipher: Fernet | None = None
+_digest_key: bytes | None = None
 
 
 class CipherKeyError(RuntimeError):
@@ -24,8 +26,21 @@ class CipherKeyError(RuntimeError):
 
 
 def configure_cipher(key: str) -> None:
-    global _cipher
-    _cipher = Fernet(key.encode() if isinstance(key, str) else key)
+    global _cipher, _digest_key
+    raw = key.encode() if isinstance(key, str) else key
+    _cipher = Fernet(raw)
+    _digest_key = hashlib.sha256(b"archive keyed digest\0" + raw).digest()
+
+
+def keyed_digest(*parts: bytes) -> str:
+    """A MAC of ``parts`` under a key derived from the identity key: a fingerprint
+    of secret text that is no easier to guess from the database than the text."""
+    if _digest_key is None:
+        raise CipherKeyError("No identity key is configured (ARCHIVE_IDENTITY_KEY).")
+    mac = hashlib.blake2b(key=_digest_key, digest_size=16)  # keyed: a MAC, and quick
+    for part in parts:
+        mac.update(len(part).to_bytes(8, "big") + part)
+    return mac.hexdigest()
 
 
 def cipher() -> Fernet:

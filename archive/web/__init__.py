@@ -17,11 +17,23 @@ def register_web(app: Flask) -> None:
         interviews,
         main,
         research,
+        review,
         speakers,
     )
     from archive.web import audit as audit_pages
 
-    blueprints = (auth, main, admin, account, audit_pages, interviews, speakers, consent, research)
+    blueprints = (
+        auth,
+        main,
+        admin,
+        account,
+        audit_pages,
+        interviews,
+        review,
+        speakers,
+        consent,
+        research,
+    )
     for module in blueprints:
         app.register_blueprint(module.bp)
     api.init_app(app)

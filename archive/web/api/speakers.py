@@ -5,7 +5,17 @@ from __future__ import annotations
 from flask import request, send_file
 from flask_login import current_user
 
-from archive import access_copies, audit, identity, interviews, policy, redaction, speakers
+from archive import (
+    access_copies,
+    accounts,
+    audit,
+    editor,
+    identity,
+    interviews,
+    policy,
+    redaction,
+    speakers,
+)
 from archive import transcript_edits as edits
 from archive.errors import ArchiveError, NotFoundError, ValidationError
 from archive.extensions import db
@@ -26,9 +36,13 @@ def speaker_json(speaker) -> dict:
 
 @bp.patch("/interviews/<int:interview_id>/speakers/<int:speaker_id>")
 def update_speaker(interview_id: int, speaker_id: int):
-    interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
+    data = json_body()
+    # Renaming (the pseudonym alone) is part of correcting a transcript; names and
+    # roles are the custodian's and the interviewer's.
+    action = "rename_speaker" if set(data) == {"pseudonym"} else "manage_speakers"
+    interview = interviews.get_visible(current_user, interview_id, action)
     speaker = speakers.get_speaker(interview, speaker_id)
-    speakers.update_speaker(current_user, speaker, json_body())
+    speakers.update_speaker(current_user, speaker, data)
     return speaker_json(speaker)
 
 
@@ -61,17 +75,55 @@ def _segment_for(action: str, segment_id: int):
     return segment
 
 
+def _view(segment) -> dict:
+    return editor.segment_view(
+        segment, redaction.redactor_for(current_user, segment.recording.interview)
+    )
+
+
+@bp.get("/interviews/<int:interview_id>/editor")
+def editor_data(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
+    return editor.editor_data(current_user, interview)
+
+
+@bp.get("/segments/<int:segment_id>")
+def get_segment(segment_id: int):
+    """One segment as the editor shows it (after a conflict, to compare)."""
+    return {"segment": _view(_segment_for("edit_transcript", segment_id))}
+
+
 @bp.patch("/segments/<int:segment_id>")
 def edit_segment(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
-    edits.edit_segment(current_user, segment, json_body())
-    return {"id": segment.id, "version": segment.version}
+    editor.save(current_user, segment, json_body())
+    return {"id": segment.id, "version": segment.version, "segment": _view(segment)}
+
+
+@bp.post("/segments/<int:segment_id>/split")
+def split_segment(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    tail = editor.split(current_user, segment, json_body())
+    return {"segments": [_view(segment), _view(tail)]}, 201
+
+
+@bp.post("/segments/<int:segment_id>/merge")
+def merge_segment(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    edits.check_version(segment, json_body().get("version"))
+    following = edits.next_segment(segment)
+    gone = following.id if following else None
+    edits.merge_with_next(current_user, segment)
+    return {"segment": _view(segment), "removed": gone}
 
 
 @bp.post("/segments/<int:segment_id>/redactions")
 def add_redaction(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
     data = json_body()
+    if data.get("rendered") is True:
+        row = editor.redact(current_user, segment, data)
+        return {"id": row.id, "replacement": row.replacement, "segment": _view(segment)}, 201
     row = edits.add_redaction(
         current_user,
         segment,
@@ -122,6 +174,8 @@ def _recording_of(interview, recording_id: int | None):
 def segment_revisions(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
     redactor = redaction.redactor_for(current_user, segment.recording.interview)
+    history = edits.revisions(segment)
+    authors = accounts.names_of({r.author_id for r in history if r.author_id})
     return {
         "revisions": [
             {
@@ -132,9 +186,10 @@ def segment_revisions(segment_id: int):
                 "start": r.start,
                 "end": r.end,
                 "author_id": r.author_id,
+                "author": authors.get(r.author_id, "the transcription"),
                 "at": r.created_at.isoformat() + "Z",
             }
-            for r in edits.revisions(segment)
+            for r in history
         ]
     }
 
@@ -143,7 +198,7 @@ def segment_revisions(segment_id: int):
 def restore_segment(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
     edits.restore(current_user, segment, json_body().get("version"))
-    return {"id": segment.id, "version": segment.version}
+    return {"id": segment.id, "version": segment.version, "segment": _view(segment)}
 
 
 @bp.post("/interviews/<int:interview_id>/workflow")

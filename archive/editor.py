@@ -1,0 +1,171 @@
+"""What the transcript editor works on: one payload for the whole interview.
+
+The editor page gets every segment at once (no request per segment), each as the
+reader may see it: the rendered text, its hidden spans as fixed labels with the
+time they cover, and its timed words in the rendered text's positions. Words
+inside a hidden span never leave the server, not even their spelling's length.
+Saving goes the other way: ``redaction.splice`` puts the stored hidden words back
+around what the person typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archive import identity, policy, redaction, rendering
+from archive import transcript_edits as edits
+from archive.errors import ValidationError
+from archive.extensions import db
+from archive.models import Interview, Segment, User
+from archive.rendering import segments_of
+
+# Words the model gave less than this probability are marked for a second listen.
+UNSURE_BELOW = 0.5
+
+
+def editor_data(user: User, interview: Interview) -> dict[str, Any]:
+    """Everything the editor page needs, in compact arrays (a 3-hour interview is
+    about 2,500 segments and 30,000 words)."""
+    redactor = redaction.redactor_for(user, interview)
+    return {
+        "interview": interview.id,
+        "unsure": UNSURE_BELOW,
+        "recordings": [
+            {"id": r.id, "position": r.position, "duration": r.duration, "status": r.status}
+            for r in interview.recordings
+        ],
+        "speakers": speakers_data(user, interview),
+        "segments": [segment_view(s, redactor) for s in segments_of(interview)],
+        "contents": [vars(p) for p in rendering.contents_for(user, interview)],
+        "workflow": workflow_data(interview),
+        "can_rename": policy.can(user, "rename_speaker", interview),
+    }
+
+
+def speakers_data(user: User, interview: Interview) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": s.id,
+            "label": s.label,
+            "name": identity.display_name(user, s),
+            "pseudonym": s.pseudonym,
+            "role": s.role,
+        }
+        for s in interview.speakers
+    ]
+
+
+def workflow_data(interview: Interview) -> dict[str, Any]:
+    by = db.session.get(User, interview.status_changed_by_id or 0)
+    at = interview.status_changed_at
+    return {
+        "status": interview.workflow_status,
+        "steps": list(edits.WORKFLOW_STEPS),
+        "by": by.name if by else None,
+        "at": at.isoformat() + "Z" if at else None,
+    }
+
+
+def segment_view(segment: Segment, redactor: redaction.Redactor | None) -> dict[str, Any]:
+    """One segment for the editor: ``t`` text, ``h`` hidden labels
+    ``[start, end, t0, t1, source]`` and ``w`` words ``[start, end, t0, t1, p]``."""
+    hidden = redactor.hidden(segment) if redactor else []
+    chips = redaction.chips(hidden)
+    labels = [[c.start, c.end, None, None, c.source] for c in chips]
+    words = []
+    timed = segment.words or []
+    for word, where in zip(timed, redaction.word_offsets(segment.text, timed), strict=True):
+        if where is None:
+            continue
+        inside = _chip_at(chips, where)
+        if inside is not None:
+            label = labels[inside]
+            label[2] = word["start"] if label[2] is None else label[2]
+            label[3] = word["end"]
+            continue
+        start = _rendered(chips, where[0])
+        words.append(
+            [
+                start,
+                start + where[1] - where[0],
+                round(word["start"], 2),
+                round(word["end"], 2),
+                round(word.get("probability", 1.0), 2),
+            ]
+        )
+    return {
+        "id": segment.id,
+        "r": segment.recording_id,
+        "s": segment.start,
+        "e": segment.end,
+        "sp": segment.speaker_id,
+        "v": segment.version,
+        "t": redaction.apply(segment.text, hidden) if hidden else segment.text,
+        "h": labels,
+        "w": words,
+    }
+
+
+def _chip_at(chips: list[redaction.Chip], where: tuple[int, int]) -> int | None:
+    for index, chip in enumerate(chips):
+        if chip.source_start < where[1] and where[0] < chip.source_end:
+            return index
+    return None
+
+
+def _rendered(chips: list[redaction.Chip], source: int) -> int:
+    shift = 0
+    for chip in chips:
+        if chip.source_end > source:
+            break
+        shift = chip.end - chip.source_end
+    return source + shift
+
+
+def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
+    """An edit, as ``PATCH /segments/ID`` takes it: ``text`` (readers of the text as
+    spoken) or ``parts`` of the rendering (see ``redaction.splice``), and any of
+    speaker, start and end; with ``version``, only if nobody changed it since."""
+    edits.check_version(segment, data.get("version"))
+    changes = {k: v for k, v in data.items() if k not in ("parts", "version")}
+    hidden = _hidden(user, segment)
+    if "text" in changes and hidden:
+        raise ValidationError(
+            "This segment has hidden words you do not see; send parts, with "
+            '{"hidden": n} where each of them stands, so they are kept.'
+        )
+    if "parts" in data:
+        changes["text"] = redaction.splice(segment.text, hidden, data["parts"])
+    return edits.edit_segment(user, segment, changes)
+
+
+def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
+    """Split at ``at``, a position in the rendered text the editor shows."""
+    edits.check_version(segment, data.get("version"))
+    at = data.get("at")
+    if not isinstance(at, int) or isinstance(at, bool):
+        raise ValidationError("at must be a character position in the segment's text.")
+    position = redaction.source_offset(_hidden(user, segment), at)
+    return edits.split_segment(user, segment, position)
+
+
+def redact(user: User, segment: Segment, data: dict[str, Any]):
+    """Redact a selection of the rendered text (positions as the editor shows them)."""
+    edits.check_version(segment, data.get("version"))
+    start, end = data.get("start"), data.get("end")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+        raise ValidationError("start and end must be character positions (whole numbers).")
+    hidden = _hidden(user, segment)
+    return edits.add_redaction(
+        user,
+        segment,
+        redaction.source_offset(hidden, start),
+        redaction.source_offset(hidden, end, is_end=True),
+        data.get("reason"),
+        data.get("replacement"),
+    )
+
+
+def _hidden(user: User, segment: Segment) -> list[redaction.Hidden]:
+    redactor = redaction.redactor_for(user, segment.recording.interview)
+    return redactor.hidden(segment) if redactor else []

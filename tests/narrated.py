@@ -1,0 +1,166 @@
+"""A narrated archive for the tests of names and of the editor, built once per module.
+
+The recording says "My name is Gulnara Bekova ... Everyone knew Gulnara Bekova", and
+tiny.en hears "Galara Bicova": the misspellings are real, not made up here. A test
+module takes it with ``from tests.narrated import *`` (its fixtures and helpers).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from archive import access_copies, tokens
+from archive.extensions import db
+from archive.models import Interview
+from archive.transcription import pipeline
+
+__all__ = [
+    "FIXTURE",
+    "NAME_FORMS",
+    "ROLES",
+    "_bearer",
+    "_forms_in",
+    "_open",
+    "app_config",
+    "narrated",
+    "narrated_state",
+    "people",
+]
+
+FIXTURE = Path(__file__).parent / "fixtures" / "named_narrator.flac"
+NAME_FORMS = ["gulnara", "bekova", "galara", "bicova", "гульнара", "gulya"]
+
+
+def _forms_in(text: str) -> list[str]:
+    lowered = text.casefold()
+    return [form for form in NAME_FORMS if form in lowered]
+
+
+def _bearer(user) -> dict:
+    _row, plaintext = tokens.issue_token(user, user)
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+ROLES = ("interviewer", "archivist", "custodian", "researcher")
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="module")
+def narrated_state(tmp_path_factory, template_db, model_cache):
+    """Built once for the module, as a person would: transcribed with the real model,
+    then named (the names arrive after the words). Each test gets a copy."""
+    from archive import create_app
+    from tests.conftest import ArchiveClient, _config
+
+    base = tmp_path_factory.mktemp("narrated")
+    database = base / "archive.sqlite3"
+    shutil.copy(template_db, database)
+    config = _config(base, database)
+    config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
+    app = create_app(config)
+    app.test_client_class = ArchiveClient
+    collect = _Collect()
+    logging.getLogger().addHandler(collect)
+    root_level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.DEBUG)
+    try:
+        with app.app_context():
+            ids = _narrate(app.test_client())
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        logging.getLogger().removeHandler(collect)
+        logging.getLogger().setLevel(root_level)
+    return base, ids, "\n".join(collect.lines)
+
+
+def _narrate(client) -> dict:
+    from archive import accounts
+
+    users = {
+        role: accounts.create_user(None, f"{role}@example.org", role, "long enough password")
+        for role in ROLES
+    }
+    interviewer = _bearer(users["interviewer"])
+    interview_id = client.post(
+        "/api/v1/interviews",
+        json={"title": "Witness", "expected_speakers": 1},
+        headers=interviewer,
+    ).json["id"]
+    upload = client.post(
+        f"/api/v1/interviews/{interview_id}/recordings",
+        data={"file": (io.BytesIO(FIXTURE.read_bytes()), "gulnara-bekova.flac")},
+        content_type="multipart/form-data",
+        headers=interviewer,
+    )
+    recording_id = upload.json["id"]
+    pipeline.run(recording_id, "test:1")
+    interview = db.session.get(Interview, interview_id)
+    speaker = interview.speakers[0]
+    response = client.patch(
+        f"/api/v1/interviews/{interview_id}/speakers/{speaker.id}",
+        json={
+            "pseudonym": "Svetlana",
+            "role": "narrator",
+            "real_name": "Gulnara Bekova",
+            "aliases": ["Гульнара", "Gulya"],
+        },
+        headers=interviewer,
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["name"] == "Svetlana"
+    _open(interview)
+    assert access_copies.build(recording_id)
+    return {"interview": interview_id, "recording": recording_id, "speaker": speaker.id}
+
+
+@pytest.fixture
+def app_config(app_config, narrated_state):
+    """This module's tests start from a copy of the narrated archive."""
+    base, _ids, _logs = narrated_state
+    shutil.copy(
+        base / "archive.sqlite3", app_config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    )
+    for folder in ("recordings", "transcripts"):
+        if (base / folder).exists():
+            shutil.copytree(base / folder, app_config[f"{folder.upper()}_DIR"], dirs_exist_ok=True)
+    return app_config
+
+
+@pytest.fixture
+def people(app):
+    from archive import accounts
+
+    return {role: accounts.find_user(f"{role}@example.org") for role in ROLES}
+
+
+@pytest.fixture
+def narrated(app, narrated_state):
+    _base, ids, _logs = narrated_state
+    return {
+        "interview": db.session.get(Interview, ids["interview"]),
+        "recording_id": ids["recording"],
+        "speaker_id": ids["speaker"],
+    }
+
+
+def _open(interview: Interview, identity: str = "pseudonym") -> None:
+    interview.access_level, interview.audio_permission, interview.identity = (
+        "open",
+        "redacted",
+        identity,
+    )
+    db.session.commit()
