@@ -55,6 +55,8 @@ def build(recording_id: int) -> bool:
     if recording is None or recording.status != "done":
         return False
     version = recording.redaction_version
+    if recording.access_copy_version == version and recording.access_copy_key:
+        return True  # made already, by an earlier of several requests for this version
     spans = merged_spans(redaction.audio_spans(recording))
     channels = min(recording.channels or 1, 2)
     full_key = f"access/{recording.id}/full.mp3"

@@ -180,21 +180,26 @@ def word_offsets(text: str, words: list[dict]) -> list[tuple[int, int] | None]:
 def audio_spans(recording: Recording) -> list[tuple[float, float]]:
     """Times (seconds) of every word hidden from a reader of redacted text."""
     redactor = Redactor(recording.interview)
-    times: list[tuple[float, float]] = []
     segments = db.session.scalars(select(Segment).where(Segment.recording_id == recording.id))
-    for segment in segments:
-        hidden = redactor.hidden(segment)
-        if not hidden:
-            continue
-        words = segment.words or []
-        placed = word_offsets(segment.text, words)
-        for word, where in zip(words, placed, strict=True):
-            if where and any(h.start < where[1] and where[0] < h.end for h in hidden):
-                times.append((word["start"], word["end"]))
-        if any(where is None for where in placed) or not words:
-            # Edited text no longer lines up with its timed words: tone out the whole
-            # segment rather than guess, so no hidden word can be heard.
-            times.append((segment.start, segment.end))
+    return [span for segment in segments for span in segment_audio_spans(redactor, segment)]
+
+
+def segment_audio_spans(redactor: Redactor, segment: Segment) -> list[tuple[float, float]]:
+    """The times to tone out in one segment (an edit that leaves them as they were
+    needs no new listening copy)."""
+    hidden = redactor.hidden(segment)
+    if not hidden:
+        return []
+    times: list[tuple[float, float]] = []
+    words = segment.words or []
+    placed = word_offsets(segment.text, words)
+    for word, where in zip(words, placed, strict=True):
+        if where and any(h.start < where[1] and where[0] < h.end for h in hidden):
+            times.append((word["start"], word["end"]))
+    if any(where is None for where in placed) or not words:
+        # Edited text no longer lines up with its timed words: tone out the whole
+        # segment rather than guess, so no hidden word can be heard.
+        times.append((segment.start, segment.end))
     return times
 
 

@@ -17,7 +17,7 @@ from archive import audit, indexing
 from archive.errors import ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
-from archive.redaction import DEFAULT_REPLACEMENT, word_offsets
+from archive.redaction import DEFAULT_REPLACEMENT, Redactor, segment_audio_spans, word_offsets
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +71,17 @@ def edit_segment(
         segment.end,
     ):
         return segment
+    redactor = Redactor(segment.recording.interview)
+    heard_before = segment_audio_spans(redactor, segment)
     if text != segment.text:
         _follow_text(segment, segment.text, text)
-        _outdate_copy(segment.recording)
-    if (start, end) != (segment.start, segment.end):
-        _outdate_copy(segment.recording)
+        segment.words = realign_words(segment.words, text)
     segment.text, segment.speaker_id, segment.start, segment.end = text, speaker_id, start, end
+    # Most corrections leave what is toned out as it was: then the listening copy
+    # stands (remaking three hours of audio after every word would starve the queue).
+    copy_outdated = segment_audio_spans(redactor, segment) != heard_before
+    if copy_outdated:
+        _outdate_copy(segment.recording)
     segment.version += 1
     db.session.add(
         Revision(
@@ -102,7 +107,8 @@ def edit_segment(
     )
     indexing.reindex(db.session, segment.recording.interview)
     db.session.commit()
-    _rebuild(segment.recording)
+    if copy_outdated:
+        _rebuild(segment.recording)
     return segment
 
 
@@ -156,6 +162,41 @@ def _map(opcodes, position: int, is_end: bool) -> int:
             return b0 + (position - a0)
         return b1 if is_end else b0
     return opcodes[-1][4] if opcodes else 0
+
+
+def realign_words(words: list[dict] | None, new_text: str) -> list[dict] | None:
+    """The timed words of the corrected text: unchanged words keep their times, a
+    rewritten stretch shares the time of the words it replaced, and a typed word is
+    certain (probability 1). So playback, highlighting and the toning out of hidden
+    words stay exact after a correction instead of falling back to whole segments.
+    """
+    if not words:
+        return words
+    old = [w["word"].strip() for w in words]
+    new = new_text.split()
+    out: list[dict] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        if tag == "equal":
+            out += [dict(w) for w in words[a0:a1]]
+            continue
+        if b0 == b1:
+            continue  # words deleted
+        if a0 < a1:
+            start, end = words[a0]["start"], words[a1 - 1]["end"]
+        else:  # inserted between two words: at the gap
+            start = end = out[-1]["end"] if out else words[0]["start"]
+        step = (end - start) / (b1 - b0)
+        out += [
+            {
+                "start": round(start + i * step, 3),
+                "end": round(start + (i + 1) * step, 3),
+                "word": " " + token,
+                "probability": 1.0,
+            }
+            for i, token in enumerate(new[b0:b1])
+        ]
+    return out
 
 
 def _active(segment: Segment) -> list[Redaction]:

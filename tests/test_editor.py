@@ -294,3 +294,34 @@ def test_readers_cannot_open_the_editor_nor_change_segments(client, narrated, pe
     if who != "visitor":
         client.login_as(people[who])
         assert client.get(f"/interviews/{interview_id}/edit").status_code == 404
+
+
+def test_a_corrected_word_keeps_the_time_of_the_word_it_replaced(client, narrated, archivist):
+    recording = narrated["interview"].recordings[0]
+    copy_version = recording.redaction_version
+    segment = _segments()[0]
+    response = client.patch(
+        f"/api/v1/segments/{segment.id}",
+        json={
+            "parts": [
+                "My name is ",
+                {"hidden": 0},
+                ". ",
+                {"hidden": 1},
+                " is what my mama and papa called me.",
+            ]
+        },
+        headers=archivist,
+    )
+    assert response.status_code == 200
+    words = {
+        w["word"].strip(): (w["start"], w["end"], w["probability"]) for w in _segments()[0].words
+    }
+    # "mama and papa" share the time of "mother", the word they replaced.
+    assert words["mama"] == (4.02, 4.113, 1.0)
+    assert words["papa"][1] == 4.3 and words["called"][:2] == (4.3, 4.8)
+    spelled = [response.json["segment"]["t"][w[0] : w[1]] for w in response.json["segment"]["w"]]
+    assert "mama" in spelled and "papa" in spelled
+    # What is toned out did not move: the listening copy stands, nothing is remade.
+    db.session.refresh(recording)
+    assert recording.redaction_version == copy_version
