@@ -549,9 +549,10 @@
   function split() {
     if (!needCurrent()) { return; }
     var seg = current;
-    var at = caretOffset(seg.text);
-    if (at === null) { say("Put the cursor where the segment should be split."); return; }
+    if (caretOffset(seg.text) === null) { say("Put the cursor where the segment should be split."); return; }
     act(settle(seg).then(function () {
+      // After saving, the page shows the stored rendering: the cursor counts in it.
+      var at = caretOffset(seg.text);
       return request("POST", api + "/segments/" + seg.view.id + "/split", { at: at, version: seg.view.v });
     }).then(checked).then(function (json) {
       seg.view = json.segments[0];
