@@ -123,7 +123,7 @@
   function attach(seg, el) {
     seg.el = el;
     seg.text = el.lastElementChild;
-    seg.saved = JSON.stringify(partsOf(seg.text));
+    seg.saved = JSON.stringify(viewParts(seg.view));
     seg.domVersion = seg.view.v;  // the version whose hidden labels the page shows
     byId[seg.view.id] = seg;
   }
@@ -155,6 +155,18 @@
       if (typeof parts[parts.length - 1] === "string") { parts[parts.length - 1] += text; }
       else { parts.push(text); }
     }
+    return parts;
+  }
+
+  function viewParts(view) {
+    // What partsOf reads from the segment as drawn, without touching the page.
+    var parts = [], cursor = 0;
+    view.h.forEach(function (h, i) {
+      if (h[0] > cursor) { parts.push(view.t.slice(cursor, h[0])); }
+      parts.push({ hidden: i });
+      cursor = h[1];
+    });
+    if (cursor < view.t.length) { parts.push(view.t.slice(cursor)); }
     return parts;
   }
 
