@@ -1,4 +1,5 @@
-# The two commands of the archive: `make run` and `make test` (see README.md).
+# The two commands of the archive: `make run` and `make test` (see README.md);
+# `make serve` for production (docs/deployment.md).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -6,7 +7,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv
+.PHONY: run serve test lint venv
 
 venv: $(STAMP)
 
@@ -24,6 +25,14 @@ run: $(STAMP)
 	$(FLASK) worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production: migrate, then gunicorn (gunicorn.conf.py; ARCHIVE_BIND, default
+# 127.0.0.1:8000). Transcription workers run as their own processes:
+# `.venv/bin/flask --app wsgi worker`, as many as the machines have room for.
+serve: $(STAMP)
+	mkdir -p recordings transcripts
+	$(FLASK) db upgrade
+	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

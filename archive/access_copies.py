@@ -55,7 +55,7 @@ def build(recording_id: int) -> bool:
     if recording is None or recording.status != "done":
         return False
     version = recording.redaction_version
-    if recording.access_copy_version == version and recording.access_copy_key:
+    if path_for(recording, "redacted") and path_for(recording, "full"):
         return True  # made already, by an earlier of several requests for this version
     spans = merged_spans(redaction.audio_spans(recording))
     channels = min(recording.channels or 1, 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -105,8 +106,6 @@ def worker(threads: int | None) -> None:
 @click.option("--interview", "interview_id", type=int, required=True)
 def import_recordings(paths: tuple[str, ...], interview_id: int) -> None:
     """Add recordings from disk to an interview, as an upload would (in the order given)."""
-    from pathlib import Path
-
     from archive import interviews, recordings, storage
 
     try:
@@ -141,9 +140,76 @@ def fixity() -> None:
     click.echo(f"All {checked} master(s) match their SHA-256.")
 
 
+@click.command("backup")
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+def backup(target: Path) -> None:
+    """Write a consistent backup into TARGET (a new or empty folder), while the archive runs.
+
+    The database, the masters and other stored files, the machine transcripts and a
+    SHA-256 manifest. The identity key is NOT included: keep it apart from backups.
+    """
+    from archive import backup as backups
+
+    try:
+        report = backups.make_backup(target)
+    except ArchiveError as exc:
+        _fail(exc.message)
+    counts = report.counts
+    click.echo(
+        f"Backup written to {report.target}: {report.database} database "
+        f"({counts.get('interviews', 0)} interviews, {counts.get('recordings', 0)} recordings), "
+        f"{report.files} files, {report.bytes / 1e6:,.1f} MB."
+    )
+    click.echo("The identity key is not in it: keep ARCHIVE_IDENTITY_KEY apart from backups.")
+    if counts.get("jobs_waiting"):
+        click.echo(
+            f"{counts['jobs_waiting']} transcription job(s) were waiting or running; after a "
+            "restore the next worker takes them up."
+        )
+    if report.problems:
+        for problem in report.problems:
+            click.echo(f"problem: {problem}", err=True)
+        click.echo(
+            f"The backup was written, but {len(report.problems)} stored file(s) are missing or "
+            "damaged in the archive itself (see `flask fixity`).",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(source: Path) -> None:
+    """Restore the backup in SOURCE into this archive, which must be empty.
+
+    Every file is checked against the backup's manifest first; nothing is written
+    when one does not match, when the archive is not empty, or when the configured
+    identity key is not the one the backup was made under.
+    """
+    from archive import backup as backups
+
+    try:
+        report = backups.restore_backup(source)
+    except ArchiveError as exc:
+        _fail(exc.message)
+    click.echo(
+        f"Restored {report.database} database (schema {report.revision}, "
+        f"{report.counts.get('interviews', 0)} interviews) and {report.files} files "
+        f"({report.bytes / 1e6:,.1f} MB). Check it with `flask --app wsgi fixity` and "
+        "`flask --app wsgi audit verify`; start the workers to take up waiting jobs."
+    )
+    if report.copies_queued:
+        click.echo(
+            f"{report.copies_queued} recording(s) lacked a listening copy (replaced while the "
+            "backup ran); the workers will make them again."
+        )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(worker)
     app.cli.add_command(import_recordings)
     app.cli.add_command(fixity)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)

@@ -39,6 +39,14 @@ def instance_secret(instance_dir: Path, filename: str, make: callable) -> str:
     return path.read_text().strip()
 
 
+def _hops(name: str) -> int:
+    """A count from the environment (0 when unset), refused when it is not one."""
+    value = _env(name, "0")
+    if not value.isdigit():
+        raise ValueError(f"ARCHIVE_{name} must be a whole number (0 or more), not {value!r}.")
+    return int(value)
+
+
 def load_config(instance_dir: Path) -> dict:
     """Build the Flask configuration mapping from the environment."""
     database_url = _env("DATABASE_URL", f"sqlite:///{instance_dir / 'archive.sqlite3'}")
@@ -68,6 +76,9 @@ def load_config(instance_dir: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env("SECURE_COOKIES", "0") == "1",
+        "REMEMBER_COOKIE_SECURE": _env("SECURE_COOKIES", "0") == "1",
+        # Reverse proxies in front of the app (0: none, X-Forwarded-* are ignored).
+        "TRUSTED_PROXIES": _hops("TRUSTED_PROXIES"),
         "SESSION_COOKIE_NAME": "archive_session",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

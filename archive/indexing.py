@@ -7,12 +7,12 @@ its redactions or its agreement, and emptied when the interview is withdrawn.
 
 from __future__ import annotations
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from archive import identity, search
-from archive.models import Interview
+from archive.models import Interview, Recording, Segment
 from archive.redaction import Redactor
-from archive.rendering import segments_of
 
 
 def reindex(session: Session, interview: Interview) -> None:
@@ -25,7 +25,7 @@ def reindex(session: Session, interview: Interview) -> None:
     redactor = Redactor(interview)
     speakers = {s.id: s for s in interview.speakers}
     rows = []
-    for segment in segments_of(interview):
+    for segment in session.scalars(_segments(interview)):
         redactor.remember(segment)
         speaker = speakers.get(segment.speaker_id)
         rows.append(
@@ -39,3 +39,14 @@ def reindex(session: Session, interview: Interview) -> None:
             )
         )
     search.index_interview(session, interview.id, rows)
+
+
+def _segments(interview: Interview) -> Select:
+    """Whole segments (not the rows pages read): indexing keeps on each the names
+    it found."""
+    return (
+        select(Segment)
+        .join(Recording)
+        .where(Recording.interview_id == interview.id)
+        .order_by(Recording.position, Segment.start, Segment.id)
+    )

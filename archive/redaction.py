@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from archive import identity, name_matching, policy
 from archive.extensions import db
 from archive.models import Interview, Recording, Redaction, Segment, Speaker
 from archive.models.types import keyed_digest
-from archive.name_matching import NameMatcher, ProtectedName
+from archive.name_matching import Mention, NameMatcher, ProtectedName
 
 # Names found by an earlier version of the matcher are looked for again.
 _MATCHER_CODE = hashlib.sha256(Path(name_matching.__file__).read_bytes()).digest()
@@ -51,6 +53,56 @@ def _protected_speakers(interview: Interview) -> list[Speaker]:
     ]
 
 
+class _SharedMatcher:
+    """A NameMatcher kept between requests, with what it found in each text.
+
+    The mentions in a text depend only on the text and the protected names (the
+    key this matcher is kept under), so a page read again finds its names by a
+    lookup: for an hour-long interview that is most of the page's time. The text
+    is remembered by a digest only. The matcher's own caches grow as it reads, so
+    one thread at a time uses it.
+    """
+
+    def __init__(self, protected: list[ProtectedName]) -> None:
+        self.matcher = NameMatcher(protected)
+        self.lock = threading.Lock()
+        self.found: dict[bytes, tuple[Mention, ...]] = {}
+
+    def find(self, text: str) -> tuple[Mention, ...]:
+        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        mentions = self.found.get(digest)
+        if mentions is None:
+            with self.lock:
+                mentions = tuple(self.matcher.find(text))
+            if len(self.found) >= TEXTS_KEPT:
+                self.found.clear()
+            self.found[digest] = mentions
+        return mentions
+
+
+# Keyed by a digest of the protected names and whose they are: when a name, an
+# alias or a speaker changes, the key changes and a new matcher is built.
+_MATCHERS: OrderedDict[bytes, _SharedMatcher] = OrderedDict()
+_MATCHERS_LOCK = threading.Lock()
+MATCHERS_KEPT = 64  # a warm matcher of an hour-long interview holds about 0.5 MB
+TEXTS_KEPT = 20_000  # per matcher: about 100 bytes each
+
+
+def _matcher(protected: list[ProtectedName]) -> _SharedMatcher:
+    key = hashlib.sha256(repr([(p.key, p.names) for p in protected]).encode()).digest()
+    with _MATCHERS_LOCK:
+        shared = _MATCHERS.get(key)
+        if shared is not None:
+            _MATCHERS.move_to_end(key)
+            return shared
+    shared = _SharedMatcher(protected)
+    with _MATCHERS_LOCK:
+        shared = _MATCHERS.setdefault(key, shared)
+        while len(_MATCHERS) > MATCHERS_KEPT:
+            _MATCHERS.popitem(last=False)
+    return shared
+
+
 class Redactor:
     """Built once per interview (names are decrypted and indexed once)."""
 
@@ -59,7 +111,7 @@ class Redactor:
         speakers = _protected_speakers(interview)
         self.replacements = {s.id: identity.public_name(s) for s in speakers}
         names = [ProtectedName(s.id, tuple(identity.protected_names(s))) for s in speakers]
-        self.matcher = NameMatcher(names)
+        self.matcher = _matcher(names)
         self.names_key = json.dumps([[n.key, list(n.names)] for n in names]).encode()
         self.marked = _active_redactions(interview)
 
@@ -67,7 +119,8 @@ class Redactor:
         """Where the protected names are in the segment's text: as kept on the segment
         when it was last indexed, if the text, the names and the matcher are the same
         (a keyed digest of the three says so), else found now."""
-        if segment.name_key and segment.name_key == self._key(segment):
+        kept = getattr(segment, "name_key", None)
+        if kept and kept == self._key(segment):
             return [tuple(span) for span in segment.name_spans or []]
         return [(m.start, m.end, m.key) for m in self.matcher.find(segment.text)]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from archive import identity, redaction
 from archive.exports import ExportDocument, ExportSegment, IndexPoint
@@ -46,14 +46,29 @@ class RenderedSegment:
         }
 
 
-def segments_of(interview: Interview) -> list[Segment]:
+def segments_of(interview: Interview) -> list[Row]:
+    """The interview's segments in reading order, as rows of the columns a reading
+    needs (``id``, ``recording_id``, ``start``, ``end``, ``speaker_id``, ``text``, and
+    the names indexing found in it: ``name_spans``, ``name_key``).
+
+    Rows, not ORM objects, and without the timed words: a page of an hour-long
+    interview builds and decrypts half as much."""
     query = (
-        select(Segment)
+        select(
+            Segment.id,
+            Segment.recording_id,
+            Segment.start,
+            Segment.end,
+            Segment.speaker_id,
+            Segment.text,
+            Segment.name_spans,
+            Segment.name_key,
+        )
         .join(Recording)
         .where(Recording.interview_id == interview.id)
         .order_by(Recording.position, Segment.start, Segment.id)
     )
-    return list(db.session.scalars(query))
+    return list(db.session.execute(query))
 
 
 def render(user: Any, interview: Interview) -> list[RenderedSegment]:

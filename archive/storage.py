@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +24,12 @@ from archive.models import utcnow
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+
+# Folders of the two roots whose files are only passing through: uploads being
+# received (``recordings/incoming``) and exports being built (``transcripts/exports``).
+TRANSIENT_FOLDERS = ("incoming", "exports")
+# Folders whose files are written once and kept read-only.
+WRITE_ONCE_FOLDERS = ("masters", "agreements", "machine")
 
 
 class StorageError(Exception):
@@ -35,6 +42,19 @@ def recordings_root() -> Path:
 
 def transcripts_root() -> Path:
     return Path(current_app.config["TRANSCRIPTS_DIR"])
+
+
+def named_root(name: str) -> Path:
+    """A storage root by name: ``recordings`` or ``transcripts``."""
+    roots = {"recordings": recordings_root, "transcripts": transcripts_root}
+    if name not in roots:
+        raise StorageError(f"no storage root {name!r}")
+    return roots[name]()
+
+
+def path_in(root_name: str, key: str) -> Path:
+    """The path of ``key`` under a named root, never outside it."""
+    return _inside(named_root(root_name), key)
 
 
 def _inside(root: Path, key: str) -> Path:
@@ -151,6 +171,34 @@ def write_once(path: Path, data: bytes) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     return candidate
+
+
+def kept_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """Every file kept under a storage root, as (key, path), sorted by key.
+
+    Leaves out what is only passing through: the transient folders, partial
+    files (``*.part``, a listening copy being encoded) and anything that is not a
+    plain file. Used by backups; symbolic links are never followed.
+    """
+    if not root.is_dir():
+        return
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        if here == root:
+            dirs[:] = [d for d in dirs if d not in TRANSIENT_FOLDERS]
+        dirs.sort()
+        for name in sorted(files):
+            path = here / name
+            if name.endswith(".part") or name.startswith(".") or not path.is_file():
+                continue
+            if path.is_symlink():
+                continue
+            yield path.relative_to(root).as_posix(), path
+
+
+def write_once_mode(key: str) -> int:
+    """The permissions a kept file has: read-only in the write-once folders."""
+    return 0o444 if key.split("/", 1)[0] in WRITE_ONCE_FOLDERS else 0o644
 
 
 def copy_to_incoming(source: Path) -> tempfile._TemporaryFileWrapper:

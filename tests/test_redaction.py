@@ -45,6 +45,24 @@ def test_researcher_and_visitor_read_the_pseudonym_and_no_form_of_the_name(
     assert "My name is Svetlana" in page
 
 
+def test_a_name_given_after_a_read_is_hidden_from_the_next_read(client, narrated, people):
+    """Names found are remembered between requests, keyed by the names: a new alias
+    must not be answered from what was found before it existed."""
+    interview_id = narrated["interview"].id
+    url = f"/api/v1/interviews/{interview_id}/transcript"
+    reader = _bearer(people["researcher"])
+    assert "mother" in client.get(url, headers=reader).get_data(as_text=True)
+    response = client.patch(
+        f"/api/v1/interviews/{interview_id}/speakers/{narrated['speaker_id']}",
+        json={"aliases": ["Гульнара", "Gulya", "Mother"]},
+        headers=_bearer(people["custodian"]),
+    )
+    assert response.status_code == 200
+    body = client.get(url, headers=reader).get_data(as_text=True)
+    assert "mother" not in body.casefold()
+    assert _forms_in(body) == []
+
+
 def test_archivist_and_interviewer_read_the_redacted_text_too(client, narrated, people):
     interview_id = narrated["interview"].id
     for role in ("archivist", "interviewer"):

@@ -1,10 +1,10 @@
-"""Blueprints, deny-by-default sign-in, security headers and error pages."""
+"""Blueprints, deny-by-default sign-in, security headers, static files and error pages."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from archive.web import access, errors, security
+from archive.web import access, assets, errors, security
 
 
 def register_web(app: Flask) -> None:
@@ -40,6 +40,7 @@ def register_web(app: Flask) -> None:
 
     access.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
     errors.init_app(app)
 
     from archive.policy import can

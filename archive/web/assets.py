@@ -1,0 +1,76 @@
+"""Static files under content-hashed URLs, cached for a year; pages stay uncached.
+
+``url_for("static", filename=...)`` gains ``?v=`` and the first 12 hex digits of
+the file's SHA-256 (a ``url_defaults`` hook, so templates need no change). A
+request that carries the current hash is answered with ``Cache-Control: public,
+max-age=31536000, immutable``: browsers and proxies keep the file and never ask
+again, and a changed file gets a new URL. A request without the hash, or with an
+older one, gets the current file with ``no-cache`` (revalidated by its ETag), so a
+stale URL never pins stale content. The hash is of the content, not the file's
+time, so every web node of a deployment makes the same URLs.
+
+Only the static files are cacheable: pages keep ``no-store`` (``security.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+
+from flask import Flask, current_app, request
+from werkzeug.security import safe_join
+
+YEAR = 365 * 24 * 3600
+HASH_CHARS = 12
+
+# path -> ((mtime_ns, size), hash): a file is hashed again only when it changes.
+_hashes: dict[str, tuple[tuple[int, int], str]] = {}
+
+
+def asset_hash(static_folder: str, filename: str) -> str | None:
+    """The short content hash of a static file; None when there is no such file."""
+    path = safe_join(static_folder, filename)
+    if path is None:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    stamp = (info.st_mtime_ns, info.st_size)
+    cached = _hashes.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    with open(path, "rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()[:HASH_CHARS]
+    _hashes[path] = (stamp, digest)
+    return digest
+
+
+def _add_version(endpoint: str, values: dict) -> None:
+    if endpoint != "static" or "v" in values or "filename" not in values:
+        return
+    digest = asset_hash(current_app.static_folder, values["filename"])
+    if digest is not None:
+        values["v"] = digest
+
+
+def _static(filename: str):
+    response = current_app.send_static_file(filename)
+    digest = asset_hash(current_app.static_folder, filename)
+    if digest is not None and request.args.get("v") == digest:
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = YEAR
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+        response.cache_control.max_age = None
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.url_defaults(_add_version)
+    app.view_functions["static"] = _static
