@@ -76,6 +76,31 @@ def build_access_copies(recording_id: int) -> None:
         access_copies.build(recording_id)
 
 
+# Removed search entries still held by a running transaction (see
+# ``search.forget_deleted``): tried again every minute, for half an hour.
+FORGET_RETRY_SECONDS = 60
+FORGET_ATTEMPTS = 30
+
+
+@huey.task()
+def forget_deleted_entries(attempt: int) -> None:
+    from archive import search
+    from archive.extensions import db
+
+    with _app_context():
+        if search.backend_for(db.engine).forget_deleted(db.engine):
+            log.info("removed search entries forgotten (attempt %d)", attempt)
+            return
+    if attempt >= FORGET_ATTEMPTS:
+        log.error("removed search entries still held after %d attempts", attempt)
+        return
+    enqueue_forget_deleted(attempt + 1)
+
+
+def enqueue_forget_deleted(attempt: int = 1) -> None:
+    forget_deleted_entries.schedule(args=(attempt,), delay=FORGET_RETRY_SECONDS)
+
+
 def enqueue_access_copies(recording_id: int) -> None:
     build_access_copies(recording_id)
 
