@@ -26,7 +26,10 @@ _app: Flask | None = None
 
 def init_app(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
-        huey.storage = RedisStorage(QUEUE_NAME, url=app.config["REDIS_URL"])
+        # Huey's keys are huey.redis.<name> and the like; the name is the archive's
+        # Redis prefix (letters, digits and underscores: Huey drops anything else).
+        name = app.config.get("REDIS_PREFIX") or QUEUE_NAME
+        huey.storage = RedisStorage(name, url=app.config["REDIS_URL"])
     else:
         path = Path(app.config.get("QUEUE_FILE") or Path(app.instance_path) / "queue.sqlite3")
         path.parent.mkdir(parents=True, exist_ok=True)
