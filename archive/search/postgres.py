@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import cast, column, false, func, literal, literal_column, table, text
+from sqlalchemy import bindparam, cast, column, false, func, literal_column, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -116,7 +116,11 @@ class PostgresTsvector(PackedIndex):
     )
 
     def _tsquery(self, query: ParsedQuery):
-        return cast(literal(query_text(query)), TSQUERY)
+        # Written into the statement rather than sent as a parameter: psycopg
+        # prepares a statement run five times, and PostgreSQL's generic plan for
+        # it, blind to how rare the words are, reads the whole table through the
+        # key's B-tree (70 ms where the GIN index takes 2, on 150,000 segments).
+        return cast(bindparam("tsquery", query_text(query), literal_execute=True), TSQUERY)
 
     def _match(self, query: ParsedQuery):
         if query_text(query) is None:
