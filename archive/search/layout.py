@@ -146,7 +146,9 @@ class PackedIndex:
             .where(visible)
             .group_by(Interview.collection_id, Interview.language, role)
         )
-        return [(c, lang, ROLE_NAMES.get(r), n) for c, lang, r, n in session.execute(statement)]
+        # int(): PostgreSQL's sum() is a numeric (Decimal), which JSON would write as text.
+        rows = session.execute(statement)
+        return [(c, lang, ROLE_NAMES.get(r), int(n)) for c, lang, r, n in rows]
 
     def hits(
         self,
