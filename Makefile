@@ -7,7 +7,12 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint venv
+# `make test-pg`: the same suite on PostgreSQL and Redis (.ci/services starts
+# local ones on Debian). The URL's database is only used to create test databases.
+TEST_DATABASE_URL ?= postgresql+psycopg://archive_test:archive_test@127.0.0.1:5432/postgres
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run serve test test-pg lint venv
 
 venv: $(STAMP)
 
@@ -35,7 +40,11 @@ serve: $(STAMP)
 	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	env -u ARCHIVE_TEST_DATABASE_URL -u ARCHIVE_TEST_REDIS_URL $(BIN)/python -m pytest
+
+test-pg: $(STAMP)
+	ARCHIVE_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' ARCHIVE_TEST_REDIS_URL='$(TEST_REDIS_URL)' \
+		$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check archive tests bench

@@ -3,8 +3,10 @@
 Events are added to the caller's transaction (never committed here) so that a
 change and its audit event are stored together or not at all. Appends are
 serialised through the single ``audit_head`` row: updating it first takes the
-write lock on SQLite and a row lock on PostgreSQL, so two writers can never
-claim the same sequence number.
+write lock on SQLite and a row lock on PostgreSQL, held until commit, so two
+writers can never claim the same sequence number. (On PostgreSQL the waiting
+writer's UPDATE then adds one to the head as committed, and its next statement
+reads that head: READ COMMITTED, the default, which this relies on.)
 """
 
 from __future__ import annotations

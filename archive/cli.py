@@ -96,7 +96,9 @@ def worker(threads: int | None) -> None:
         app.config["WORKER_THREADS"] = threads
     tasks.bind(app)
     requeued = pipeline.recover_abandoned(tasks.worker_id(), at_start=True)
-    click.echo(f"Worker {tasks.worker_id()} started; {requeued} job(s) waiting.")
+    queue = "Redis" if app.config.get("REDIS_URL") else "SQLite"
+    worker_id = tasks.worker_id()
+    click.echo(f"Worker {worker_id} started on the {queue} queue; {requeued} job(s) waiting.")
     consumer = tasks.huey.create_consumer(workers=1, worker_type="thread", periodic=True)
     consumer.run()
 

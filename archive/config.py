@@ -57,12 +57,16 @@ def load_config(instance_dir: Path) -> dict:
         instance_dir, "identity_key", lambda: Fernet.generate_key().decode()
     )
     redis_url = _env("REDIS_URL")
+    # Every key the archive makes in Redis (queue and rate limits) starts with
+    # this, so several archives, or test runs, can share one Redis.
+    redis_prefix = _env("REDIS_PREFIX", "archive")
     return {
         "SECRET_KEY": secret_key,
         "IDENTITY_KEY": identity_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
+        "REDIS_PREFIX": redis_prefix,
         "RECORDINGS_DIR": Path(_env("RECORDINGS_DIR", str(PROJECT_ROOT / "recordings"))),
         "TRANSCRIPTS_DIR": Path(_env("TRANSCRIPTS_DIR", str(PROJECT_ROOT / "transcripts"))),
         "WHISPER_MODEL": _env("WHISPER_MODEL", "base"),
@@ -70,7 +74,10 @@ def load_config(instance_dir: Path) -> dict:
         "WORKER_THREADS": int(_env("WORKER_THREADS", "0")) or None,
         "MODEL_CACHE_DIR": Path(_env("MODEL_CACHE_DIR", str(PROJECT_ROOT / "cache"))),
         "MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "4096")),
+        # Limits counted in Redis hold across gunicorn workers and machines;
+        # in memory, each process counts on its own.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"{redis_prefix}:limits"} if redis_url else {},
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,

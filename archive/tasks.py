@@ -26,7 +26,10 @@ _app: Flask | None = None
 
 def init_app(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
-        huey.storage = RedisStorage(QUEUE_NAME, url=app.config["REDIS_URL"])
+        # Huey's keys are huey.redis.<name> and the like; the name is the archive's
+        # Redis prefix (letters, digits and underscores: Huey drops anything else).
+        name = app.config.get("REDIS_PREFIX") or QUEUE_NAME
+        huey.storage = RedisStorage(name, url=app.config["REDIS_URL"])
     else:
         path = Path(app.config.get("QUEUE_FILE") or Path(app.instance_path) / "queue.sqlite3")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +77,31 @@ def build_access_copies(recording_id: int) -> None:
 
     with _app_context():
         access_copies.build(recording_id)
+
+
+# Removed search entries still held by a running transaction (see
+# ``search.forget_deleted``): tried again every minute, for half an hour.
+FORGET_RETRY_SECONDS = 60
+FORGET_ATTEMPTS = 30
+
+
+@huey.task()
+def forget_deleted_entries(attempt: int) -> None:
+    from archive import search
+    from archive.extensions import db
+
+    with _app_context():
+        if search.backend_for(db.engine).forget_deleted(db.engine):
+            log.info("removed search entries forgotten (attempt %d)", attempt)
+            return
+    if attempt >= FORGET_ATTEMPTS:
+        log.error("removed search entries still held after %d attempts", attempt)
+        return
+    enqueue_forget_deleted(attempt + 1)
+
+
+def enqueue_forget_deleted(attempt: int = 1) -> None:
+    forget_deleted_entries.schedule(args=(attempt,), delay=FORGET_RETRY_SECONDS)
 
 
 def enqueue_access_copies(recording_id: int) -> None:

@@ -1,15 +1,17 @@
-"""Shared fixtures: a migrated SQLite file per test, users, a client that signs in.
+"""Shared fixtures: a migrated database per test, users, a client that signs in.
 
-The schema comes from the Alembic migrations, run once into a template file that
-each test copies. A real file (rather than a rolled-back transaction) lets services
-commit for real and lets worker processes and CLI commands see the same data.
+The schema comes from the Alembic migrations, run once into a template that each
+test copies: a SQLite file by default, a PostgreSQL database when
+``ARCHIVE_TEST_DATABASE_URL`` names a server (see ``tests/backends.py``, which
+also puts the queue on Redis when ``ARCHIVE_TEST_REDIS_URL`` is set). A real
+database (rather than a rolled-back transaction) lets services commit for real
+and lets worker processes and CLI commands see the same data.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,37 +25,77 @@ from flask.testing import FlaskClient
 from archive import create_app
 from archive.extensions import db
 from archive.models import Recording, User
+from tests.backends import make_databases, make_queues
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
 _emails = count(1)
+# Redis key prefixes when the queue is on Redis (None: SQLite queue files).
+QUEUES = make_queues()
 
 
-def _config(base: Path, database: Path) -> dict:
-    return {
+def _config(base: Path, database_url: str, redis_prefix: str | None = None) -> dict:
+    config = {
         "TESTING": True,
         "INSTANCE_DIR": base / "instance",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "RECORDINGS_DIR": base / "recordings",
         "TRANSCRIPTS_DIR": base / "transcripts",
         "SECRET_KEY": "test-secret-key",
         "IDENTITY_KEY": "bRqzIAF1NFXF7e-m6b0U9QpV0SeuZ4vvh0FjpOl4lPw=",
         "RATELIMIT_STORAGE_URI": "memory://",
     }
+    if redis_prefix is not None:
+        redis_url = QUEUES.url
+        config.update(
+            REDIS_URL=redis_url,
+            REDIS_PREFIX=redis_prefix,
+            RATELIMIT_STORAGE_URI=redis_url,
+            RATELIMIT_STORAGE_OPTIONS={"key_prefix": f"{redis_prefix}:limits"},
+        )
+    return config
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory) -> Path:
-    """Run the migrations once (``flask db upgrade``) into a file the tests copy."""
+def databases():
+    """Where test databases are made: SQLite files, or PostgreSQL databases."""
+    made = make_databases()
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="session")
+def template_db(databases, tmp_path_factory) -> str:
+    """Run the migrations once (``flask db upgrade``) into a database the tests copy."""
     from flask_migrate import upgrade
 
     base = tmp_path_factory.mktemp("template")
-    database = base / "template.sqlite3"
-    app = create_app(_config(base, database))
+    url = databases.new(None, base)
+    app = create_app(_config(base, url))
     with app.app_context():
         upgrade()
+        db.session.remove()
         db.engine.dispose()
-    return database
+    databases.copy_ahead(url)
+    return url
+
+
+@pytest.fixture
+def source_database(template_db) -> str:
+    """The database each test starts from a copy of; a module may override it
+    with a state it built once (see ``tests/test_redaction.py``)."""
+    return template_db
+
+
+@pytest.fixture
+def redis_prefix():
+    """The test's own key prefix on Redis (None with the SQLite queue)."""
+    if QUEUES is None:
+        yield None
+        return
+    prefix = QUEUES.new()
+    yield prefix
+    QUEUES.flush(prefix)
 
 
 @pytest.fixture(scope="session")
@@ -62,12 +104,27 @@ def model_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def app_config(tmp_path, template_db, model_cache) -> dict:
-    database = tmp_path / "archive.sqlite3"
-    shutil.copy(template_db, database)
-    config = _config(tmp_path, database)
+def app_config(tmp_path, databases, source_database, model_cache, redis_prefix):
+    url = databases.new(source_database, tmp_path)
+    config = _config(tmp_path, url, redis_prefix)
     config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
-    return config
+    yield config
+    databases.drop(url)
+
+
+@pytest.fixture
+def stored_bytes(databases, app_config):
+    """Everything the test's database keeps on disk, as bytes (after closing the
+    app's connections): for tests that prove something is never stored in clear."""
+    if databases.dialect == "postgresql" and not databases.can_read_files():
+        pytest.skip("reading PostgreSQL's files needs a superuser test role")
+
+    def read() -> bytes:
+        db.session.remove()
+        db.engine.dispose()
+        return databases.stored_bytes(app_config["SQLALCHEMY_DATABASE_URI"])
+
+    return read
 
 
 class ArchiveClient(FlaskClient):
@@ -152,6 +209,11 @@ class Worker:
             "ARCHIVE_WORKER_THREADS": "2",
             "OPENBLAS_NUM_THREADS": "1",
         }
+        if config.get("REDIS_URL"):
+            self.env["ARCHIVE_REDIS_URL"] = config["REDIS_URL"]
+            self.env["ARCHIVE_REDIS_PREFIX"] = config["REDIS_PREFIX"]
+        else:
+            self.env.pop("ARCHIVE_REDIS_URL", None)
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
 

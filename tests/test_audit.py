@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+import threading
+import time
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from archive import audit
 from archive.extensions import db
@@ -66,3 +70,39 @@ def test_custodian_sees_the_audit_page_and_researcher_does_not(client, make_user
     assert "user_created" in page
     client.login_as(researcher)
     assert client.get("/audit/").status_code == 404
+
+
+def test_concurrent_appends_queue_on_the_head_and_keep_one_chain(app):
+    """Writers on their own connections append at once: the head row's UPDATE
+    holds each one until the one before commits (SQLite's write lock, a row lock
+    on PostgreSQL), so no sequence number is taken twice and the chain verifies."""
+    writers, events, hold = 4, 5, 0.05
+    start = threading.Barrier(writers)
+    failures: list[BaseException] = []
+    engine = db.engine
+
+    def write(number: int) -> None:
+        try:
+            with Session(engine) as session:
+                start.wait()
+                for event in range(events):
+                    audit.record(session, "concurrent", None, object_id=number * 100 + event)
+                    time.sleep(hold)  # the others pile up on the head meanwhile
+                    session.commit()
+        except BaseException as exc:  # reported below, not lost in the thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    elapsed = time.monotonic() - began
+    assert failures == []
+    # Serialised: each transaction held the head for ``hold`` seconds in turn.
+    assert elapsed >= writers * events * hold
+    db.session.expire_all()
+    assert audit.verify(db.session) == []
+    concurrent = select(func.count()).where(audit.AuditEvent.action == "concurrent")
+    assert db.session.scalar(concurrent) == writers * events

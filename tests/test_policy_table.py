@@ -18,7 +18,7 @@ import pytest
 from archive import access_copies, consent, create_app, interviews, storage, tokens
 from archive.extensions import db
 from archive.models import Grant, Segment
-from tests.conftest import ArchiveClient, _config
+from tests.conftest import QUEUES, ArchiveClient, _config
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECRET_WORD = "samarkandite"
@@ -66,14 +66,12 @@ def _tone_file(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, template_db):
+def world(tmp_path_factory, databases, template_db):
     """Nine people and six interviews, one in each state, built once for the module."""
-    import shutil
-
     base = tmp_path_factory.mktemp("policy")
-    database = base / "archive.sqlite3"
-    shutil.copy(template_db, database)
-    app = create_app(_config(base, database))
+    database = databases.new(template_db, base)
+    prefix = QUEUES.new() if QUEUES else None
+    app = create_app(_config(base, database, prefix))
     app.test_client_class = ArchiveClient
     context = app.app_context()
     context.push()
@@ -138,7 +136,11 @@ def world(tmp_path_factory, template_db):
         ids[state] = interview.id
     yield app, headers, ids
     db.session.remove()
+    db.engine.dispose()
     context.pop()
+    databases.drop(database)
+    if QUEUES:
+        QUEUES.flush(prefix)
 
 
 @pytest.mark.parametrize(("who", "state", "action"), CASES, ids=[" | ".join(c) for c in CASES])

@@ -46,14 +46,19 @@ def test_citation_for_an_interview_and_a_moment(client, people, interview):  # n
 
 
 def test_search_hit_links_to_its_moment(client, people, interview):  # noqa: F811
-    interview.access_level = "open"
+    interview.access_level, interview.language = "open", "kk"
     segment = db.session.query(Segment).one()
     segment.start, segment.end = 42.5, 44.0
     db.session.commit()
     indexing.reindex(db.session, interview)
     db.session.commit()
-    hits = client.get("/api/v1/search?q=square").json["hits"]
+    found = client.get("/api/v1/search?q=square").json
+    hits = found["hits"]
     assert [(h["interview_id"], h["start"]) for h in hits] == [(interview.id, 42.5)]
+    # Numbers on every database (PostgreSQL's sum() is a Decimal, which JSON writes as text).
+    assert found["total"] == 1
+    assert found["facets"]["language"] == {"kk": 1}
+    assert type(found["facets"]["language"]["kk"]) is int
     page = client.get("/search?q=square").get_data(as_text=True)
     assert f"/interviews/{interview.id}?t=42" in page
     assert "<mark>square</mark>" in page

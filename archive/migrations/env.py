@@ -45,8 +45,9 @@ def get_metadata():
 
 
 def include_name(name, type_, parent_names):
-    """The search index (a virtual table and its shadow tables) is made by migration
-    0002 by hand; autogenerate must neither see nor drop it."""
+    """The search index (on SQLite a virtual table and its shadow tables, on
+    PostgreSQL a table and its GIN index) is made by migration 0002 by hand, one
+    way per database; autogenerate must neither see nor drop it."""
     return not (type_ == "table" and name and name.startswith("search_index"))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from archive import audio, tokens
 from archive.extensions import db
-from archive.models import Recording, Segment
+from archive.models import AuditEvent, Recording, Revision, Segment
 from archive.transcription import pipeline
 from tests.conftest import wait_for
 
@@ -113,39 +113,90 @@ def _long_recording(path: Path, repeats: int = 6) -> bytes:
     return path.read_bytes()
 
 
+def _segment_count(recording_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Segment).where(Segment.recording_id == recording_id)
+    )
+
+
+def _assert_transcribed_once(recording_id: int, repeats: int, attempts: int) -> None:
+    """Done, every repetition of the sentence there once: none lost, none twice."""
+    db.session.expire_all()
+    recording = db.session.get(Recording, recording_id)
+    assert recording.status == "done", recording.error
+    assert recording.attempts == attempts
+    segments = db.session.scalars(
+        select(Segment).where(Segment.recording_id == recording_id).order_by(Segment.start)
+    ).all()
+    text = _normalise(" ".join(s.text for s in segments))
+    # Whisper's wording varies a little from run to run, so count by time and by
+    # the word "country", said twice in each repetition.
+    period = 12.0  # 11 s of speech and 1 s of silence
+    for index in range(repeats):
+        window = [s for s in segments if index * period - 1.5 <= s.start < (index + 1) * period]
+        heard = _normalise(" ".join(s.text for s in window))
+        assert "country" in heard, (recording_id, index, heard)
+    assert 2 * repeats - 1 <= text.count("country") <= 2 * repeats, (recording_id, text)
+    for earlier, later in itertools.pairwise(segments):
+        assert later.start >= earlier.end - 0.05, "segments overlap: something was done twice"
+    # One machine revision a segment, one "done" in the audit log.
+    machine = (
+        select(func.count())
+        .select_from(Revision)
+        .where(Revision.segment_id.in_([s.id for s in segments]), Revision.kind == "machine")
+    )
+    assert db.session.scalar(machine) == len(segments)
+    done = select(func.count()).where(
+        AuditEvent.action == "transcription_done", AuditEvent.object_id == recording_id
+    )
+    assert db.session.scalar(done) == 1
+
+
 def test_killed_worker_leaves_a_job_that_the_next_one_completes_once(app, api, worker, tmp_path):
     interview_id = _interview(api, expected_speakers=1)
     data = _long_recording(tmp_path / "long.wav")
     recording_id = _upload(api, interview_id, data, "long.wav")
     first = worker.start()
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        count = db.session.scalar(
-            select(func.count()).select_from(Segment).where(Segment.recording_id == recording_id)
-        )
-        if count >= 2:
-            break
+    while time.monotonic() < deadline and _segment_count(recording_id) < 2:
         time.sleep(0.1)
     db.session.expire_all()
     assert db.session.get(Recording, recording_id).status == "processing"
     worker.kill(first)
 
     worker.start()
-    recording = wait_for(recording_id, {"done", "failed"}, 180, worker)
-    assert recording.status == "done", recording.error
-    segments = db.session.scalars(
-        select(Segment).where(Segment.recording_id == recording_id).order_by(Segment.start)
-    ).all()
-    text = _normalise(" ".join(s.text for s in segments))
-    # Each of the six repetitions is there once: none lost, none transcribed twice.
-    # (Whisper's wording varies a little from run to run, so count by time and by
-    # the word "country", said twice in each repetition.)
-    period = 12.0  # 11 s of speech and 1 s of silence
-    for index in range(6):
-        window = [s for s in segments if index * period - 1.5 <= s.start < (index + 1) * period]
-        heard = _normalise(" ".join(s.text for s in window))
-        assert "country" in heard, (index, heard)
-    assert 11 <= text.count("country") <= 12
-    for earlier, later in itertools.pairwise(segments):
-        assert later.start >= earlier.end - 0.05, "segments overlap: something was done twice"
-    assert recording.attempts == 2
+    wait_for(recording_id, {"done", "failed"}, 180, worker)
+    _assert_transcribed_once(recording_id, repeats=6, attempts=2)
+
+
+def test_two_workers_one_killed_mid_job_every_recording_done_once(app, api, worker, tmp_path):
+    """Two workers share the queue (Redis when configured, the SQLite file
+    otherwise) and three recordings; the one holding a recording half done is
+    killed. The other takes the orphan up (its worker's pid is gone) and every
+    recording ends transcribed exactly once, the orphan resumed where it stopped."""
+    interview_id = _interview(api, expected_speakers=1)
+    data = _long_recording(tmp_path / "long.wav", repeats=3)
+    recordings = [_upload(api, interview_id, data, f"part{n}.wav") for n in range(3)]
+    workers = {process.pid: process for process in (worker.start(), worker.start())}
+
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline:
+        db.session.expire_all()
+        running = select(Recording).where(Recording.status == "processing")
+        for recording in db.session.scalars(running):
+            pid = int((recording.worker or ":0").rpartition(":")[2])
+            if pid in workers and _segment_count(recording.id) >= 2:
+                victim = recording.id
+                worker.kill(workers[pid])
+                break
+        time.sleep(0.1)
+    assert victim is not None, worker.logs()[-4000:]
+
+    for recording_id in recordings:
+        wait_for(recording_id, {"done", "failed"}, 240, worker)
+    for recording_id in recordings:
+        attempts = 2 if recording_id == victim else 1
+        _assert_transcribed_once(recording_id, repeats=3, attempts=attempts)
+    queue = "Redis" if app.config.get("REDIS_URL") else "SQLite"
+    assert worker.logs().count(f"started on the {queue} queue") == 2
