@@ -97,12 +97,11 @@ def _build(base: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, template_db, model_cache):
+def built(tmp_path_factory, databases, template_db, model_cache):
     from archive import create_app
 
     base = tmp_path_factory.mktemp("original")
-    database = base / "archive.sqlite3"
-    shutil.copy(template_db, database)
+    database = databases.new(template_db, base)
     config = _config(base, database)
     config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
     app = create_app(config)
@@ -110,16 +109,20 @@ def built(tmp_path_factory, template_db, model_cache):
         ids = _build(base)
         db.session.remove()
         db.engine.dispose()
-    return base, ids
+    yield base, ids, database
+    databases.drop(database)
+
+
+@pytest.fixture
+def source_database(built) -> str:
+    """Each test starts from a copy of the archive built once for the module..."""
+    return built[2]
 
 
 @pytest.fixture
 def app_config(app_config, built):
-    """Each test starts from a copy of the archive built once for the module."""
-    base, _ids = built
-    shutil.copy(
-        base / "archive.sqlite3", app_config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
-    )
+    """... and of its files."""
+    base = built[0]
     for folder in ("recordings", "transcripts"):
         shutil.copytree(base / folder, app_config[f"{folder.upper()}_DIR"], dirs_exist_ok=True)
     return app_config
@@ -131,16 +134,14 @@ def ids(built) -> dict:
 
 
 @pytest.fixture
-def empty_archive(tmp_path, template_db, model_cache):
+def empty_archive(tmp_path, databases, template_db, model_cache):
     """Makes another archive, empty: migrated (``flask db upgrade``) or not even that."""
     from archive import create_app
 
     def make(migrated: bool = True, key: str | None = None):
         base = tmp_path / f"restored-{len(list(tmp_path.glob('restored-*')))}"
         base.mkdir()
-        database = base / "archive.sqlite3"
-        if migrated:
-            shutil.copy(template_db, database)
+        database = databases.new(template_db if migrated else None, base)
         config = _config(base, database)
         config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
         config["SECRET_KEY"] = "another secret key"
@@ -149,6 +150,12 @@ def empty_archive(tmp_path, template_db, model_cache):
         return create_app(config)
 
     return make
+
+
+def _kind(app) -> str:
+    return (
+        "postgresql" if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") else "sqlite"
+    )
 
 
 def _backup(runner, folder: Path):
@@ -211,7 +218,7 @@ def test_backup_restored_into_an_empty_archive_reads_the_same(
     restored = empty_archive()
     result = _restore(restored, tmp_path / "backup")
     assert result.exit_code == 0, result.output
-    assert "Restored sqlite database" in result.output
+    assert f"Restored {_kind(restored)} database" in result.output
 
     with restored.app_context():
         assert _snapshot(ids["interview"]) == before
@@ -268,7 +275,8 @@ def test_backup_manifest_lists_every_file_with_its_sha256(app, runner, tmp_path)
         if path.is_file() and path.name != "manifest-sha256.txt"
     }
     assert set(manifest) == files
-    assert "database/archive.sqlite3" in files
+    dump = "database/archive.pgdump" if _kind(app) == "postgresql" else "database/archive.sqlite3"
+    assert dump in files
     for name, sha in manifest.items():
         assert storage.sha256_file(folder / name) == sha
     # The masters are copied byte for byte: their SHA-256 is the one the archive recorded.
@@ -276,7 +284,7 @@ def test_backup_manifest_lists_every_file_with_its_sha256(app, runner, tmp_path)
         assert manifest[f"recordings/{recording.master_key}"] == recording.sha256
     metadata = json.loads((folder / "backup.json").read_text())
     assert metadata["counts"]["jobs_waiting"] == 1
-    assert metadata["database"] == "sqlite"
+    assert metadata["database"] == _kind(app)
 
 
 def test_job_in_progress_at_backup_time_is_taken_up_after_restore(
