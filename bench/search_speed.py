@@ -1,9 +1,10 @@
 """How fast full-text search answers on an archive of about 2,000 hours.
 
     .venv/bin/python -m bench.search_speed [--hours 2000] [--db /tmp/search_bench.sqlite3]
-        [--queries 60] [--rebuild] [--no-optimize]
+        [--database-url postgresql+psycopg://...] [--queries 60] [--rebuild] [--no-optimize]
 
-Builds (once; reused while its size options match) a scratch SQLite file with the
+Builds (once; reused while its size options match) a scratch SQLite file (or, with
+``--database-url``, a PostgreSQL database whose tables it replaces) with the
 model tables, a few thousand ``interviews`` rows with a mix of access levels,
 embargoes, withdrawals, collections and languages, a researcher with grants, and
 the search index filled through ``search.index_interview``: about 10,000 spoken
@@ -39,6 +40,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import create_engine, event, insert, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from archive import search
@@ -70,7 +72,9 @@ def vocabulary(language: str) -> tuple[list[str], np.ndarray]:
     return words, weights / weights.sum()
 
 
-def connect(path: Path):
+def connect(path: Path, url: str | None = None):
+    if url:
+        return create_engine(url)
     engine = create_engine(f"sqlite:///{path}")
 
     @event.listens_for(engine, "connect")
@@ -85,13 +89,17 @@ def connect(path: Path):
     return engine
 
 
-def build(path: Path, hours: float, seed: int, optimize: bool) -> dict[str, Any]:
+def build(path: Path, hours: float, seed: int, optimize: bool, url: str | None) -> dict[str, Any]:
     """Create the scratch archive; returns what it holds."""
     rng = np.random.default_rng(seed)
     pick = random.Random(seed)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    engine = connect(path)
+    engine = connect(path, url)
+    if url:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS search_index")
+        Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     search.ensure_index(engine)
     vocabularies = {lang: vocabulary(lang) for lang in LANGUAGES}
@@ -179,8 +187,9 @@ def build(path: Path, hours: float, seed: int, optimize: bool) -> dict[str, Any]
         started = time.monotonic()
         search.optimize_index(engine)
         optimize_s = time.monotonic() - started
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return {
         "hours": hours,
@@ -200,8 +209,9 @@ def queries(engine, per_kind: int, seed: int) -> dict[str, list[str]]:
     kinds: dict[str, list[str]] = {k: [] for k in QUERY_KINDS}
     lists = {lang: vocabulary(lang)[0] for lang in LANGUAGES}
     stop = {w for words in lists.values() for w in words[:100]}
+    key = "rowid" if engine.dialect.name == "sqlite" else "id"
     with engine.connect() as connection:
-        top = connection.exec_driver_sql("SELECT max(rowid) FROM search_index").scalar()
+        top = connection.exec_driver_sql(f"SELECT max({key}) FROM search_index").scalar()  # noqa: S608
     for _ in range(per_kind):
         words = lists[pick.choice(list(LANGUAGES))]
         kinds["stopword"].append(pick.choice(words[:10]))
@@ -214,9 +224,10 @@ def queries(engine, per_kind: int, seed: int) -> dict[str, list[str]]:
         kinds["short prefix"].append(pick.choice(long_words)[:2] + "*")
     with engine.connect() as connection:
         while len(kinds["phrase"]) < per_kind:
-            rowid = pick.randint(1, top)
-            text = connection.exec_driver_sql(
-                "SELECT text FROM search_index WHERE rowid >= ? LIMIT 1", (rowid,)
+            start = pick.randint(1, top)
+            text = connection.execute(
+                sql_text(f"SELECT text FROM search_index WHERE {key} >= :start LIMIT 1"),  # noqa: S608
+                {"start": start},
             ).scalar()
             tokens = [t.lower() for t in search.WORD.findall(text or "")]
             pairs = [(a, b) for a, b in itertools.pairwise(tokens) if {a, b}.isdisjoint(stop)]
@@ -274,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hours", type=float, default=2000, help="hours of speech (2000)")
     parser.add_argument("--db", type=Path, default=Path("/tmp/search_bench.sqlite3"))  # noqa: S108
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL database to build in instead (its tables are replaced)"
+    )
     parser.add_argument("--queries", type=int, default=60, help="queries of each kind (60)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="build even if it exists")
@@ -281,25 +295,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 
-    manifest = Path(f"{args.db}.json")
+    url = args.database_url
+    manifest = Path(f"{args.db}.postgresql.json" if url else f"{args.db}.json")
     wanted = {"hours": args.hours, "seed": args.seed, "optimized": not args.no_optimize}
     corpus = json.loads(manifest.read_text()) if manifest.exists() else None
     if (
         args.rebuild
-        or not args.db.exists()
+        or (not url and not args.db.exists())
         or corpus is None
         or any(corpus.get(k) != v for k, v in wanted.items())
     ):
         print(f"building {args.hours:g} hours into {args.db} ...", flush=True)
-        corpus = build(args.db, args.hours, args.seed, not args.no_optimize)
+        corpus = build(args.db, args.hours, args.seed, not args.no_optimize, url)
         manifest.write_text(json.dumps(corpus))
-    size_mb = args.db.stat().st_size / 1e6
+    engine = connect(args.db, url)
+    if url:
+        with engine.connect() as connection:
+            size = "SELECT pg_database_size(current_database())"
+            size_mb = connection.exec_driver_sql(size).scalar() / 1e6
+    else:
+        size_mb = args.db.stat().st_size / 1e6
     print(
         f"corpus: {corpus['interviews']:,} interviews, {corpus['segments']:,} segments, "
         f"{corpus['words']:,} words, {size_mb:,.0f} MB; loaded in {corpus['load_s']} s, "
         f"optimized in {corpus['optimize_s']} s"
     )
-    engine = connect(args.db)
     kinds = queries(engine, args.queries, args.seed)
     readers = {
         "visitor": None,

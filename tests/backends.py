@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import threading
 from itertools import count
@@ -203,6 +204,7 @@ class RedisQueues:
         self.url = server_url
         self.client = redis.Redis.from_url(server_url)
         self._numbers = count(1)
+        self._drop_leftovers()
 
     def new(self) -> str:
         # Letters, digits and underscores only (Huey drops anything else from a
@@ -213,6 +215,13 @@ class RedisQueues:
         keys = list(self.client.scan_iter(match=f"*{prefix}*", count=1000))
         if keys:
             self.client.delete(*keys)
+
+    def _drop_leftovers(self) -> None:
+        """Keys of runs that were killed before they could delete them."""
+        for key in self.client.scan_iter(match="*archive_test_*", count=1000):
+            found = re.search(rb"archive_test_(\d+)_\d{5}", key)
+            if found and not _alive(int(found.group(1))):
+                self.client.delete(key)
 
     def keys(self, prefix: str) -> list[str]:
         return sorted(k.decode() for k in self.client.scan_iter(match=f"*{prefix}*"))

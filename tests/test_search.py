@@ -3,6 +3,7 @@ facets, hostile input, and that the index holds nothing but what it is given."""
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta
 from itertools import count
 
@@ -474,3 +475,29 @@ def test_beyond_the_rank_window_the_newest_matches_are_ranked(index, people, mon
     assert result.facets["language"] == {"en": 5}  # counts are never windowed
     assert older.id not in ids(find(None, "vodka", per_page=100))
     assert find(None, "bread").ranked_all
+
+
+def test_forgetting_without_owning_the_index_is_reported_not_skipped(index, caplog):
+    """On PostgreSQL, VACUUM by a role that does not own the table only warns and
+    does nothing: removed text would silently stay on disk."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("table ownership is PostgreSQL's; SQLite has none")
+    may = "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+    if not db.session.scalar(text(may)):
+        pytest.skip("making a second role needs CREATEROLE for the test role")
+    db.session.rollback()
+    role = f"archive_reader_{os.getpid()}_{next(_segment_ids)}"
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD 'reader-password'")
+    url = make_url(db.engine.url).set(username=role, password="reader-password")
+    reader = create_engine(url)
+    try:
+        assert search.backend_for(reader).forget_deleted(reader) is False
+        assert "needs its owner's role" in caplog.text
+    finally:
+        reader.dispose()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"DROP ROLE {role}")

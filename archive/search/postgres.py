@@ -18,6 +18,7 @@ keeps columns apart the same way) while a query's words may be found in either.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
@@ -29,6 +30,8 @@ from sqlalchemy.orm import Session
 
 from archive.search.layout import INDEX_TABLE, IndexRow, PackedIndex
 from archive.search.text import ParsedQuery, words
+
+log = logging.getLogger(__name__)
 
 # PostgreSQL's limits on a tsvector: a lexeme of at most 2046 bytes, positions up
 # to 16383 (larger ones are stored as 16383), at most 256 positions a lexeme.
@@ -180,6 +183,10 @@ class PostgresTsvector(PackedIndex):
         change). False when an old transaction outlasted the wait or searches held
         the table past ``VACUUM_LOCK_TIMEOUT``: the caller tries again later."""
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            if not self._owned(connection):
+                # VACUUM would only warn and skip the table: say so, loudly.
+                log.error("VACUUM FULL %s needs its owner's role; removed text stays", INDEX_TABLE)
+                return False
             since = connection.exec_driver_sql("SELECT statement_timestamp()").scalar()
             deadline = time.monotonic() + self.FORGET_WAIT
             while self._older_transactions(connection, since):
@@ -194,6 +201,14 @@ class PostgresTsvector(PackedIndex):
                 clear = False
             connection.exec_driver_sql("RESET lock_timeout")
         return clear
+
+    @staticmethod
+    def _owned(connection: Connection) -> bool:
+        owned = text(
+            "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class"
+            " WHERE oid = CAST(:table AS regclass)"
+        )
+        return bool(connection.execute(owned, {"table": INDEX_TABLE}).scalar())
 
     @staticmethod
     def _older_transactions(connection: Connection, since) -> int:
