@@ -10,9 +10,13 @@ Each value can be changed from the environment:
 - ``ARCHIVE_WEB_WORKERS``: processes, one per core by default (pages spend their
   time in Python: rendering, decrypting transcript text, so the processes, not the
   threads, give the parallelism).
-- ``ARCHIVE_WEB_THREADS``: threads per process, 8 by default. A thread waits on
-  the database, on a file being streamed (audio with HTTP Range, exports) or on a
-  slow upload, so several per process keep the cores busy.
+- ``ARCHIVE_WEB_THREADS``: threads per process, 4 by default. A thread waits on
+  the database, on a file being streamed or on an upload arriving, so a few per
+  process keep the cores busy; more would only share one process's interpreter
+  lock and make every page wait longer (bench/load.py: with 50 researchers on 2
+  cores, 8 threads gave a p95 of 290 to 340 ms, 4 threads 236 ms). Behind nginx
+  an idle browser connection holds no thread (nginx holds it); facing browsers
+  directly, each idle kept-alive connection would, so never expose gunicorn.
 - ``ARCHIVE_WEB_TIMEOUT``: seconds a silent process may take before it is
   restarted, 120 by default. With gthread workers this is the process's own
   heartbeat, not a limit on a request: a long streaming upload does not trip it.
@@ -40,7 +44,7 @@ def _cores() -> int:
 bind = [address.strip() for address in _setting("BIND", "127.0.0.1:8000").split(",")]
 worker_class = "gthread"
 workers = int(_setting("WEB_WORKERS", str(_cores())))
-threads = int(_setting("WEB_THREADS", "8"))
+threads = int(_setting("WEB_THREADS", "4"))
 
 timeout = int(_setting("WEB_TIMEOUT", "120"))
 # On a restart, requests in flight (an upload, a download) get this long to finish.

@@ -1,5 +1,5 @@
 -- wrk script for bench/load.py: signed-in researchers reading transcript pages and
--- searching. Arguments (after --): a file of session cookies (one a line), a file of
+-- searching, through nginx (connections kept alive, as browsers do). Arguments (after --): a file of session cookies (one a line), a file of
 -- request paths (one a line, already mixed in the wanted proportions), the think
 -- time between two requests of a connection as MIN_MS and MAX_MS.
 --

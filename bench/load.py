@@ -11,12 +11,14 @@ that the text mentions now and then, so redaction has work to do; half the
 interviews open, half on request), ``--researchers`` researcher accounts whose
 access request for the collection a custodian approved, and the search index.
 
-Then starts gunicorn with the production settings (``gunicorn.conf.py``), signs
-every researcher in through ``/login`` (a real session cookie each), and runs
-``wrk`` (Debian package ``wrk``) with ``bench/load.lua``: one connection per
-researcher for ``--duration`` seconds, each request as a random researcher, with a
-think time drawn between the two ``--think-ms`` bounds (``0`` for none: the
-saturation case). The mix: transcript pages ``/interviews/ID`` (the whole
+Then starts gunicorn with the production settings (``gunicorn.conf.py``) behind a
+private nginx (Debian package ``nginx-light``; configured as in
+docs/deployment.md, ``ARCHIVE_TRUSTED_PROXIES=1``), signs every researcher in
+through ``/login`` (a real session cookie each), and runs ``wrk`` (Debian package
+``wrk``) with ``bench/load.lua``: one kept-alive connection per researcher for
+``--duration`` seconds, each request as a random researcher, with a think time
+drawn between the two ``--think-ms`` bounds (``0`` for none: the saturation case,
+for the most requests per second). The mix: transcript pages ``/interviews/ID`` (the whole
 transcript, rendered and redacted for the reader; reading an on-request interview
 writes an audit event), search pages ``/search?q=...`` (one or two words, a
 phrase, a prefix) and the JSON search ``/api/v1/search?q=...``.
@@ -235,6 +237,63 @@ def paths(seeded: dict, mix: dict[str, int], seed_value: int, total: int = 2000)
     return out
 
 
+class Nginx:
+    """A private nginx in front of gunicorn, as deployed (docs/deployment.md).
+
+    It matters for the measurement, not only for realism: a researcher's browser
+    keeps its connection open while they read, and gunicorn's threads wait on an
+    open connection until its next request arrives, so 50 idle researchers talking
+    to gunicorn directly would hold its 16 threads and stall everyone (wrk then
+    reports seconds for requests gunicorn served in milliseconds). nginx holds the
+    idle connections and opens one to gunicorn per request.
+    """
+
+    def __init__(self, upstream: int) -> None:
+        if shutil.which("nginx") is None:
+            sys.exit("nginx is not installed (Debian: apt-get install nginx-light).")
+        self.root = Path(tempfile.mkdtemp(prefix="archive-bench-nginx-"))
+        self.root.chmod(0o755)
+        for folder in ("body", "proxy", "logs"):
+            (self.root / folder).mkdir(mode=0o777)
+            (self.root / folder).chmod(0o777)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        (self.root / "nginx.conf").write_text(
+            f"""
+worker_processes 1;
+error_log {self.root}/logs/error.log warn;
+pid {self.root}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {self.root}/body;
+    proxy_temp_path {self.root}/proxy;
+    proxy_max_temp_file_size 0;
+    keepalive_timeout 65s;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+}}
+"""
+        )
+        self.command = ["nginx", "-c", str(self.root / "nginx.conf"), "-p", str(self.root)]
+        subprocess.run(self.command, check=True, capture_output=True)
+
+    def stop(self) -> None:
+        subprocess.run([*self.command, "-s", "stop"], check=False, capture_output=True)
+        for _ in range(50):
+            if not (self.root / "nginx.pid").exists():
+                break
+            time.sleep(0.1)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def server_cpu(master: int) -> float:
     """CPU seconds (user and system) of gunicorn's master and its worker processes."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -303,13 +362,13 @@ def run_load(scratch, seeded, args, layout: str, think: str, mix: dict[str, int]
     """One gunicorn layout ("default" or WORKERSxTHREADS) under one think time."""
     think_ms = [int(v) for v in think.split(":")] if think != "0" else [0, 0]
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     access_log = scratch.root / "access.log"
     env = {
         **scratch.env(),
         "ARCHIVE_BIND": f"127.0.0.1:{port}",
         "ARCHIVE_ACCESS_LOG": str(access_log),
         "ARCHIVE_LOGIN_RATE_LIMIT": "1000 per minute",
+        "ARCHIVE_TRUSTED_PROXIES": "1",
     }
     if layout != "default":
         workers, threads = layout.split("x")
@@ -322,6 +381,8 @@ def run_load(scratch, seeded, args, layout: str, think: str, mix: dict[str, int]
         stdout=subprocess.DEVNULL,
         stderr=open(scratch.root / "gunicorn.log", "wb"),  # noqa: SIM115
     )
+    proxy = Nginx(port)
+    base = proxy.url
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -368,13 +429,14 @@ def run_load(scratch, seeded, args, layout: str, think: str, mix: dict[str, int]
         load_after = os.getloadavg()
         cpu_used = server_cpu(server.pid) - cpu_before
     finally:
+        proxy.stop()
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     seconds = summary["duration_us"] / 1e6
     errors = sum(summary[k] for k in ("connect", "read", "write", "timeout", "not_200"))
     workers = env.get("ARCHIVE_WEB_WORKERS", "one per core")
-    threads = env.get("ARCHIVE_WEB_THREADS", "8")
+    threads = env.get("ARCHIVE_WEB_THREADS", "4")
     print(
         f"\ngunicorn {workers} workers x {threads} threads; {args.researchers} researchers, "
         f"think time {think} ms, {args.duration} s, mix {args.mix}; load average "
