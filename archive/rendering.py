@@ -46,13 +46,13 @@ class RenderedSegment:
         }
 
 
-def segments_of(interview: Interview) -> list[Row]:
+def segments_of(interview: Interview, *more: Any) -> list[Row]:
     """The interview's segments in reading order, as rows of the columns a reading
     needs (``id``, ``recording_id``, ``start``, ``end``, ``speaker_id``, ``text``, and
-    the names indexing found in it: ``name_spans``, ``name_key``).
+    the names indexing found in it: ``name_spans``, ``name_key``), and ``more``.
 
-    Rows, not ORM objects, and without the timed words: a page of an hour-long
-    interview builds and decrypts half as much."""
+    Rows, not ORM objects, and without the timed words unless asked: a page of an
+    hour-long interview builds and decrypts half as much."""
     query = (
         select(
             Segment.id,
@@ -63,6 +63,7 @@ def segments_of(interview: Interview) -> list[Row]:
             Segment.text,
             Segment.name_spans,
             Segment.name_key,
+            *more,
         )
         .join(Recording)
         .where(Recording.interview_id == interview.id)
