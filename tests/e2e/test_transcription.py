@@ -173,7 +173,10 @@ def test_killed_worker_leaves_a_job_that_the_next_one_completes_once(app, api, w
 
     worker.start()
     wait_for(recording_id, {"done", "failed"}, 180, worker)
-    _assert_transcribed_once(recording_id, repeats=6, attempts=2)
+    # By the count of what was said: tiny.en sometimes stamps one segment 0-10.7 s
+    # whose text runs on over several repetitions (seen in CI), so a check by time
+    # window fails with nothing lost.
+    _assert_transcribed_once(recording_id, repeats=6, attempts=2, by_time=False)
 
 
 def test_two_workers_one_killed_mid_job_every_recording_done_once(app, api, worker, tmp_path):
