@@ -83,18 +83,7 @@ def edit_segment(
     if copy_outdated:
         _outdate_copy(segment.recording)
     segment.version += 1
-    db.session.add(
-        Revision(
-            segment_id=segment.id,
-            version=segment.version,
-            kind=kind,
-            text=text,
-            speaker_id=speaker_id,
-            start=start,
-            end=end,
-            author_id=actor.id,
-        )
-    )
+    db.session.add(_revision(segment, actor, kind))
     audit.record(
         db.session,
         "segment_edited",
