@@ -60,9 +60,7 @@ import torch
 from resemblyzer import VoiceEncoder, audio
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO.parent / "shared" / "fixtures"
-if not FIXTURES.is_dir():  # /work/main -> /work/shared
-    FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = REPO / "tests" / "fixtures"
 OUT = REPO / "tests" / "fixtures" / "voice_encoder_reference.npz"
 SCALE = 32768.0
 QUIET_DIVISOR = 20

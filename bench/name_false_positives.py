@@ -6,7 +6,7 @@ finds, and how fast it is.
 False hits: ten protected people with Russian, Kazakh and English names are looked for
 in long ordinary texts that name none of them, so every hit there is false:
 
-- en (project docs): the Markdown files of shared/ and README.md, the fixtures' English
+- en (project docs): the Markdown files of docs/ and README.md, the fixtures' English
   transcripts and the MIT licence that multilingual.mp3 reads;
 - en (faker), ru (faker): seeded ``Faker(...).text()`` paragraphs, ~20k words each;
 - vocabulary sweeps: the 30,000 most frequent words of wordfreq's large lists, once
@@ -39,7 +39,7 @@ from archive import name_matching
 from archive.name_matching import NameMatcher, ProtectedName
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+FIXTURES = REPO / "tests" / "fixtures"
 WORD = re.compile(r"[^\W\d_]+")
 
 PROTECTED = (
@@ -195,15 +195,9 @@ BY_SPELLING = frozenset({"exact", "inflected", "transliterated", "joined"})
 
 
 def english_project_text() -> str:
-    files = [
-        SHARED / "DESIGN.md",
-        SHARED / "CONTRACT.md",
-        SHARED / "STYLE.md",
-        SHARED / "fixtures" / "README.md",
-        REPO / "README.md",
-    ]
+    files = [*sorted((REPO / "docs").glob("*.md")), FIXTURES / "README.md", REPO / "README.md"]
     texts = [path.read_text(encoding="utf-8") for path in files if path.exists()]
-    readme = SHARED / "fixtures" / "README.md"
+    readme = FIXTURES / "README.md"
     if readme.exists():  # what the fixtures say, as the tiny models transcribe them
         texts += re.findall(r'"([^"]{20,})"', readme.read_text(encoding="utf-8"))
     return "\n\n".join([*texts, MIT_LICENCE])

@@ -41,10 +41,8 @@ from archive.audio import decode  # noqa: E402
 from archive.transcription.diarization import diarize  # noqa: E402
 from archive.transcription.engine import load_model, transcribe  # noqa: E402
 from archive.transcription.voice_encoder import VoiceEncoder  # noqa: E402
+from tests.fixtures import FIXTURES  # noqa: E402
 
-FIXTURES = ROOT.parent / "shared" / "fixtures"
-if not FIXTURES.is_dir():
-    FIXTURES = Path("/work/shared/fixtures")
 SR = 16_000
 
 Turn = tuple[float, float, str]  # start, end (seconds), voice

@@ -32,9 +32,8 @@ from archive.extensions import db
 from archive.models import Agreement, AuditEvent, Interview, Recording, Segment, Speaker, utcnow
 from archive.transcription import pipeline
 from tests.conftest import _config
+from tests.fixtures import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 REAL_NAME = "Gulnara Bekova"
 # The name, an alias, and the forms tiny.en writes for it ("Galara Bicova").
 NAME_FORMS = [b"gulnara", b"bekova", b"galara", b"bicova", "гульнара".encode(), b"gulya"]
@@ -89,7 +88,7 @@ def _build(base: Path) -> dict:
     assert access_copies.build(recording.id)
 
     # A second recording a worker had just taken when the backup was made.
-    with storage.copy_to_incoming(SHARED / "jfk.flac") as temp:
+    with storage.copy_to_incoming(FIXTURES / "jfk.flac") as temp:
         waiting = recordings.add_recording(people["interviewer"], interview, temp, "part 2.flac")
     waiting.status, waiting.worker, waiting.heartbeat_at = "processing", "elsewhere:4242", utcnow()
     db.session.commit()

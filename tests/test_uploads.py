@@ -13,8 +13,8 @@ from sqlalchemy import select
 from archive import tokens
 from archive.extensions import db
 from archive.models import Recording
+from tests.fixtures import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 JFK = FIXTURES / "jfk.flac"
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from playwright.sync_api import expect
 
 from archive import interviews
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+from tests.fixtures import FIXTURES
 
 
 def test_interviewer_uploads_two_parts_and_sees_them_in_order(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import cache
 from itertools import permutations
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,8 +25,8 @@ from archive.transcription.diarization import (
 )
 from archive.transcription.engine import load_model, transcribe
 from archive.transcription.voice_encoder import VoiceEncoder
+from tests.fixtures import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"  # shared/ beside the repo
 SR = 16_000
 
 # jfk.flac's words as tiny.en times them (engine.transcribe, beam 5, VAD on):

@@ -30,8 +30,8 @@ from archive.transcription.models import (
     ModelNotFoundError,
     resolve_model,
 )
+from tests.fixtures import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"  # shared/ beside the repo
 JFK = FIXTURES / "jfk.flac"
 
 
