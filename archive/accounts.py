@@ -120,6 +120,12 @@ def ensure_first_admin(email: str | None, password: str | None) -> tuple[User, s
     return user, generated
 
 
+def first_admin() -> User | None:
+    """The oldest active admin: who the command line acts as when it must act as someone."""
+    query = select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
+    return db.session.scalars(query.limit(1)).first()
+
+
 def authenticate(email: str, password: str) -> User:
     """Check credentials; every failure raises the same AuthenticationError."""
     user = find_user(email)

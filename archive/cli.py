@@ -207,6 +207,25 @@ def restore(source: Path) -> None:
         )
 
 
+@click.command("demo")
+def demo() -> None:
+    """Load the sample interview into an empty archive (as the first admin); the
+    running worker transcribes it."""
+    from archive import samples
+
+    admin = accounts.first_admin()
+    if admin is None:
+        _fail("There is no active admin: run `flask --app wsgi users ensure-admin` first.")
+    try:
+        interview = samples.load_sample_interview(admin)
+    except ArchiveError as exc:
+        _fail(exc.message)
+    click.echo(
+        f"Sample interview {interview.id} loaded and queued for transcription; open "
+        f"/interviews/{interview.id} (a worker must be running: `make run` starts one)."
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
@@ -215,3 +234,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(fixity)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
+    app.cli.add_command(demo)

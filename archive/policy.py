@@ -39,6 +39,8 @@ CUSTODY = frozenset({"admin", "custodian"})
 # Actions that concern the archive as a whole rather than one interview.
 GLOBAL_RULES: dict[str, frozenset[str]] = {
     "manage_users": frozenset({"admin"}),
+    # The sample interview of an empty archive (archive/samples): setting up is an admin's.
+    "load_sample": frozenset({"admin"}),
     "view_audit": CUSTODY,
     "create_interview": frozenset({"admin", "custodian", "archivist", "interviewer"}),
     "manage_own_tokens": frozenset(ROLES),

@@ -1,9 +1,12 @@
-"""The home page."""
+"""The home page, and the sample interview an admin may load into an empty archive."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
 
+from archive import policy, samples
+from archive.errors import ArchiveError
 from archive.web.access import public
 
 bp = Blueprint("main", __name__)
@@ -12,4 +15,21 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @public
 def home():
-    return render_template("main/home.html")
+    offer_sample = policy.can(current_user, "load_sample") and samples.archive_is_empty()
+    return render_template("main/home.html", offer_sample=offer_sample)
+
+
+@bp.post("/sample-interview")
+def load_sample():
+    policy.require(current_user, "load_sample")
+    try:
+        interview = samples.load_sample_interview(current_user)
+    except ArchiveError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("main.home"))
+    flash(
+        "The sample interview is loaded. The worker is transcribing it now: the progress "
+        "bar below shows how far it has come.",
+        "info",
+    )
+    return redirect(url_for("interviews.detail", interview_id=interview.id))
