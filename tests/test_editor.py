@@ -40,7 +40,9 @@ def test_editor_payload_has_labels_and_timed_words_but_no_name(client, narrated,
     assert first["t"] == "My name is Svetlana. Svetlana is what my mother called me."
     # Each hidden span is a label with the time it covers; its words are not sent.
     assert [first["t"][h[0] : h[1]] for h in first["h"]] == ["Svetlana", "Svetlana"]
-    assert first["h"][0][2:4] == [0.9, 2.28]
+    # The label spans the name's two words (tiny.en's times differ by a few ms between
+    # Python versions' builds of the audio stack).
+    assert first["h"][0][2:4] == pytest.approx([0.9, 2.28], abs=0.05)
     spelled = [first["t"][w[0] : w[1]] for w in first["w"]]
     assert spelled == ["My", "name", "is", "is", "what", "my", "mother", "called", "me."]
     assert response.json["speakers"][0]["name"] == "Svetlana"
