@@ -31,7 +31,7 @@ INTERVIEW = {
         "recording (the inaugural address of 20 January 1961). The speaker's real name is "
         "kept encrypted; everyone but a custodian's audited reveal sees the pseudonym."
     ),
-    "place": "Washington, D.C.",
+    "place": "Washington",
     "recorded_on": "1961-01-20",
     "language": "en",
     "expected_speakers": 1,
