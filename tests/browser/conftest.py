@@ -50,6 +50,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_terminal_summary(terminalreporter):
     if CHROMIUM is None:
         terminalreporter.write_line(NO_BROWSER, yellow=True, bold=True)
+
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
