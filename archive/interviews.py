@@ -243,16 +243,16 @@ def add_speaker(
 
 
 def hotwords(interview: Interview) -> list[str]:
-    """Words the model should expect: the vocabulary and the speakers' names.
+    """Words the model should expect: the vocabulary and the speakers' real names.
 
     Real names help the model spell them right, so that redaction finds them; they
-    go to the model only, never to a log.
+    go to the model only, never to a log. Pseudonyms are never among them: nobody
+    says them, and a primed word the speaker did not say is one the model may put in
+    her mouth (bench/fidelity.py measures it).
     """
     words = [w.strip() for w in interview.vocabulary.replace("\n", ",").split(",") if w.strip()]
     for speaker in interview.speakers:
         words.extend(identity.protected_names(speaker))
-        if speaker.pseudonym:
-            words.append(speaker.pseudonym)
     seen: dict[str, None] = {}
     for word in words:
         seen.setdefault(word, None)

@@ -13,9 +13,13 @@ Why these settings (faster-whisper 1.2.1):
   word timestamps) guard against hallucination; a repeated-phrase filter below drops
   what still gets through.
 * ``word_timestamps=True``: redaction silences words in the audio by their times.
-* ``hotwords``: the interview's vocabulary and speakers' names, sent as a prompt
-  (``<|startofprev|>`` + words) to every 30 s window. It works for English-only and
-  multilingual models alike; it is ignored when a ``prefix`` is given (never here).
+* ``hotwords``: the interview's vocabulary and speakers' real names (never
+  pseudonyms, which nobody says), sent as a prompt (``<|startofprev|>`` + words) to
+  every 30 s window. They help the model spell names so that redaction finds them,
+  but they can also pull it into writing nothing but the names: every kept segment
+  is checked (``suspect_reason``: mostly hotwords, a loop, faster than speech) and a
+  suspect one is decoded again without hotwords, with temperature fallback; what is
+  still suspect then is dropped, with its reason counted and logged without text.
 
 Segments go to a callback as they are decoded so the caller can store them and
 report progress. This module knows nothing of Flask or the database.
@@ -27,6 +31,7 @@ import logging
 import os
 import re
 import unicodedata
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,10 +74,29 @@ _CUT_FRAME = SAMPLE_RATE // 10
 #: "Yes." answered by "Yes." is ordinary conversation, a repeated sentence is a loop.
 MIN_WORDS_FOR_DUPLICATE = 3
 #: Longest phrase (in words) considered for a loop, and how often it must repeat.
-MAX_LOOP_PHRASE_WORDS = 6
+#: base on a Russian recording detected as Latin looped on a 7-word phrase ("the full
+#: moon of the world, and ..." thirty times): 12 leaves room above that.
+MAX_LOOP_PHRASE_WORDS = 12
 MIN_LOOP_REPEATS = 3
 #: A single word must repeat more often to count ("no, no, no" is real speech).
 MIN_LOOP_REPEATS_ONE_WORD = 5
+#: A segment whose words are at least this share of the hotwords (names and
+#: vocabulary), from MIN_WORDS_FOR_HOTWORD_CHECK words up, is suspect: measured with
+#: base on a Russian recording, names and pseudonyms as hotwords gave nothing but the
+#: names ("Светлана Сейтказиева Светлана Айгуль ..."), WER 0.86 against 0.59 without.
+HOTWORD_SHARE = 0.6
+MIN_WORDS_FOR_HOTWORD_CHECK = 3
+#: Faster than anyone speaks: letters per second of segment time (conversational
+#: Russian and English run at 10-15; JFK's address at 10). A segment stamped far
+#: shorter than its text is a decoding that ran on.
+MAX_LETTERS_PER_SECOND = 25.0
+#: gzip ratio of a segment's text from which it is a loop (Whisper's own measure and
+#: threshold, applied here to each kept segment rather than to the 30 s window).
+SEGMENT_COMPRESSION_RATIO = COMPRESSION_RATIO_THRESHOLD
+MIN_CHARS_FOR_COMPRESSION_CHECK = 60
+#: The re-decoding of a suspect segment: no hotwords, no prompt, temperature fallback.
+REDECODE_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+REDECODE_MARGIN_SECONDS = 0.2
 
 
 class Word(NamedTuple):
@@ -106,6 +130,10 @@ class TranscriptionInfo:
     duration_after_vad: float
     segments_kept: int = 0
     segments_dropped: int = 0
+    #: Suspect segments decoded again without hotwords (see ``suspect_reason``), and
+    #: how many of those were still suspect and dropped, by reason.
+    segments_redecoded: int = 0
+    dropped_reasons: dict[str, int] = field(default_factory=dict)
 
 
 def default_threads() -> int:
@@ -227,6 +255,7 @@ def transcribe(
         multilingual = language is None and multilingual_model
     multilingual = bool(multilingual and multilingual_model)
     hotword_text = " ".join(h.strip() for h in hotwords if h and h.strip()) or None
+    hotword_tokens = hotword_tokens_of(hotwords)
 
     info: TranscriptionInfo | None = None
     previous: str | None = None
@@ -259,21 +288,124 @@ def transcribe(
                 language = fw_info.language  # later pieces: the same language
         info.duration_after_vad += float(fw_info.duration_after_vad)
 
+        redecode = _Redecoder(model, audio, language, multilingual, beam_size)
         for raw in segments:  # lazy: decoding happens as we iterate
             seg = _to_segment(raw, offset)
-            norm = normalise_text(seg.text)
-            if not norm:
-                info.segments_dropped += 1
-                continue
-            if is_duplicate(norm, previous) or is_phrase_loop(norm):
-                log.info("Dropping repeated segment at %.2f-%.2f: %r", seg.start, seg.end, seg.text)
-                info.segments_dropped += 1
-                continue
-            previous = norm
-            info.segments_kept += 1
-            on_segment(seg)
+            redecoded = suspect_reason(seg, hotword_tokens) is not None
+            if redecoded:
+                info.segments_redecoded += 1
+            for candidate in redecode(seg) if redecoded else [seg]:
+                norm = normalise_text(candidate.text)
+                reason = "empty" if not norm else None
+                if reason is None and is_duplicate(norm, previous):
+                    reason = "repeated"
+                if reason is None and redecoded:
+                    # Without hotwords now: what is still suspect is dropped.
+                    reason = suspect_reason(candidate, frozenset())
+                if reason is not None:
+                    _drop(info, candidate, reason)
+                    continue
+                previous = norm
+                info.segments_kept += 1
+                on_segment(candidate)
     assert info is not None  # plan_chunks always yields at least one piece
     return info
+
+
+def _drop(info: TranscriptionInfo, seg: Segment, reason: str) -> None:
+    # Times and the reason only: the text may hold a name (no transcript text in logs).
+    log.info("Dropping a %s segment at %.2f-%.2f s", reason, seg.start, seg.end)
+    info.segments_dropped += 1
+    info.dropped_reasons[reason] = info.dropped_reasons.get(reason, 0) + 1
+
+
+#: Languages in which the interview's names and vocabulary are given to the model as
+#: hotwords. Measured by bench/fidelity.py with base: in English they never made the
+#: word error rate worse (0.113 with and without on the two-voice interview; names
+#: 0.145 against 0.161 on the first draft) and added no word; in Russian they helped
+#: one recording (0.38 against 0.59) and wrecked another, where base answered a
+#: 14-second turn with "Тимур Ахметов Тимур Ахметов" (0.98 against 0.74, even after
+#: the guard re-decoded it). Until the bigger models are measured, other languages are
+#: transcribed without them, and their names are found by the matcher.
+HOTWORD_LANGUAGES = frozenset({"en"})
+
+
+def hotwords_help(model: WhisperModel, language: str | None) -> bool:
+    """Whether the interview's names and vocabulary should prime this model for
+    this language (see HOTWORD_LANGUAGES); an English-only model always hears English."""
+    if not model.model.is_multilingual:
+        return True
+    return language in HOTWORD_LANGUAGES
+
+
+def hotword_tokens_of(hotwords: Sequence[str]) -> frozenset[str]:
+    """The normalised words of the hotwords, as ``suspect_reason`` compares them."""
+    return frozenset(normalise_text(" ".join(hotwords)).split())
+
+
+def suspect_reason(seg: Segment, hotword_tokens: frozenset[str]) -> str | None:
+    """Why a decoded segment is likely not what was said, or None.
+
+    - "loop": a phrase said over and over (``is_phrase_loop``), or text that gzip
+      compresses like a loop does (Whisper's compression ratio);
+    - "hotwords": mostly the names and vocabulary the model was primed with;
+    - "too_fast": more letters per second than anyone speaks.
+    A suspect segment is decoded again without hotwords; see ``transcribe``.
+    """
+    norm = normalise_text(seg.text)
+    words = norm.split()
+    if not words:
+        return None
+    if is_phrase_loop(norm) or (
+        len(norm) >= MIN_CHARS_FOR_COMPRESSION_CHECK
+        and compression_ratio(norm) > SEGMENT_COMPRESSION_RATIO
+    ):
+        return "loop"
+    if hotword_tokens and len(words) >= MIN_WORDS_FOR_HOTWORD_CHECK:
+        primed = sum(word in hotword_tokens for word in words)
+        if primed >= HOTWORD_SHARE * len(words):
+            return "hotwords"
+    letters = sum(ch.isalpha() for ch in norm)
+    if letters / max(seg.end - seg.start, 1.0) > MAX_LETTERS_PER_SECOND:
+        return "too_fast"
+    return None
+
+
+def compression_ratio(text: str) -> float:
+    """Bytes of ``text`` over bytes gzip makes of it: about 1.5 for speech, 3+ for loops."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data))
+
+
+class _Redecoder:
+    """Decodes one segment's audio again, as Whisper's own fallback would but without
+    the hotwords prompt: a fresh look at what was said there."""
+
+    def __init__(self, model, audio, language, multilingual, beam_size) -> None:
+        self.model, self.audio = model, audio
+        self.language, self.multilingual, self.beam_size = language, multilingual, beam_size
+
+    def __call__(self, seg: Segment) -> list[Segment]:
+        lo = max(0, int((seg.start - REDECODE_MARGIN_SECONDS) * SAMPLE_RATE))
+        hi = min(self.audio.shape[0], int((seg.end + REDECODE_MARGIN_SECONDS) * SAMPLE_RATE))
+        if hi - lo < SAMPLE_RATE // 10:
+            return [seg]
+        segments, _info = self.model.transcribe(
+            self.audio[lo:hi],
+            language=self.language,
+            multilingual=self.multilingual,
+            beam_size=self.beam_size,
+            vad_filter=True,
+            vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            temperature=REDECODE_TEMPERATURES,
+            no_speech_threshold=NO_SPEECH_THRESHOLD,
+            log_prob_threshold=LOG_PROB_THRESHOLD,
+            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+            hotwords=None,
+        )
+        return [_to_segment(raw, lo / SAMPLE_RATE) for raw in segments]
 
 
 def plan_chunks(audio: np.ndarray, chunk_samples: int) -> list[tuple[int, int]]:

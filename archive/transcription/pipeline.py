@@ -165,7 +165,9 @@ class Job:
         path = storage.recordings_path(self.recording.master_key)
         model = load_configured_model()
         language = self.interview.language
-        hotwords = interviews.hotwords(self.interview)
+        hotwords = (
+            interviews.hotwords(self.interview) if engine.hotwords_help(model, language) else []
+        )
         with Heartbeat(self.recording.id, self.worker):
             if self._separate_channels(path):
                 info = self._by_channel(model, path, language, hotwords)
@@ -271,7 +273,15 @@ class Job:
         spans = [(w["start"], w["end"]) for seg in segments for w in (seg.words or [])]
         if not spans:
             return
-        result = diarization.diarize(mono, spans, self.interview.expected_speakers)
+        expected = self.interview.expected_speakers
+        result = diarization.diarize(mono, spans, expected)
+        if expected and result.speaker_count < expected:
+            log.warning(
+                "recording %s: %d voice(s) heard where %d were expected",
+                self.recording.id,
+                result.speaker_count,
+                expected,
+            )
         speakers = self._match_speakers(result.centroids)
         labels = iter(result.labels)
         for segment in segments:
