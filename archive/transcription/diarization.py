@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from archive.transcription.pitch import window_pitch
 from archive.transcription.voice_encoder import (
     AUDIO_NORM_TARGET_DBFS,
     EMBEDDING_SIZE,
@@ -119,11 +120,18 @@ KMEANS_ITERATIONS = 30
 #: not splitting a monologue.
 MERGE_THRESHOLD = 0.75
 #: Stricter when the interview says how many people speak: fewer speakers
-#: than expected needs stronger evidence. Wrongly joining interviewer and
+#: than expected needs strong evidence. Wrongly joining interviewer and
 #: narrator costs the reviewer the whole transcript; wrongly splitting one
 #: voice costs one "same person" merge. A monologue still comes out as one
-#: (jfk: 0.88 at the last merge).
-EXPECTED_MERGE_THRESHOLD = 0.8
+#: (jfk: 0.90-0.91 at the last merge with tiny.en and base word times, the
+#: narrated fixture 0.93), and the pipeline flags it for review.
+EXPECTED_MERGE_THRESHOLD = 0.87
+#: Weight of the pitch dimension appended to each window's embedding
+#: (``pitch.py``). Measured (bench/fidelity.py): with it, a male and a female
+#: espeak-ng voice in turns are two speakers also when their number is not
+#: given (without it: one, attribution 0.75), and the fixtures' real voices
+#: and monologues come out as before.
+PITCH_WEIGHT = 0.6
 #: A cluster with less than this many seconds of (reliable) windows is
 #: merged into its nearest first: less than two windows is no speaker.
 MIN_SPEAKER_WINDOW_SECONDS = 2.5
@@ -258,8 +266,12 @@ def diarize(
        speakers), then the two most similar clusters are merged, repeatedly:
        while there are more than ``expected_speakers`` (or MAX_SPEAKERS), and
        after that while two clusters are as similar as one voice is to itself
-       (MERGE_THRESHOLD). So a monologue comes out as one speaker even when
-       two were expected, and the expected number is an upper bound.
+       (MERGE_THRESHOLD, or the stricter EXPECTED_MERGE_THRESHOLD when the
+       number was given: fewer than expected needs strong evidence). So a
+       monologue comes out as one speaker even when two were expected. Each
+       embedding carries the window's pitch as one more dimension
+       (``_with_pitch``), which keeps a man and a woman apart where the voice
+       encoder alone hears them as close.
     3. Each word gets the speaker whose centroid its overlapping windows are
        most similar to (weighted by overlap), then runs shorter than
        MIN_RUN_SECONDS and MIN_RUN_WORDS are given to their neighbours,
@@ -285,17 +297,35 @@ def diarize(
     windows = _embed_windows(audio, spans, encoder or VoiceEncoder())
     if len(windows.embeddings) == 0:  # all words of zero length, or outside the audio
         return _one_speaker(len(spans), np.zeros(EMBEDDING_SIZE, dtype=np.float32))
+    windows = _with_pitch(windows, window_pitch(audio, windows.starts, windows.ends))
 
     if expected_speakers is None:
         centroids = _cluster(windows, MAX_SPEAKERS, MERGE_THRESHOLD)
     else:
         centroids = _cluster(windows, expected_speakers, EXPECTED_MERGE_THRESHOLD)
     if len(centroids) == 1:
-        return _one_speaker(len(spans), centroids[0])
+        return _one_speaker(len(spans), _voice_part(centroids)[0])
 
     scores = _word_scores(spans, windows, windows.embeddings @ centroids.T)
     labels = _smooth(list(np.argmax(scores, axis=1)), spans, scores)
-    return _renumber(labels, centroids)
+    return _renumber(labels, _voice_part(centroids))
+
+
+def _with_pitch(windows: _Windows, f0: NDArray[np.float64]) -> _Windows:
+    """The embeddings with one more dimension, PITCH_WEIGHT x log2(F0 / the recording's
+    median F0) (0 where a window has no pitch), renormalised: an octave apart adds
+    about PITCH_WEIGHT^2 to the squared distance of two windows."""
+    voiced = np.isfinite(f0)
+    reference = float(np.median(f0[voiced])) if voiced.any() else 1.0
+    octaves = np.log2(np.where(voiced, f0, reference) / reference)
+    augmented = np.concatenate([windows.embeddings, PITCH_WEIGHT * octaves[:, None]], axis=1)
+    return _Windows(_normalised(augmented), windows.starts, windows.ends)
+
+
+def _voice_part(centroids: FloatArray) -> FloatArray:
+    """Centroids back in the voice encoder's space, to be stored and matched against
+    later recordings (``assign_to_known``), whose pitch reference differs."""
+    return _normalised(centroids[:, :EMBEDDING_SIZE])
 
 
 def _checked_audio(audio: np.ndarray) -> FloatArray:
