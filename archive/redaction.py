@@ -9,6 +9,7 @@ those who may read the interview. The same spans drive the audio access copy.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -136,11 +137,25 @@ class Redactor:
     def _key(self, segment: Segment) -> str:
         return keyed_digest(_MATCHER_CODE, self.names_key, segment.text.encode())
 
+    def held_spans(self, segment: Segment) -> list[tuple[int, int, int]]:
+        """Names found before an edit, carried through it (see ``carry_names``):
+        hidden whatever the edit did to the words around them."""
+        length = len(segment.text)
+        return [
+            (start, end, key)
+            for start, end, key in getattr(segment, "held_spans", None) or []
+            if 0 <= start < end <= length
+        ]
+
+    def all_names(self, segment: Segment) -> list[tuple[int, int, int]]:
+        """Every name span of the segment: found now and held through edits."""
+        return sorted({*self.name_spans(segment), *self.held_spans(segment)})
+
     def hidden(self, segment: Segment) -> list[Hidden]:
         """Everything hidden in this segment for a reader who sees redacted text."""
         spans = [
             Hidden(start, end, self.replacements[key], "name")
-            for start, end, key in self.name_spans(segment)
+            for start, end, key in self.all_names(segment)
             if key in self.replacements
         ]
         spans += [
@@ -153,6 +168,23 @@ class Redactor:
     def text(self, segment: Segment) -> str:
         return apply(segment.text, self.hidden(segment))
 
+    def earlier(self, segment: Segment, text: str) -> str:
+        """An earlier version of the segment (its history), hidden as the segment is
+        now: every span hidden today (names found and held, marked redactions) is
+        carried back onto that text, and the names found in it are hidden too."""
+        opcodes = diff(segment.text, text)
+        spans = []
+        for span in self.hidden(segment):
+            start, end = moved(opcodes, span.start, span.end, len(text))
+            if start < end:
+                spans.append(Hidden(start, end, span.replacement, span.source))
+        spans += [
+            Hidden(m.start, m.end, self.replacements[m.key], "name")
+            for m in self.matcher.find(text)
+            if m.key in self.replacements
+        ]
+        return apply(text, _union(spans))
+
     def plain(self, text: str) -> str:
         """Names hidden in any other text about the interview (index points)."""
         spans = [
@@ -160,6 +192,41 @@ class Redactor:
             for m in self.matcher.find(text)
         ]
         return apply(text, _union(spans))
+
+
+def carry_names(redactor: Redactor, segment: Segment, new_text: str) -> list | None:
+    """The segment's name spans (found and held) moved onto ``new_text``: a name
+    stays hidden through an edit of the words around it (glued text, a deleted
+    space, a rewritten neighbour), as marked redactions do."""
+    opcodes = diff(segment.text, new_text)
+    carried = set()
+    for start, end, key in redactor.all_names(segment):
+        start, end = moved(opcodes, start, end, len(new_text))
+        if start < end:
+            carried.add((start, end, key))
+    return [list(span) for span in sorted(carried)] or None
+
+
+def diff(old: str, new: str) -> list[tuple]:
+    return difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes()
+
+
+def moved(opcodes: list[tuple], start: int, end: int, length: int) -> tuple[int, int]:
+    """A span of the old text in the new text: words rewritten inside or at the edge
+    of it are covered by what replaced them, so nothing becomes visible."""
+    new_start = min(_map(opcodes, start, is_end=False), length)
+    return new_start, min(max(_map(opcodes, end, is_end=True), new_start), length)
+
+
+def _map(opcodes: list[tuple], position: int, is_end: bool) -> int:
+    for tag, a0, a1, b0, b1 in opcodes:
+        inside = a0 <= position < a1 or (is_end and a0 < position <= a1)
+        if not inside:
+            continue
+        if tag == "equal":
+            return b0 + (position - a0)
+        return b1 if is_end else b0
+    return opcodes[-1][4] if opcodes else 0
 
 
 def _active_redactions(interview: Interview) -> dict[int, list[Redaction]]:
@@ -283,16 +350,28 @@ def _common(word: str) -> bool:
     return max(zipf_frequency(lowered, "en"), zipf_frequency(lowered, "ru")) >= 4.0
 
 
-def suggestions(interview: Interview, limit: int = 200) -> list[Suggestion]:
+def suggestions(interview: Interview, limit: int = 200, user: Any = None) -> list[Suggestion]:
     """Capitalised words nobody named, places after "in"/"from"/"в"/"из", and
-    numbers that look like phones or ids, outside what is already hidden."""
+    numbers that look like phones or ids, outside what is already hidden; with
+    ``user``, placed in the text as that user reads it (what a redaction takes)."""
     redactor = Redactor(interview)
+    rendered = user is not None and redactor_for(user, interview) is not None
     known = {identity.public_name(s).casefold() for s in interview.all_speakers}
     found: list[Suggestion] = []
     for segment in _segments(interview):
         hidden = redactor.hidden(segment)
+        placed = chips(hidden)
         for suggestion in _candidates(segment, known):
             if not any(h.start < suggestion.end and suggestion.start < h.end for h in hidden):
+                if rendered:
+                    start = rendered_offset(placed, suggestion.start)
+                    suggestion = Suggestion(
+                        suggestion.segment_id,
+                        start,
+                        start + suggestion.end - suggestion.start,
+                        suggestion.text,
+                        suggestion.kind,
+                    )
                 found.append(suggestion)
                 if len(found) >= limit:
                     return found
@@ -372,6 +451,17 @@ def chips(spans: list[Hidden]) -> list[Chip]:
     return out
 
 
+def rendered_offset(chips_: list[Chip], source: int) -> int:
+    """The position in the rendered text of a position of the segment's text that
+    lies outside every hidden span."""
+    shift = 0
+    for chip in chips_:
+        if chip.source_end > source:
+            break
+        shift = chip.end - chip.source_end
+    return source + shift
+
+
 def source_offset(spans: list[Hidden], rendered: int, is_end: bool = False) -> int:
     """The position in the segment's text of a position in the rendered text.
 
@@ -400,16 +490,24 @@ def splice(text: str, spans: list[Hidden], parts: list[Any]) -> str:
 
     if not isinstance(parts, list) or len(parts) > 10_000:
         raise ValidationError('parts must be a list of text and {"hidden": n} items.')
-    out, last = [], -1
+    out: list[str] = []
+    last, after_hidden, tail = -1, False, ""
     for part in parts:
         if isinstance(part, str):
+            # Text typed right after a hidden word keeps a space from it: glued on,
+            # it would make one new word the matcher might no longer know.
+            if after_hidden and part[:1].isalnum():
+                out.append(" ")
             out.append(part)
+            after_hidden, tail = after_hidden and not part, part[-1:] or tail
             continue
         index = part.get("hidden") if isinstance(part, dict) else None
-        if not isinstance(index, int) or not last < index < len(spans):
+        if not isinstance(index, int) or isinstance(index, bool) or not last < index < len(spans):
             raise ValidationError(
                 "Each hidden part must name a hidden span of this version once, in order."
             )
+        if tail.isalnum():
+            out.append(" ")
         out.append(text[spans[index].start : spans[index].end])
-        last = index
+        last, after_hidden, tail = index, True, text[spans[index].end - 1]
     return "".join(out)

@@ -63,6 +63,7 @@ def segments_of(interview: Interview, *more: Any) -> list[Row]:
             Segment.text,
             Segment.name_spans,
             Segment.name_key,
+            Segment.held_spans,
             *more,
         )
         .join(Recording)

@@ -156,6 +156,9 @@ class Segment(Base):
     # are unchanged (finding names is the slow part of rendering a transcript).
     name_spans: Mapped[list | None] = mapped_column(EncryptedJSON)
     name_key: Mapped[str | None] = mapped_column(String(32))
+    # Names found before an edit, carried through it with the words around them
+    # ([start, end, speaker id]): hidden even where the matcher no longer finds them.
+    held_spans: Mapped[list | None] = mapped_column(EncryptedJSON)
 
     recording: Mapped[Recording] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()

@@ -101,7 +101,7 @@ def redactions(interview_id: int):
         "speakers/redactions.html",
         interview=interview,
         marked=marked,
-        suggestions=redaction.suggestions(interview),
+        suggestions=redaction.suggestions(interview, user=current_user),
         segments={s.id: s for s in rendering.render(current_user, interview)},
         form=EmptyForm(),
     )

@@ -181,7 +181,7 @@ def segment_revisions(segment_id: int):
             {
                 "version": r.version,
                 "kind": r.kind,
-                "text": redactor.plain(r.text) if redactor else r.text,
+                "text": redactor.earlier(segment, r.text) if redactor else r.text,
                 "speaker_id": r.speaker_id,
                 "start": r.start,
                 "end": r.end,
