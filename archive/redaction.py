@@ -3,8 +3,8 @@
 For anyone but a custodian, every mention of a protected name (a speaker's real
 name and aliases, found by ``name_matching`` in all its forms) is replaced by that
 speaker's pseudonym, and every span an archivist marked is replaced by the chosen
-text. A narrator who chose to be named (``identity: named``) keeps their name for
-those who may read the interview. The same spans drive the audio access copy.
+text. A speaker whom the agreement names (``identity: named``, ``named_speakers``)
+keeps their name for those who may read the interview. The same spans drive the audio access copy.
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ class Hidden:
 
 
 def _protected_speakers(interview: Interview) -> list[Speaker]:
-    """Speakers whose names must be hidden: all with a name, but a named narrator."""
-    named = interview.identity == "named"
+    """Speakers whose names must be hidden: all with a name, but those the agreement
+    in force names."""
     return [
         speaker
         for speaker in interview.speakers
-        if identity.protected_names(speaker) and not (named and speaker.role == "narrator")
+        if identity.protected_names(speaker) and not identity.is_named(speaker)
     ]
 
 

@@ -77,6 +77,10 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
         names_changed = True
     if not changed:
         raise ValidationError("Nothing to change: send pseudonym, role, real_name or aliases.")
+    if names_changed and speaker.named:
+        # The agreement named the person it was recorded for: a new name is shown
+        # only when a custodian records an agreement naming it.
+        speaker.named = False
     if names_changed or "role" in changed:
         redactions_changed(speaker.interview)
     audit.record(
@@ -131,6 +135,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     ).rowcount
     names = [n for n in identity.protected_names(merged) if n != identity.real_name(keep)]
     if names:
+        keep.named = False  # names nobody agreed to show: a custodian decides anew
         if identity.real_name(keep) is None:
             identity.set_identity(keep, names[0], None)
             names = names[1:]

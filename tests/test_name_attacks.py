@@ -219,3 +219,85 @@ def test_revision_history_hides_what_the_transcript_hides(client, narrated, peop
         f"/api/v1/segments/{second.id}/revisions", headers=_bearer(people["custodian"])
     ).json
     assert all("our street" in r["text"] for r in custodian["revisions"])
+
+
+def _agreement(client, narrated, people, who="custodian", **terms):
+    body = {"access_level": "open", "audio": "redacted", "identity": "named", **terms}
+    return client.post(
+        f"/api/v1/interviews/{narrated['interview'].id}/agreements",
+        json=body,
+        headers=_bearer(people[who]),
+    )
+
+
+def _other_speaker(client, narrated, people) -> int:
+    """A second person in the interview, named by the interviewer as "other"."""
+    from archive import interviews as interview_service
+
+    extra = interview_service.add_speaker(narrated["interview"], pseudonym="Neighbour")
+    db.session.commit()
+    response = client.patch(
+        f"/api/v1/interviews/{narrated['interview'].id}/speakers/{extra.id}",
+        json={"role": "other", "real_name": "Aigerim Nurlanovna"},
+        headers=_bearer(people["interviewer"]),
+    )
+    assert response.status_code == 200, response.json
+    return extra.id
+
+
+def _visitor_sees(client, narrated) -> str:
+    interview_id = narrated["interview"].id
+    return "\n".join(
+        client.get(url).get_data(as_text=True)
+        for url in (
+            f"/api/v1/interviews/{interview_id}",
+            f"/api/v1/interviews/{interview_id}/transcript",
+            f"/api/v1/interviews/{interview_id}/citation",
+            f"/interviews/{interview_id}",
+        )
+    )
+
+
+def test_a_role_change_never_shows_a_name(client, narrated, people):
+    other = _other_speaker(client, narrated, people)
+    recorded = _agreement(client, narrated, people, named_speakers=[narrated["speaker_id"]])
+    assert recorded.status_code == 201, recorded.json
+    assert "Gulnara Bekova" in _visitor_sees(client, narrated)  # the narrator chose this
+    changed = client.patch(
+        f"/api/v1/interviews/{narrated['interview'].id}/speakers/{other}",
+        json={"role": "narrator"},
+        headers=_bearer(people["interviewer"]),
+    )
+    assert changed.status_code == 200
+    seen = _visitor_sees(client, narrated)
+    assert "Aigerim" not in seen and "Nurlanovna" not in seen
+    assert "Neighbour" in seen
+
+
+def test_renaming_a_named_speaker_shows_the_new_name_to_nobody(client, narrated, people):
+    recorded = _agreement(client, narrated, people, named_speakers=[narrated["speaker_id"]])
+    assert recorded.status_code == 201
+    renamed = client.patch(
+        f"/api/v1/interviews/{narrated['interview'].id}/speakers/{narrated['speaker_id']}",
+        json={"real_name": "Aigerim Nurlanovna"},
+        headers=_bearer(people["interviewer"]),
+    )
+    assert renamed.status_code == 200
+    seen = _visitor_sees(client, narrated)
+    assert "Aigerim" not in seen and "Gulnara" not in seen
+    assert "Svetlana" in seen
+
+
+def test_naming_a_speaker_is_a_custodians_decision(client, narrated, people):
+    interview = narrated["interview"]
+    interview.agreement_version = 0  # the interviewer records the first agreement
+    db.session.commit()
+    refused = _agreement(
+        client, narrated, people, who="interviewer", named_speakers=[narrated["speaker_id"]]
+    )
+    assert refused.status_code == 422
+    assert "Only a custodian" in refused.json["error"]
+    unnamed = _agreement(client, narrated, people)
+    assert unnamed.status_code == 422
+    assert "say which speakers chose to be named" in unnamed.json["error"]
+    assert "Gulnara" not in _visitor_sees(client, narrated)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
@@ -27,6 +27,9 @@ class Agreement(Base):
     access_level: Mapped[str] = mapped_column(String(20), default="sealed")
     audio_permission: Mapped[str] = mapped_column(String(20), default="none")
     identity: Mapped[str] = mapped_column(String(20), default="pseudonym")
+    # With identity "named": the ids of the speakers who chose to be named. Nobody
+    # else is ever shown by name, whatever their role.
+    named_speakers: Mapped[list | None] = mapped_column(JSON)
     embargo_until: Mapped[date | None]
     notes: Mapped[str] = mapped_column(Text, default="")
     document_key: Mapped[str | None] = mapped_column(String(200))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
@@ -128,6 +128,9 @@ class Speaker(Base):
     # Encrypted at rest; read only through ``archive.identity``.
     real_name: Mapped[str | None] = mapped_column(EncryptedText)
     aliases: Mapped[list | None] = mapped_column(EncryptedJSON)
+    # Named by the agreement in force (copied from its ``named_speakers``): only then,
+    # and only while its identity is "named", do readers see the real name.
+    named: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set when merged into another speaker (the separation made two of one person).
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id"))
     # Mean voice embedding (float32 bytes), to match this voice across recordings.

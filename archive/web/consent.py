@@ -49,11 +49,13 @@ def record(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "record_agreement")
     _form_ok()
     document = request.files.get("document")
+    data = request.form.to_dict()
+    data["named_speakers"] = request.form.getlist("named_speakers")
     try:
         consent.record_agreement(
             current_user,
             interview,
-            request.form.to_dict(),
+            data,
             document.stream if document and document.filename else None,
             document.mimetype if document and document.filename else None,
         )

@@ -15,6 +15,7 @@ def agreement_json(agreement) -> dict:
         "access_level": agreement.access_level,
         "audio": agreement.audio_permission,
         "identity": agreement.identity,
+        "named_speakers": agreement.named_speakers or [],
         "embargo_until": agreement.embargo_until.isoformat() if agreement.embargo_until else None,
         "notes": agreement.notes,
         "withdrawn": agreement.withdrawn,
