@@ -416,12 +416,11 @@ def withdraw(custodian: User, interview: Interview, reason: str) -> Interview:
 
 
 def _drop_derived(interview: Interview) -> int:
+    from archive import access_copies
+
     removed = 0
     for recording in interview.recordings:
-        for key in (recording.access_copy_key, recording.full_copy_key):
-            if key:
-                storage.discard(key)
-                removed += 1
+        removed += access_copies.discard_all(recording)
         recording.access_copy_key = recording.full_copy_key = None
         recording.redaction_version = (recording.redaction_version or 0) + 1
     storage.discard_exports(interview.id)

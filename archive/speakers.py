@@ -115,6 +115,8 @@ def redactions_changed(interview: Interview) -> None:
 def rebuild_access_copies(interview: Interview) -> None:
     from archive import tasks
 
+    if interview.withdrawn_at is not None:
+        return  # a withdrawn interview has no listening copy, and gets none again
     for recording in interview.recordings:
         if recording.status == "done":
             tasks.enqueue_access_copies(recording.id)

@@ -46,7 +46,7 @@ def _outdate_copy(recording: Recording) -> None:
 def _rebuild(recording: Recording) -> None:
     from archive import tasks
 
-    if recording.status == "done":
+    if recording.status == "done" and recording.interview.withdrawn_at is None:
         tasks.enqueue_access_copies(recording.id)
 
 

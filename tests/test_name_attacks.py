@@ -301,3 +301,62 @@ def test_naming_a_speaker_is_a_custodians_decision(client, narrated, people):
     assert unnamed.status_code == 422
     assert "say which speakers chose to be named" in unnamed.json["error"]
     assert "Gulnara" not in _visitor_sees(client, narrated)
+
+
+# -- listening copies of a withdrawn interview ------------------------------------
+
+
+def _copies(recording_id: int) -> list[str]:
+    from archive import storage
+
+    folder = storage.recordings_path(f"access/{recording_id}")
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_a_new_listening_copy_removes_the_one_it_supersedes(client, narrated, people):
+    recording_id = narrated["recording_id"]
+    before = _copies(recording_id)
+    assert len(before) == 2
+    start = "The soul just wrote Svetlana on the list.".index("list")
+    marked = client.post(
+        f"/api/v1/segments/{_segments()[1].id}/redactions",
+        json={"start": start, "end": start + 4, "reason": "a place"},
+        headers=_bearer(people["archivist"]),
+    )
+    assert marked.status_code == 201
+    assert access_copies.build(recording_id)
+    after = _copies(recording_id)
+    assert len(after) == 2 and "full.mp3" in after
+    assert not set(before) - {"full.mp3"} & set(after)
+
+
+def test_withdrawal_removes_every_listening_copy_and_none_is_made_again(client, narrated, people):
+    recording_id = narrated["recording_id"]
+    interview_id = narrated["interview"].id
+    start = "The soul just wrote Svetlana on the list.".index("list")
+    client.post(
+        f"/api/v1/segments/{_segments()[1].id}/redactions",
+        json={"start": start, "end": start + 4, "reason": "a place"},
+        headers=_bearer(people["archivist"]),
+    )
+    access_copies.build(recording_id)
+    custodian = _bearer(people["custodian"])
+    withdrawn = client.post(
+        f"/api/v1/interviews/{interview_id}/withdraw",
+        json={"reason": "the narrator asked"},
+        headers=custodian,
+    )
+    assert withdrawn.status_code == 200, withdrawn.json
+    assert _copies(recording_id) == []
+    # A custodian still names speakers; nothing makes a listening copy again.
+    renamed = client.patch(
+        f"/api/v1/interviews/{interview_id}/speakers/{narrated['speaker_id']}",
+        json={"pseudonym": "Sveta", "aliases": ["Gulya"]},
+        headers=custodian,
+    )
+    assert renamed.status_code == 200, renamed.json
+    db.session.expire_all()
+    assert not access_copies.build(recording_id)
+    assert _copies(recording_id) == []
+    audio = client.get(f"/api/v1/interviews/{interview_id}/audio", headers=custodian)
+    assert audio.status_code == 404
