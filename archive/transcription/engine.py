@@ -266,7 +266,13 @@ def transcribe(
                 info.segments_dropped += 1
                 continue
             if is_duplicate(norm, previous) or is_phrase_loop(norm):
-                log.info("Dropping repeated segment at %.2f-%.2f: %r", seg.start, seg.end, seg.text)
+                # Times and a word count only: a log line never carries what was said.
+                log.info(
+                    "Dropping repeated segment at %.2f-%.2f (%d words)",
+                    seg.start,
+                    seg.end,
+                    len(norm.split()),
+                )
                 info.segments_dropped += 1
                 continue
             previous = norm
