@@ -8,6 +8,8 @@ Svetlana is ...".
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -360,3 +362,50 @@ def test_withdrawal_removes_every_listening_copy_and_none_is_made_again(client, 
     assert _copies(recording_id) == []
     audio = client.get(f"/api/v1/interviews/{interview_id}/audio", headers=custodian)
     assert audio.status_code == 404
+
+
+# -- bags ------------------------------------------------------------------------
+
+
+def _files_under(folder) -> list[str]:
+    return sorted(str(p) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def test_a_bag_leaves_no_file_behind(client, narrated, people, app):
+    import zipfile
+
+    from archive import storage
+
+    interview_id = narrated["interview"].id
+    before = _files_under(storage.transcripts_root())
+    for who in ("custodian", "researcher"):
+        response = client.get(
+            f"/api/v1/interviews/{interview_id}/bag.zip", headers=_bearer(people[who])
+        )
+        assert response.status_code == 200
+        with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
+            assert any(name.endswith("transcript.txt") for name in bundle.namelist())
+        response.close()
+    assert _files_under(storage.transcripts_root()) == before
+    assert _files_under(storage.exports_dir(interview_id)) == []
+
+
+def test_one_bag_of_an_interview_is_made_at_a_time(client, narrated, people):
+    import fcntl
+    import os
+
+    from archive import storage
+
+    folder = storage.exports_dir(narrated["interview"].id)
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"/api/v1/interviews/{narrated['interview'].id}/bag.zip"
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as another process making this bag would
+        busy = client.get(url, headers=_bearer(people["researcher"]))
+        assert busy.status_code == 429
+        assert "being made" in busy.json["error"]
+    finally:
+        os.close(fd)
+    assert client.get(url, headers=_bearer(people["researcher"])).status_code == 200
+    assert _files_under(folder) == []
