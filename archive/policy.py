@@ -217,6 +217,11 @@ def sees_unredacted(user: Any, interview: Interview) -> bool:
     return role_of(user) == "custodian" and can(user, "read_transcript", interview)
 
 
+def sees_unredacted_anywhere(user: Any) -> bool:
+    """Custodians read what was typed about the archive as a whole (collections)."""
+    return role_of(user) == "custodian"
+
+
 def visible(user: Any, query: Select, action: str = "list", today: date | None = None) -> Select:
     """Add the rule for ``action`` ("list" or "read_transcript") as a WHERE clause.
 

@@ -19,18 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import LargeBinary, select, type_coerce
 
 from archive import identity, name_matching, policy
 from archive.extensions import db
 from archive.models import Interview, Recording, Redaction, Segment, Speaker
-from archive.models.types import keyed_digest
+from archive.models.types import decrypt_bytes, keyed_digest
 from archive.name_matching import Mention, NameMatcher, ProtectedName
 
 # Names found by an earlier version of the matcher are looked for again.
 _MATCHER_CODE = hashlib.sha256(Path(name_matching.__file__).read_bytes()).digest()
 
 DEFAULT_REPLACEMENT = "[redacted]"
+# What a protected name of another interview's speaker reads as: never that
+# speaker's pseudonym, which would link the two interviews.
+WITHHELD = "[name withheld]"
 
 
 @dataclass(frozen=True)
@@ -104,17 +107,86 @@ def _matcher(protected: list[ProtectedName]) -> _SharedMatcher:
     return shared
 
 
-class Redactor:
-    """Built once per interview (names are decrypted and indexed once)."""
+_ARCHIVE_NAMES: dict[str, tuple[tuple[int, ProtectedName], ...]] = {}
+_ARCHIVE_LOCK = threading.Lock()
 
-    def __init__(self, interview: Interview) -> None:
+
+def archive_names(exclude_interview: int | None = None) -> list[ProtectedName]:
+    """The protected names of every speaker in the archive (keyed by speaker id),
+    but those of ``exclude_interview``: each is hidden in every interview's
+    rendering, not only in its own.
+
+    The stored ciphertexts are read on each call and their digest keys the
+    decrypted names, so a name given or changed anywhere counts from the next
+    reading on, and names are decrypted once per change, not per request."""
+    rows = db.session.execute(
+        select(
+            Speaker.id,
+            Speaker.interview_id,
+            type_coerce(Speaker.real_name, LargeBinary),
+            type_coerce(Speaker.aliases, LargeBinary),
+            Speaker.named,
+            Interview.identity,
+        )
+        .join(Interview, Interview.id == Speaker.interview_id)
+        .where(
+            Speaker.merged_into_id.is_(None),
+            Speaker.real_name.is_not(None) | Speaker.aliases.is_not(None),
+        )
+        .order_by(Speaker.id)
+    ).all()
+    digest = hashlib.sha256()
+    for speaker_id, interview_id, real, aliases, named, agreed in rows:
+        digest.update(repr((speaker_id, interview_id, bytes(real or b""))).encode())
+        digest.update(repr((bytes(aliases or b""), bool(named), agreed)).encode())
+    key = digest.hexdigest()
+    with _ARCHIVE_LOCK:
+        people = _ARCHIVE_NAMES.get(key)
+    if people is None:
+        people = tuple(_decrypt_names(rows))
+        with _ARCHIVE_LOCK:
+            _ARCHIVE_NAMES.clear()
+            _ARCHIVE_NAMES[key] = people
+    return [p for owner, p in people if owner != exclude_interview and p.names]
+
+
+def _decrypt_names(rows) -> list[tuple[int, ProtectedName]]:
+    people = []
+    for speaker_id, interview_id, real, aliases, named, agreed in rows:
+        if named and agreed == "named":
+            continue  # chose to be known by name
+        names = [decrypt_bytes(bytes(real)).decode()] if real else []
+        names += json.loads(decrypt_bytes(bytes(aliases))) if aliases else []
+        kept = tuple(n for n in names if n and n.strip())
+        people.append((interview_id, ProtectedName(speaker_id, kept)))
+    return people
+
+
+class Redactor:
+    """Built once per interview (names are decrypted and indexed once).
+
+    Hides this interview's speakers' names behind their pseudonyms, and every
+    other protected name in the archive behind ``WITHHELD``.
+    """
+
+    def __init__(self, interview: Interview | None) -> None:
         self.interview = interview
-        speakers = _protected_speakers(interview)
+        speakers = _protected_speakers(interview) if interview is not None else []
         self.replacements = {s.id: identity.public_name(s) for s in speakers}
         names = [ProtectedName(s.id, tuple(identity.protected_names(s))) for s in speakers]
+        own = interview.id if interview is not None else None
+        for person in archive_names(exclude_interview=own):
+            names.append(person)
+            self.replacements[person.key] = WITHHELD
         self.matcher = _matcher(names)
         self.names_key = json.dumps([[n.key, list(n.names)] for n in names]).encode()
-        self.marked = _active_redactions(interview)
+        self._marked: dict[int, list[Redaction]] | None = None
+
+    @property
+    def marked(self) -> dict[int, list[Redaction]]:
+        if self._marked is None:
+            self._marked = _active_redactions(self.interview) if self.interview else {}
+        return self._marked
 
     def name_spans(self, segment: Segment) -> list[tuple[int, int, int]]:
         """Where the protected names are in the segment's text: as kept on the segment
@@ -186,7 +258,11 @@ class Redactor:
         return apply(text, _union(spans))
 
     def plain(self, text: str) -> str:
-        """Names hidden in any other text about the interview (index points)."""
+        """Names hidden in any other text about the interview: every free-text field
+        a person can type a name into (title, summary, place, vocabulary, index
+        points, file names, messages, collection names)."""
+        if not text or not text.strip():
+            return text
         spans = [
             Hidden(m.start, m.end, self.replacements[m.key], "name")
             for m in self.matcher.find(text)
@@ -270,6 +346,21 @@ def apply(text: str, spans: list[Hidden]) -> str:
         cursor = span.end
     out.append(text[cursor:])
     return "".join(out)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def hider(user: Any, interview: Interview | None = None):
+    """How ``user`` reads free text about ``interview`` (about the archive as a
+    whole, such as a collection, when None): a function from the text as typed to
+    the text as shown, with names hidden exactly as in the transcript."""
+    if interview is None:
+        return _same if policy.sees_unredacted_anywhere(user) else Redactor(None).plain
+    if policy.sees_unredacted(user, interview):
+        return _same
+    return Redactor(interview).plain
 
 
 def redactor_for(user: Any, interview: Interview) -> Redactor | None:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from archive import consent, interviews, policy, storage
+from archive import consent, interviews, policy, rendering, storage
 from archive.errors import ArchiveError
 from archive.models import ACCESS_LEVELS, AUDIO_PERMISSIONS, IDENTITY_CHOICES
 from archive.web.forms import EmptyForm
@@ -133,9 +133,11 @@ def ask():
 @bp.get("/access/mine")
 def mine():
     policy.require(current_user, "request_access")
+    requests = consent.requests_of(current_user)
     return render_template(
         "consent/mine.html",
-        requests=consent.requests_of(current_user),
+        requests=requests,
+        messages={r.id: rendering.request_texts(current_user, r)[1] for r in requests},
         grants=consent.grants_of(current_user),
         today=date.today(),
     )

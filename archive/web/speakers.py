@@ -55,6 +55,9 @@ def update(interview_id: int, speaker_id: int):
         flash(exc.message, "error")
         return _page(interview, status=exc.status)
     flash(f"{speaker.label} saved.", "info")
+    notice = rendering.names_notice(interview)
+    if notice:
+        flash(notice, "info")
     return redirect(url_for("speakers.index", interview_id=interview.id))
 
 
