@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive import audit, identity, policy
+from archive import audit, identity, policy, redaction
 from archive.errors import NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import SPEAKER_ROLES, Collection, Interview, Speaker, User
@@ -237,6 +237,7 @@ def add_speaker(
         pseudonym=pseudonym,
     )
     identity.set_identity(speaker, real_name or None, aliases)
+    redaction.check_pseudonym(speaker)
     db.session.add(speaker)
     db.session.flush()
     return speaker

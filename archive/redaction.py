@@ -348,6 +348,25 @@ def apply(text: str, spans: list[Hidden]) -> str:
     return "".join(out)
 
 
+def names_itself(text: str, names: list[str]) -> bool:
+    """Whether ``text`` (a pseudonym) is one of ``names`` in any form the matcher
+    knows (spelling, transliteration, ending)."""
+    if not text.strip() or not names:
+        return False
+    return bool(NameMatcher([ProtectedName(0, tuple(names))]).find(text))
+
+
+def check_pseudonym(speaker: Speaker) -> None:
+    """Refuse a pseudonym that is the speaker's own name: it would be shown to all."""
+    from archive.errors import ValidationError
+
+    if names_itself(speaker.pseudonym or "", identity.protected_names(speaker)):
+        raise ValidationError(
+            "The pseudonym must not be the speaker's real name or one of their aliases "
+            "(nor a spelling of them): readers see the pseudonym. Choose another."
+        )
+
+
 def _same(text: str) -> str:
     return text
 

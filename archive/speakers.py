@@ -10,7 +10,7 @@ import av
 import numpy as np
 from sqlalchemy import func, select, update
 
-from archive import audio, audit, identity, indexing, search, storage
+from archive import audio, audit, identity, indexing, redaction, search, storage
 from archive.errors import NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import (
@@ -77,6 +77,7 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
         names_changed = True
     if not changed:
         raise ValidationError("Nothing to change: send pseudonym, role, real_name or aliases.")
+    redaction.check_pseudonym(speaker)
     if names_changed and speaker.named:
         # The agreement named the person it was recorded for: a new name is shown
         # only when a custodian records an agreement naming it.
