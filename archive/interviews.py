@@ -100,7 +100,8 @@ def access_status(interview: Interview) -> str:
 
 
 def collections() -> list[Collection]:
-    return list(db.session.scalars(select(Collection).order_by(Collection.title)))
+    # Titles are encrypted at rest: sorted here, not in SQL.
+    return sorted(db.session.scalars(select(Collection)), key=lambda c: c.title.casefold())
 
 
 def check_language(language: str | None) -> str | None:

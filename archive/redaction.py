@@ -231,7 +231,13 @@ class Redactor:
             if key in self.replacements
         ]
         spans += [
-            Hidden(r.start_char, r.end_char, r.replacement or DEFAULT_REPLACEMENT, "marked", r.id)
+            Hidden(
+                r.start_char,
+                r.end_char,
+                self.plain(r.replacement or DEFAULT_REPLACEMENT),  # typed: may name someone
+                "marked",
+                r.id,
+            )
             for r in self.marked.get(segment.id, [])
             if 0 <= r.start_char < r.end_char <= len(segment.text)
         ]

@@ -235,3 +235,29 @@ def test_a_pseudonym_that_is_the_real_name_is_refused(client, narrated, people):
         as_text=True
     )
     assert "Svetlana" in body and _forms_in(body) == []
+
+
+def test_nothing_at_rest_holds_the_name_in_plaintext(
+    app, app_config, client, narrated, people, stored_bytes
+):
+    """A dump of the database and every file the archive keeps (logs, temporary and
+    export folders included), after the name was typed everywhere and every export
+    was made."""
+    _fill_every_field(client, narrated, people)
+    interview_id = narrated["interview"].id
+    for who in ("custodian", "researcher"):
+        for path in ("bag.zip", "transcript.docx", "transcript.ohms.xml"):
+            response = client.get(
+                f"/api/v1/interviews/{interview_id}/{path}", headers=_bearer(people[who])
+            )
+            assert response.status_code == 200
+            response.close()
+    files = b""
+    for folder in ("INSTANCE_DIR", "RECORDINGS_DIR", "TRANSCRIPTS_DIR"):
+        for path in sorted(app_config[folder].rglob("*")):
+            if path.is_file():
+                files += path.name.encode() + b"\n" + path.read_bytes()
+    raw = stored_bytes() + files
+    for form in ["Gulnara", "Bekova", "Galara", "Bicova", "Гульнара", "Gulya"]:
+        assert form.encode() not in raw, form
+        assert form.casefold().encode() not in raw.lower(), form
