@@ -208,6 +208,10 @@ def create_interview(actor: User, data: dict) -> Interview:
     db.session.flush()
     for item in speakers:
         add_speaker(interview, **item)
+    from archive import speakers as speaker_service
+
+    named = any(item.get("real_name") or item.get("aliases") for item in speakers)
+    touched = speaker_service.hide_everywhere(interview) if named else []
     audit.record(
         db.session,
         "interview_created",
@@ -217,6 +221,8 @@ def create_interview(actor: User, data: dict) -> Interview:
         object_id=interview.id,
     )
     db.session.commit()
+    for other in touched:
+        speaker_service.rebuild_access_copies(other)
     log.info("interview %s created", interview.id)
     return interview
 

@@ -94,11 +94,22 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
         fields=changed,
     )
     indexing.reindex(db.session, speaker.interview)
+    touched = hide_everywhere(speaker.interview) if names_changed else []
     db.session.commit()
     if names_changed:
         search.forget_deleted(db.engine)
-    rebuild_access_copies(speaker.interview)
+    for interview in [speaker.interview, *touched]:
+        rebuild_access_copies(interview)
     return speaker
+
+
+def hide_everywhere(interview: Interview) -> list[Interview]:
+    """A protected name is hidden in every interview: the others are reindexed, and
+    those that mention it get a new listening copy."""
+    touched = indexing.reindex_others(db.session, interview)
+    for other in touched:
+        redactions_changed(other)
+    return touched
 
 
 def redactions_changed(interview: Interview) -> None:
@@ -157,10 +168,12 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
         segments=moved,
     )
     indexing.reindex(db.session, keep.interview)
+    touched = hide_everywhere(keep.interview)
     db.session.commit()
     search.forget_deleted(db.engine)
     db.session.expire(keep.interview)
-    rebuild_access_copies(keep.interview)
+    for interview in [keep.interview, *touched]:
+        rebuild_access_copies(interview)
     return keep
 
 

@@ -261,3 +261,58 @@ def test_nothing_at_rest_holds_the_name_in_plaintext(
     for form in ["Gulnara", "Bekova", "Galara", "Bicova", "Гульнара", "Gulya"]:
         assert form.encode() not in raw, form
         assert form.casefold().encode() not in raw.lower(), form
+
+
+def _second_interview_saying(client, people, text: str) -> int:
+    """Another interview, open, whose transcript mentions the narrator."""
+    from archive import indexing
+    from archive.models import Recording
+
+    created = client.post(
+        "/api/v1/interviews",
+        json={"title": "The neighbour"},
+        headers=_bearer(people["interviewer"]),
+    )
+    other = db.session.get(Interview, created.json["id"])
+    recording = Recording(
+        interview_id=other.id,
+        master_key=f"masters/{other.id}.flac",
+        sha256="0" * 64,
+        size_bytes=1,
+        duration=5.0,
+        status="done",
+    )
+    db.session.add(recording)
+    db.session.flush()
+    db.session.add(Segment(recording_id=recording.id, start=0.0, end=4.0, text=text))
+    indexing.reindex(db.session, other)
+    db.session.commit()
+    consent.record_agreement(people["custodian"], other, {"access_level": "open"})
+    return other.id
+
+
+def test_a_narrators_name_said_in_another_interview_reads_as_withheld(client, narrated, people):
+    other = _second_interview_saying(
+        client, people, "I lived next to Gulnara Bekova; Gulya baked bread for us."
+    )
+    for headers in ({}, _bearer(people["researcher"]), _bearer(people["archivist"])):
+        body = client.get(f"/api/v1/interviews/{other}/transcript", headers=headers).json
+        text = body["segments"][0]["text"]
+        assert text == "I lived next to [name withheld]; [name withheld] baked bread for us."
+        assert "Svetlana" not in str(body)
+        hits = client.get("/api/v1/search?q=bread", headers=headers).json["hits"]
+        assert [h["text"] for h in hits if h["interview_id"] == other]
+        assert _forms_in(str(hits)) == [] and "Svetlana" not in str(hits)
+    # A name given later is hidden in the interviews indexed before it.
+    second = _second_interview_saying(client, people, "Everyone called her Breadmaker Aigul.")
+    assert client.get("/api/v1/search?q=Aigul").json["hits"]
+    later = client.patch(
+        f"/api/v1/interviews/{narrated['interview'].id}/speakers/{narrated['speaker_id']}",
+        json={"aliases": ["Гульнара", "Gulya", "Breadmaker Aigul"]},
+        headers=_bearer(people["custodian"]),
+    )
+    assert later.status_code == 200
+    assert "Aigul" not in client.get(f"/api/v1/interviews/{second}/transcript").get_data(
+        as_text=True
+    )
+    assert client.get("/api/v1/search?q=Aigul").json["hits"] == []
