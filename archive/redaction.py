@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import LargeBinary, select, type_coerce
+from sqlalchemy import LargeBinary, event, select, type_coerce
+from sqlalchemy.orm import Session
 
 from archive import identity, name_matching, policy
 from archive.extensions import db
@@ -116,9 +117,33 @@ def archive_names(exclude_interview: int | None = None) -> list[ProtectedName]:
     but those of ``exclude_interview``: each is hidden in every interview's
     rendering, not only in its own.
 
-    The stored ciphertexts are read on each call and their digest keys the
-    decrypted names, so a name given or changed anywhere counts from the next
-    reading on, and names are decrypted once per change, not per request."""
+    Read once per transaction (a list page asks for every interview on it) and
+    again after anything is flushed, or while a speaker or an interview has
+    changes not yet flushed; the decrypted names are kept between transactions,
+    keyed by a digest of the stored ciphertexts, so a name given or changed
+    anywhere counts from the next reading on."""
+    session = db.session()
+    pending = any(
+        isinstance(row, (Speaker, Interview))
+        for row in (*session.new, *session.dirty, *session.deleted)
+    )
+    people = None if pending else session.info.get(_SESSION_KEY)
+    if people is None:
+        people = _load_archive_names()
+        session.info[_SESSION_KEY] = people
+    return [p for owner, p in people if owner != exclude_interview and p.names]
+
+
+_SESSION_KEY = "archive.redaction.archive_names"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_transaction_end")
+def _forget_archive_names(session: Session, *_args: Any) -> None:
+    session.info.pop(_SESSION_KEY, None)
+
+
+def _load_archive_names() -> tuple[tuple[int, ProtectedName], ...]:
     rows = db.session.execute(
         select(
             Speaker.id,
@@ -147,7 +172,7 @@ def archive_names(exclude_interview: int | None = None) -> list[ProtectedName]:
         with _ARCHIVE_LOCK:
             _ARCHIVE_NAMES.clear()
             _ARCHIVE_NAMES[key] = people
-    return [p for owner, p in people if owner != exclude_interview and p.names]
+    return people
 
 
 def _decrypt_names(rows) -> list[tuple[int, ProtectedName]]:
