@@ -15,11 +15,11 @@ from pathlib import Path
 
 import av
 import numpy as np
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from archive import redaction, storage
 from archive.extensions import db
-from archive.models import Recording
+from archive.models import Interview, Recording
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,16 @@ def merged_spans(times: list[tuple[float, float]], margin: float = MARGIN_SECOND
 
 
 def build(recording_id: int) -> bool:
-    """Make both copies for the recording's current redactions; False if superseded."""
+    """Make both copies for the recording's current redactions; False if superseded,
+    and never for a withdrawn interview (a withdrawal during the build removes what
+    it made)."""
     recording = db.session.get(Recording, recording_id)
     if recording is None or recording.status != "done":
         return False
+    if recording.interview.withdrawn_at is not None:
+        return False
     version = recording.redaction_version
+    previous = recording.access_copy_key
     if path_for(recording, "redacted") and path_for(recording, "full"):
         return True  # made already, by an earlier of several requests for this version
     spans = merged_spans(redaction.audio_spans(recording))
@@ -68,15 +73,24 @@ def build(recording_id: int) -> bool:
         storage.recordings_path(full_key),
         storage.recordings_path(redacted_key),
     )
+    standing = select(Interview.id).where(Interview.withdrawn_at.is_(None))
     result = db.session.execute(
         update(Recording)
-        .where(Recording.id == recording.id, Recording.redaction_version == version)
+        .where(
+            Recording.id == recording.id,
+            Recording.redaction_version == version,
+            Recording.interview_id.in_(standing),
+        )
         .values(full_copy_key=full_key, access_copy_key=redacted_key, access_copy_version=version)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    previous = recording.access_copy_key
     db.session.refresh(recording)
+    db.session.refresh(recording.interview)
+    if recording.interview.withdrawn_at is not None:
+        discard_all(recording)
+        log.info("access copies of recording %s removed: withdrawn while made", recording.id)
+        return False
     if result.rowcount != 1:
         storage.discard(redacted_key)
         log.info("access copy of recording %s superseded while it was made", recording.id)
@@ -85,6 +99,21 @@ def build(recording_id: int) -> bool:
         storage.discard(previous)
     log.info("access copies of recording %s made (%d spans toned out)", recording.id, len(spans))
     return True
+
+
+def discard_all(recording: Recording) -> int:
+    """Remove every listening copy of the recording ever made (the current ones,
+    superseded ones and any half-written file); returns how many files went."""
+    folder = storage.recordings_path(f"access/{recording.id}")
+    removed = 0
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.is_file():
+                path.chmod(0o644)
+                path.unlink()
+                removed += 1
+        folder.rmdir()
+    return removed
 
 
 def _encode(master: Path, channels: int, spans: list[Span], full: Path, redacted: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import url_for
 
-from archive import identity
+from archive import identity, rendering
 from archive.models import Interview
 
 
@@ -31,11 +31,12 @@ def cite(user: Any, interview: Interview, at: float | None = None) -> str:
     0:12:05. URL (accessed 2026-11-26).'"""
     narrators = [identity.display_name(user, s) for s in interview.speakers if s.role == "narrator"]
     who = f"{', '.join(narrators)} (narrator)" if narrators else "Unnamed narrator"
+    shown = rendering.metadata_for(user, interview)
     when = f", {interview.recorded_on.isoformat()}" if interview.recorded_on else ""
-    where = f", {interview.place}" if interview.place else ""
+    where = f", {shown.place}" if shown.place else ""
     moment = f", at {_clock(at)}" if at is not None else ""
     return (
-        f'{who}, oral history interview{when}{where}. "{interview.title}." '
+        f'{who}, oral history interview{when}{where}. "{shown.title}." '
         f"Testimony Archive, interview {interview.id}{moment}. "
         f"{interview_url(interview, at)} (accessed {date.today().isoformat()})."
     )

@@ -57,13 +57,44 @@ def agreement_terms(data: dict) -> dict[str, Any]:
     notes = data.get("notes") or ""
     if not isinstance(notes, str) or len(notes) > 20_000:
         raise ValidationError("notes must be text of at most 20,000 characters.")
+    identity = _choice(data, "identity", IDENTITY_CHOICES, "pseudonym")
     return {
         "access_level": _choice(data, "access_level", ACCESS_LEVELS, "sealed"),
         "audio_permission": _choice(data, "audio", AUDIO_PERMISSIONS, "none"),
-        "identity": _choice(data, "identity", IDENTITY_CHOICES, "pseudonym"),
+        "identity": identity,
+        "named_speakers": _named_speakers(data) if identity == "named" else None,
         "embargo_until": _embargo(data),
         "notes": notes.strip(),
     }
+
+
+def _named_speakers(data: dict) -> list[int]:
+    value = data.get("named_speakers")
+    if isinstance(value, str):
+        value = [part for part in value.replace(",", " ").split()]
+    if not isinstance(value, list) or not value:
+        raise ValidationError(
+            'With identity "named", say which speakers chose to be named: named_speakers, '
+            "a list of speaker ids. Nobody else is shown by name."
+        )
+    try:
+        return sorted({int(item) for item in value if not isinstance(item, bool)})
+    except (TypeError, ValueError):
+        raise ValidationError("named_speakers must be a list of speaker ids.") from None
+
+
+def _check_named(actor: User, interview: Interview, named: list[int] | None) -> None:
+    """Showing a name is a custodian's decision, about this interview's speakers."""
+    if not named:
+        return
+    if not policy.can(actor, "manage_agreements", interview):
+        raise ValidationError(
+            "Only a custodian can record that a speaker chose to be named; record the "
+            "agreement with identity pseudonym and ask a custodian."
+        )
+    ids = {s.id for s in interview.speakers}
+    if not set(named) <= ids:
+        raise ValidationError("named_speakers must be speakers of this interview.")
 
 
 def record_agreement(
@@ -77,6 +108,7 @@ def record_agreement(
     if interview.withdrawn_at is not None:
         raise ConflictError("This interview has been withdrawn; its agreement cannot change.")
     terms = agreement_terms(data)
+    _check_named(actor, interview, terms["named_speakers"])
     document_key = document_sha = None
     if document is not None:
         document_key, document_sha = _store_document(document, document_type)
@@ -103,7 +135,12 @@ def _append(actor, interview, terms, document_key=None, document_sha=None, withd
         **terms,
     )
     db.session.add(agreement)
-    identity_changed = interview.identity != terms["identity"]
+    named = set(terms["named_speakers"] or [])
+    identity_changed = interview.identity != terms["identity"] or any(
+        bool(s.named) != (s.id in named) for s in interview.all_speakers
+    )
+    for speaker in interview.all_speakers:
+        speaker.named = speaker.id in named
     interview.agreement_version = version
     interview.access_level = terms["access_level"]
     interview.audio_permission = terms["audio_permission"]
@@ -124,6 +161,7 @@ def _append(actor, interview, terms, document_key=None, document_sha=None, withd
         access_level=terms["access_level"],
         audio=terms["audio_permission"],
         identity=terms["identity"],
+        named_speakers=terms["named_speakers"],
         embargo_until=terms["embargo_until"].isoformat() if terms["embargo_until"] else None,
         document=bool(document_key),
     )
@@ -349,6 +387,7 @@ def withdraw(custodian: User, interview: Interview, reason: str) -> Interview:
         "access_level": "sealed",
         "audio_permission": "none",
         "identity": "pseudonym",
+        "named_speakers": None,
         "embargo_until": None,
         "notes": f"Withdrawn: {reason}"[:20_000],
     }
@@ -377,12 +416,11 @@ def withdraw(custodian: User, interview: Interview, reason: str) -> Interview:
 
 
 def _drop_derived(interview: Interview) -> int:
+    from archive import access_copies
+
     removed = 0
     for recording in interview.recordings:
-        for key in (recording.access_copy_key, recording.full_copy_key):
-            if key:
-                storage.discard(key)
-                removed += 1
+        removed += access_copies.discard_all(recording)
         recording.access_copy_key = recording.full_copy_key = None
         recording.redaction_version = (recording.redaction_version or 0) + 1
     storage.discard_exports(interview.id)

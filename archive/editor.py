@@ -85,7 +85,7 @@ def segment_view(segment: Any, redactor: redaction.Redactor | None) -> dict[str,
             label[2] = word["start"] if label[2] is None else label[2]
             label[3] = word["end"]
             continue
-        start = _rendered(chips, where[0])
+        start = redaction.rendered_offset(chips, where[0])
         end = start + where[1] - where[0]
         words.append([start, end, word["start"], word["end"], word.get("probability", 1.0)])
     return {
@@ -106,15 +106,6 @@ def _chip_at(chips: list[redaction.Chip], where: tuple[int, int]) -> int | None:
         if chip.source_start < where[1] and where[0] < chip.source_end:
             return index
     return None
-
-
-def _rendered(chips: list[redaction.Chip], source: int) -> int:
-    shift = 0
-    for chip in chips:
-        if chip.source_end > source:
-            break
-        shift = chip.end - chip.source_end
-    return source + shift
 
 
 def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
@@ -150,14 +141,8 @@ def redact(user: User, segment: Segment, data: dict[str, Any]):
     start, end = data.get("start"), data.get("end")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
         raise ValidationError("start and end must be character positions (whole numbers).")
-    hidden = _hidden(user, segment)
     return edits.add_redaction(
-        user,
-        segment,
-        redaction.source_offset(hidden, start),
-        redaction.source_offset(hidden, end, is_end=True),
-        data.get("reason"),
-        data.get("replacement"),
+        user, segment, start, end, data.get("reason"), data.get("replacement")
     )
 
 

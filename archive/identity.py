@@ -36,6 +36,11 @@ def protected_names(speaker: Speaker) -> list[str]:
     return [name for name in names if name]
 
 
+def is_named(speaker: Speaker) -> bool:
+    """Whether the agreement in force lets this speaker be known by name."""
+    return bool(speaker.named) and speaker.interview.identity == "named"
+
+
 def public_name(speaker: Speaker) -> str:
     """What everyone who may not see the real name calls this speaker."""
     return speaker.pseudonym or speaker.label
@@ -44,9 +49,10 @@ def public_name(speaker: Speaker) -> str:
 def display_name(user: Any, speaker: Speaker) -> str:
     """The one helper pages and exports use to name a speaker for ``user``.
 
-    Only a narrator who chose to be named is shown by name; every other speaker,
-    to everyone, by pseudonym (custodians see real names through the reveal).
+    Only a speaker whom the agreement in force names (a custodian's decision,
+    recorded per speaker) is shown by name; every other speaker, whatever their
+    role, to everyone by pseudonym (custodians see real names through the reveal).
     """
-    if speaker.role == "narrator" and policy.sees_real_names(user, speaker.interview):
+    if is_named(speaker) and policy.sees_real_names(user, speaker.interview):
         return real_name(speaker) or public_name(speaker)
     return public_name(speaker)

@@ -15,18 +15,22 @@ from archive.models import Interview, Recording, Segment
 from archive.redaction import Redactor
 
 
-def reindex(session: Session, interview: Interview) -> None:
+def reindex(session: Session, interview: Interview) -> bool:
     """Replace the interview's index rows by its current redacted rendering, from
-    the caller's pending changes (flushed first) and inside its transaction."""
+    the caller's pending changes (flushed first) and inside its transaction.
+    True when the names found in its text moved (its listening copy is stale)."""
     session.flush()
     if interview.withdrawn_at is not None:
         search.remove_interview(session, interview.id)
-        return
+        return False
     redactor = Redactor(interview)
     speakers = {s.id: s for s in interview.speakers}
     rows = []
+    moved = False
     for segment in session.scalars(_segments(interview)):
+        before = segment.name_spans
         redactor.remember(segment)
+        moved = moved or (segment.name_spans or None) != (before or None)
         speaker = speakers.get(segment.speaker_id)
         rows.append(
             search.IndexRow(
@@ -39,6 +43,17 @@ def reindex(session: Session, interview: Interview) -> None:
             )
         )
     search.index_interview(session, interview.id, rows)
+    return moved
+
+
+def reindex_others(session: Session, interview: Interview) -> list[Interview]:
+    """After a protected name changed in ``interview``: every other interview hides
+    it too (as "[name withheld]"), so each is reindexed; returns those whose text
+    mentions a name differently now (their listening copies are remade)."""
+    others = session.scalars(
+        select(Interview).where(Interview.id != interview.id, Interview.withdrawn_at.is_(None))
+    )
+    return [other for other in others if reindex(session, other)]
 
 
 def _segments(interview: Interview) -> Select:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive import audit, identity, policy
+from archive import audit, identity, policy, redaction
 from archive.errors import NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import SPEAKER_ROLES, Collection, Interview, Speaker, User
@@ -100,7 +100,8 @@ def access_status(interview: Interview) -> str:
 
 
 def collections() -> list[Collection]:
-    return list(db.session.scalars(select(Collection).order_by(Collection.title)))
+    # Titles are encrypted at rest: sorted here, not in SQL.
+    return sorted(db.session.scalars(select(Collection)), key=lambda c: c.title.casefold())
 
 
 def check_language(language: str | None) -> str | None:
@@ -207,6 +208,10 @@ def create_interview(actor: User, data: dict) -> Interview:
     db.session.flush()
     for item in speakers:
         add_speaker(interview, **item)
+    from archive import speakers as speaker_service
+
+    named = any(item.get("real_name") or item.get("aliases") for item in speakers)
+    touched = speaker_service.hide_everywhere(interview) if named else []
     audit.record(
         db.session,
         "interview_created",
@@ -216,6 +221,8 @@ def create_interview(actor: User, data: dict) -> Interview:
         object_id=interview.id,
     )
     db.session.commit()
+    for other in touched:
+        speaker_service.rebuild_access_copies(other)
     log.info("interview %s created", interview.id)
     return interview
 
@@ -237,6 +244,7 @@ def add_speaker(
         pseudonym=pseudonym,
     )
     identity.set_identity(speaker, real_name or None, aliases)
+    redaction.check_pseudonym(speaker)
     db.session.add(speaker)
     db.session.flush()
     return speaker

@@ -153,9 +153,10 @@ def effective_level(interview: Interview, today: date | None = None) -> str:
 
 def decide(reader: str, role: str | None, action: str, interview: Interview) -> bool:
     """The rule itself, for a reader class: pure, so the tests can walk its table."""
-    # A withdrawn interview: custodians and admins keep what they had, nothing new.
+    # A withdrawn interview: custodians and admins keep what they had, nothing new,
+    # and no audio (its listening copies are gone and none is made again).
     withdrawn = interview.withdrawn_at is not None
-    if withdrawn and (reader != "custody" or action in WITHDRAWN_FROZEN):
+    if withdrawn and (reader != "custody" or action in WITHDRAWN_FROZEN or action == "listen"):
         return False
     level = "sealed" if interview.withdrawn_at is not None else effective_level(interview)
     if action in LIST_ACTIONS:
@@ -216,6 +217,11 @@ def sees_real_names(user: Any, interview: Interview) -> bool:
 def sees_unredacted(user: Any, interview: Interview) -> bool:
     """Custodians read transcripts as spoken; everyone else the redacted rendering."""
     return role_of(user) == "custodian" and can(user, "read_transcript", interview)
+
+
+def sees_unredacted_anywhere(user: Any) -> bool:
+    """Custodians read what was typed about the archive as a whole (collections)."""
+    return role_of(user) == "custodian"
 
 
 def visible(user: Any, query: Select, action: str = "list", today: date | None = None) -> Select:

@@ -3,12 +3,13 @@
 For anyone but a custodian, every mention of a protected name (a speaker's real
 name and aliases, found by ``name_matching`` in all its forms) is replaced by that
 speaker's pseudonym, and every span an archivist marked is replaced by the chosen
-text. A narrator who chose to be named (``identity: named``) keeps their name for
-those who may read the interview. The same spans drive the audio access copy.
+text. A speaker whom the agreement names (``identity: named``, ``named_speakers``)
+keeps their name for those who may read the interview. The same spans drive the audio access copy.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -18,18 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import LargeBinary, event, select, type_coerce
+from sqlalchemy.orm import Session
 
 from archive import identity, name_matching, policy
 from archive.extensions import db
 from archive.models import Interview, Recording, Redaction, Segment, Speaker
-from archive.models.types import keyed_digest
+from archive.models.types import decrypt_bytes, keyed_digest
 from archive.name_matching import Mention, NameMatcher, ProtectedName
 
 # Names found by an earlier version of the matcher are looked for again.
 _MATCHER_CODE = hashlib.sha256(Path(name_matching.__file__).read_bytes()).digest()
 
 DEFAULT_REPLACEMENT = "[redacted]"
+# What a protected name of another interview's speaker reads as: never that
+# speaker's pseudonym, which would link the two interviews.
+WITHHELD = "[name withheld]"
 
 
 @dataclass(frozen=True)
@@ -44,12 +49,12 @@ class Hidden:
 
 
 def _protected_speakers(interview: Interview) -> list[Speaker]:
-    """Speakers whose names must be hidden: all with a name, but a named narrator."""
-    named = interview.identity == "named"
+    """Speakers whose names must be hidden: all with a name, but those the agreement
+    in force names."""
     return [
         speaker
         for speaker in interview.speakers
-        if identity.protected_names(speaker) and not (named and speaker.role == "narrator")
+        if identity.protected_names(speaker) and not identity.is_named(speaker)
     ]
 
 
@@ -103,17 +108,110 @@ def _matcher(protected: list[ProtectedName]) -> _SharedMatcher:
     return shared
 
 
-class Redactor:
-    """Built once per interview (names are decrypted and indexed once)."""
+_ARCHIVE_NAMES: dict[str, tuple[tuple[int, ProtectedName], ...]] = {}
+_ARCHIVE_LOCK = threading.Lock()
 
-    def __init__(self, interview: Interview) -> None:
+
+def archive_names(exclude_interview: int | None = None) -> list[ProtectedName]:
+    """The protected names of every speaker in the archive (keyed by speaker id),
+    but those of ``exclude_interview``: each is hidden in every interview's
+    rendering, not only in its own.
+
+    Read once per transaction (a list page asks for every interview on it) and
+    again after anything is flushed, or while a speaker or an interview has
+    changes not yet flushed; the decrypted names are kept between transactions,
+    keyed by a digest of the stored ciphertexts, so a name given or changed
+    anywhere counts from the next reading on."""
+    session = db.session()
+    pending = any(
+        isinstance(row, (Speaker, Interview))
+        for row in (*session.new, *session.dirty, *session.deleted)
+    )
+    people = None if pending else session.info.get(_SESSION_KEY)
+    if people is None:
+        people = _load_archive_names()
+        session.info[_SESSION_KEY] = people
+    return [p for owner, p in people if owner != exclude_interview and p.names]
+
+
+_SESSION_KEY = "archive.redaction.archive_names"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_transaction_end")
+def _forget_archive_names(session: Session, *_args: Any) -> None:
+    session.info.pop(_SESSION_KEY, None)
+
+
+def _load_archive_names() -> tuple[tuple[int, ProtectedName], ...]:
+    rows = db.session.execute(
+        select(
+            Speaker.id,
+            Speaker.interview_id,
+            type_coerce(Speaker.real_name, LargeBinary),
+            type_coerce(Speaker.aliases, LargeBinary),
+            Speaker.named,
+            Interview.identity,
+        )
+        .join(Interview, Interview.id == Speaker.interview_id)
+        .where(
+            Speaker.merged_into_id.is_(None),
+            Speaker.real_name.is_not(None) | Speaker.aliases.is_not(None),
+        )
+        .order_by(Speaker.id)
+    ).all()
+    digest = hashlib.sha256()
+    for speaker_id, interview_id, real, aliases, named, agreed in rows:
+        digest.update(repr((speaker_id, interview_id, bytes(real or b""))).encode())
+        digest.update(repr((bytes(aliases or b""), bool(named), agreed)).encode())
+    key = digest.hexdigest()
+    with _ARCHIVE_LOCK:
+        people = _ARCHIVE_NAMES.get(key)
+    if people is None:
+        people = tuple(_decrypt_names(rows))
+        with _ARCHIVE_LOCK:
+            _ARCHIVE_NAMES.clear()
+            _ARCHIVE_NAMES[key] = people
+    return people
+
+
+def _decrypt_names(rows) -> list[tuple[int, ProtectedName]]:
+    people = []
+    for speaker_id, interview_id, real, aliases, named, agreed in rows:
+        if named and agreed == "named":
+            continue  # chose to be known by name
+        names = [decrypt_bytes(bytes(real)).decode()] if real else []
+        names += json.loads(decrypt_bytes(bytes(aliases))) if aliases else []
+        kept = tuple(n for n in names if n and n.strip())
+        people.append((interview_id, ProtectedName(speaker_id, kept)))
+    return people
+
+
+class Redactor:
+    """Built once per interview (names are decrypted and indexed once).
+
+    Hides this interview's speakers' names behind their pseudonyms, and every
+    other protected name in the archive behind ``WITHHELD``.
+    """
+
+    def __init__(self, interview: Interview | None) -> None:
         self.interview = interview
-        speakers = _protected_speakers(interview)
+        speakers = _protected_speakers(interview) if interview is not None else []
         self.replacements = {s.id: identity.public_name(s) for s in speakers}
         names = [ProtectedName(s.id, tuple(identity.protected_names(s))) for s in speakers]
+        own = interview.id if interview is not None else None
+        for person in archive_names(exclude_interview=own):
+            names.append(person)
+            self.replacements[person.key] = WITHHELD
         self.matcher = _matcher(names)
         self.names_key = json.dumps([[n.key, list(n.names)] for n in names]).encode()
-        self.marked = _active_redactions(interview)
+        self._marked: dict[int, list[Redaction]] | None = None
+
+    @property
+    def marked(self) -> dict[int, list[Redaction]]:
+        if self._marked is None:
+            self._marked = _active_redactions(self.interview) if self.interview else {}
+        return self._marked
 
     def name_spans(self, segment: Segment) -> list[tuple[int, int, int]]:
         """Where the protected names are in the segment's text: as kept on the segment
@@ -136,15 +234,35 @@ class Redactor:
     def _key(self, segment: Segment) -> str:
         return keyed_digest(_MATCHER_CODE, self.names_key, segment.text.encode())
 
+    def held_spans(self, segment: Segment) -> list[tuple[int, int, int]]:
+        """Names found before an edit, carried through it (see ``carry_names``):
+        hidden whatever the edit did to the words around them."""
+        length = len(segment.text)
+        return [
+            (start, end, key)
+            for start, end, key in getattr(segment, "held_spans", None) or []
+            if 0 <= start < end <= length
+        ]
+
+    def all_names(self, segment: Segment) -> list[tuple[int, int, int]]:
+        """Every name span of the segment: found now and held through edits."""
+        return sorted({*self.name_spans(segment), *self.held_spans(segment)})
+
     def hidden(self, segment: Segment) -> list[Hidden]:
         """Everything hidden in this segment for a reader who sees redacted text."""
         spans = [
             Hidden(start, end, self.replacements[key], "name")
-            for start, end, key in self.name_spans(segment)
+            for start, end, key in self.all_names(segment)
             if key in self.replacements
         ]
         spans += [
-            Hidden(r.start_char, r.end_char, r.replacement or DEFAULT_REPLACEMENT, "marked", r.id)
+            Hidden(
+                r.start_char,
+                r.end_char,
+                self.plain(r.replacement or DEFAULT_REPLACEMENT),  # typed: may name someone
+                "marked",
+                r.id,
+            )
             for r in self.marked.get(segment.id, [])
             if 0 <= r.start_char < r.end_char <= len(segment.text)
         ]
@@ -153,13 +271,69 @@ class Redactor:
     def text(self, segment: Segment) -> str:
         return apply(segment.text, self.hidden(segment))
 
+    def earlier(self, segment: Segment, text: str) -> str:
+        """An earlier version of the segment (its history), hidden as the segment is
+        now: every span hidden today (names found and held, marked redactions) is
+        carried back onto that text, and the names found in it are hidden too."""
+        opcodes = diff(segment.text, text)
+        spans = []
+        for span in self.hidden(segment):
+            start, end = moved(opcodes, span.start, span.end, len(text))
+            if start < end:
+                spans.append(Hidden(start, end, span.replacement, span.source))
+        spans += [
+            Hidden(m.start, m.end, self.replacements[m.key], "name")
+            for m in self.matcher.find(text)
+            if m.key in self.replacements
+        ]
+        return apply(text, _union(spans))
+
     def plain(self, text: str) -> str:
-        """Names hidden in any other text about the interview (index points)."""
+        """Names hidden in any other text about the interview: every free-text field
+        a person can type a name into (title, summary, place, vocabulary, index
+        points, file names, messages, collection names)."""
+        if not text or not text.strip():
+            return text
         spans = [
             Hidden(m.start, m.end, self.replacements[m.key], "name")
             for m in self.matcher.find(text)
         ]
         return apply(text, _union(spans))
+
+
+def carry_names(redactor: Redactor, segment: Segment, new_text: str) -> list | None:
+    """The segment's name spans (found and held) moved onto ``new_text``: a name
+    stays hidden through an edit of the words around it (glued text, a deleted
+    space, a rewritten neighbour), as marked redactions do."""
+    opcodes = diff(segment.text, new_text)
+    carried = set()
+    for start, end, key in redactor.all_names(segment):
+        start, end = moved(opcodes, start, end, len(new_text))
+        if start < end:
+            carried.add((start, end, key))
+    return [list(span) for span in sorted(carried)] or None
+
+
+def diff(old: str, new: str) -> list[tuple]:
+    return difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes()
+
+
+def moved(opcodes: list[tuple], start: int, end: int, length: int) -> tuple[int, int]:
+    """A span of the old text in the new text: words rewritten inside or at the edge
+    of it are covered by what replaced them, so nothing becomes visible."""
+    new_start = min(_map(opcodes, start, is_end=False), length)
+    return new_start, min(max(_map(opcodes, end, is_end=True), new_start), length)
+
+
+def _map(opcodes: list[tuple], position: int, is_end: bool) -> int:
+    for tag, a0, a1, b0, b1 in opcodes:
+        inside = a0 <= position < a1 or (is_end and a0 < position <= a1)
+        if not inside:
+            continue
+        if tag == "equal":
+            return b0 + (position - a0)
+        return b1 if is_end else b0
+    return opcodes[-1][4] if opcodes else 0
 
 
 def _active_redactions(interview: Interview) -> dict[int, list[Redaction]]:
@@ -203,6 +377,40 @@ def apply(text: str, spans: list[Hidden]) -> str:
         cursor = span.end
     out.append(text[cursor:])
     return "".join(out)
+
+
+def names_itself(text: str, names: list[str]) -> bool:
+    """Whether ``text`` (a pseudonym) is one of ``names`` in any form the matcher
+    knows (spelling, transliteration, ending)."""
+    if not text.strip() or not names:
+        return False
+    return bool(NameMatcher([ProtectedName(0, tuple(names))]).find(text))
+
+
+def check_pseudonym(speaker: Speaker) -> None:
+    """Refuse a pseudonym that is the speaker's own name: it would be shown to all."""
+    from archive.errors import ValidationError
+
+    if names_itself(speaker.pseudonym or "", identity.protected_names(speaker)):
+        raise ValidationError(
+            "The pseudonym must not be the speaker's real name or one of their aliases "
+            "(nor a spelling of them): readers see the pseudonym. Choose another."
+        )
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def hider(user: Any, interview: Interview | None = None):
+    """How ``user`` reads free text about ``interview`` (about the archive as a
+    whole, such as a collection, when None): a function from the text as typed to
+    the text as shown, with names hidden exactly as in the transcript."""
+    if interview is None:
+        return _same if policy.sees_unredacted_anywhere(user) else Redactor(None).plain
+    if policy.sees_unredacted(user, interview):
+        return _same
+    return Redactor(interview).plain
 
 
 def redactor_for(user: Any, interview: Interview) -> Redactor | None:
@@ -283,16 +491,28 @@ def _common(word: str) -> bool:
     return max(zipf_frequency(lowered, "en"), zipf_frequency(lowered, "ru")) >= 4.0
 
 
-def suggestions(interview: Interview, limit: int = 200) -> list[Suggestion]:
+def suggestions(interview: Interview, limit: int = 200, user: Any = None) -> list[Suggestion]:
     """Capitalised words nobody named, places after "in"/"from"/"в"/"из", and
-    numbers that look like phones or ids, outside what is already hidden."""
+    numbers that look like phones or ids, outside what is already hidden; with
+    ``user``, placed in the text as that user reads it (what a redaction takes)."""
     redactor = Redactor(interview)
+    rendered = user is not None and redactor_for(user, interview) is not None
     known = {identity.public_name(s).casefold() for s in interview.all_speakers}
     found: list[Suggestion] = []
     for segment in _segments(interview):
         hidden = redactor.hidden(segment)
+        placed = chips(hidden)
         for suggestion in _candidates(segment, known):
             if not any(h.start < suggestion.end and suggestion.start < h.end for h in hidden):
+                if rendered:
+                    start = rendered_offset(placed, suggestion.start)
+                    suggestion = Suggestion(
+                        suggestion.segment_id,
+                        start,
+                        start + suggestion.end - suggestion.start,
+                        suggestion.text,
+                        suggestion.kind,
+                    )
                 found.append(suggestion)
                 if len(found) >= limit:
                     return found
@@ -372,6 +592,17 @@ def chips(spans: list[Hidden]) -> list[Chip]:
     return out
 
 
+def rendered_offset(chips_: list[Chip], source: int) -> int:
+    """The position in the rendered text of a position of the segment's text that
+    lies outside every hidden span."""
+    shift = 0
+    for chip in chips_:
+        if chip.source_end > source:
+            break
+        shift = chip.end - chip.source_end
+    return source + shift
+
+
 def source_offset(spans: list[Hidden], rendered: int, is_end: bool = False) -> int:
     """The position in the segment's text of a position in the rendered text.
 
@@ -400,16 +631,24 @@ def splice(text: str, spans: list[Hidden], parts: list[Any]) -> str:
 
     if not isinstance(parts, list) or len(parts) > 10_000:
         raise ValidationError('parts must be a list of text and {"hidden": n} items.')
-    out, last = [], -1
+    out: list[str] = []
+    last, after_hidden, tail = -1, False, ""
     for part in parts:
         if isinstance(part, str):
+            # Text typed right after a hidden word keeps a space from it: glued on,
+            # it would make one new word the matcher might no longer know.
+            if after_hidden and part[:1].isalnum():
+                out.append(" ")
             out.append(part)
+            after_hidden, tail = after_hidden and not part, part[-1:] or tail
             continue
         index = part.get("hidden") if isinstance(part, dict) else None
-        if not isinstance(index, int) or not last < index < len(spans):
+        if not isinstance(index, int) or isinstance(index, bool) or not last < index < len(spans):
             raise ValidationError(
                 "Each hidden part must name a hidden span of this version once, in order."
             )
+        if tail.isalnum():
+            out.append(" ")
         out.append(text[spans[index].start : spans[index].end])
-        last = index
+        last, after_hidden, tail = index, True, text[spans[index].end - 1]
     return "".join(out)

@@ -63,6 +63,7 @@ def segments_of(interview: Interview, *more: Any) -> list[Row]:
             Segment.text,
             Segment.name_spans,
             Segment.name_key,
+            Segment.held_spans,
             *more,
         )
         .join(Recording)
@@ -93,6 +94,78 @@ def render(user: Any, interview: Interview) -> list[RenderedSegment]:
             )
         )
     return rendered
+
+
+@dataclass(frozen=True)
+class ShownMetadata:
+    """The interview's free-text fields as ``user`` may read them."""
+
+    title: str
+    summary: str
+    place: str
+    vocabulary: str
+    collection: str | None
+    file_names: dict[int, str]
+
+
+def metadata_for(user: Any, interview: Interview) -> ShownMetadata:
+    """Every field a person typed about the interview, names hidden as in its
+    transcript for whoever may not see them (the caller has asked the policy)."""
+    hide = redaction.hider(user, interview)
+    collection = interview.collection
+    return ShownMetadata(
+        title=hide(interview.title),
+        summary=hide(interview.summary or ""),
+        place=hide(interview.place or ""),
+        vocabulary=hide(interview.vocabulary or ""),
+        collection=hide(collection.title) if collection else None,
+        file_names={r.id: hide(r.original_filename or "") for r in interview.recordings},
+    )
+
+
+def shown(user: Any, interview: Interview | None, text: str | None) -> str:
+    """One free-text value as ``user`` may read it (about the archive when no
+    interview: a collection's name or description)."""
+    return redaction.hider(user, interview)(text or "")
+
+
+def request_texts(user: Any, row: Any) -> tuple[str, str]:
+    """An access request's purpose and the custodian's message, as ``user`` may read
+    them (names of the interview asked for hidden; of the archive, for a collection)."""
+    interview = db.session.get(Interview, row.interview_id) if row.interview_id else None
+    hide = redaction.hider(user, interview)
+    return hide(row.purpose or ""), hide(row.message or "")
+
+
+def names_notice(interview: Interview) -> str | None:
+    """What a form says when a protected name was typed into the interview's fields."""
+    fields = fields_hiding_names(interview)
+    if not fields:
+        return None
+    return (
+        f"A protected name is typed in the {', '.join(fields)}: everyone who may not "
+        "see it reads the speaker's pseudonym there instead (or “[name withheld]” for "
+        "a person of another interview)."
+    )
+
+
+def fields_hiding_names(interview: Interview) -> list[str]:
+    """The interview's fields in which a reader will see a pseudonym (or "[name
+    withheld]") where a name was typed: what the forms warn about."""
+    hide = redaction.Redactor(interview).plain
+    fields = {
+        "title": interview.title,
+        "summary": interview.summary,
+        "place": interview.place,
+        "vocabulary": interview.vocabulary,
+    }
+    found = [name for name, value in fields.items() if value and hide(value) != value]
+    if any(
+        r.original_filename and hide(r.original_filename) != r.original_filename
+        for r in interview.recordings
+    ):
+        found.append("file name")
+    return found
 
 
 @dataclass(frozen=True)
@@ -140,14 +213,15 @@ def export_document(user: Any, interview: Interview) -> ExportDocument:
         )
         for s in render(user, interview)
     )
+    shown = metadata_for(user, interview)
     return ExportDocument(
         interview_id=interview.id,
-        title=interview.title,
-        summary=interview.summary,
+        title=shown.title,
+        summary=shown.summary,
         recorded_on=interview.recorded_on.isoformat() if interview.recorded_on else None,
-        place=interview.place,
+        place=shown.place,
         language=interview.language,
-        collection=interview.collection.title if interview.collection else None,
+        collection=shown.collection,
         duration=position,
         citation=cite(user, interview),
         url=interview_url(interview),

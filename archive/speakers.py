@@ -10,7 +10,7 @@ import av
 import numpy as np
 from sqlalchemy import func, select, update
 
-from archive import audio, audit, identity, indexing, search, storage
+from archive import audio, audit, identity, indexing, redaction, search, storage
 from archive.errors import NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import (
@@ -77,6 +77,11 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
         names_changed = True
     if not changed:
         raise ValidationError("Nothing to change: send pseudonym, role, real_name or aliases.")
+    redaction.check_pseudonym(speaker)
+    if names_changed and speaker.named:
+        # The agreement named the person it was recorded for: a new name is shown
+        # only when a custodian records an agreement naming it.
+        speaker.named = False
     if names_changed or "role" in changed:
         redactions_changed(speaker.interview)
     audit.record(
@@ -89,11 +94,22 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
         fields=changed,
     )
     indexing.reindex(db.session, speaker.interview)
+    touched = hide_everywhere(speaker.interview) if names_changed else []
     db.session.commit()
     if names_changed:
         search.forget_deleted(db.engine)
-    rebuild_access_copies(speaker.interview)
+    for interview in [speaker.interview, *touched]:
+        rebuild_access_copies(interview)
     return speaker
+
+
+def hide_everywhere(interview: Interview) -> list[Interview]:
+    """A protected name is hidden in every interview: the others are reindexed, and
+    those that mention it get a new listening copy."""
+    touched = indexing.reindex_others(db.session, interview)
+    for other in touched:
+        redactions_changed(other)
+    return touched
 
 
 def redactions_changed(interview: Interview) -> None:
@@ -111,6 +127,8 @@ def redactions_changed(interview: Interview) -> None:
 def rebuild_access_copies(interview: Interview) -> None:
     from archive import tasks
 
+    if interview.withdrawn_at is not None:
+        return  # a withdrawn interview has no listening copy, and gets none again
     for recording in interview.recordings:
         if recording.status == "done":
             tasks.enqueue_access_copies(recording.id)
@@ -131,6 +149,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     ).rowcount
     names = [n for n in identity.protected_names(merged) if n != identity.real_name(keep)]
     if names:
+        keep.named = False  # names nobody agreed to show: a custodian decides anew
         if identity.real_name(keep) is None:
             identity.set_identity(keep, names[0], None)
             names = names[1:]
@@ -149,10 +168,12 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
         segments=moved,
     )
     indexing.reindex(db.session, keep.interview)
+    touched = hide_everywhere(keep.interview)
     db.session.commit()
     search.forget_deleted(db.engine)
     db.session.expire(keep.interview)
-    rebuild_access_copies(keep.interview)
+    for interview in [keep.interview, *touched]:
+        rebuild_access_copies(interview)
     return keep
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from archive import audit, indexing
+from archive import redaction as hiding
 from archive.errors import ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
@@ -45,7 +46,7 @@ def _outdate_copy(recording: Recording) -> None:
 def _rebuild(recording: Recording) -> None:
     from archive import tasks
 
-    if recording.status == "done":
+    if recording.status == "done" and recording.interview.withdrawn_at is None:
         tasks.enqueue_access_copies(recording.id)
 
 
@@ -74,6 +75,7 @@ def edit_segment(
     redactor = Redactor(segment.recording.interview)
     heard_before = segment_audio_spans(redactor, segment)
     if text != segment.text:
+        segment.held_spans = hiding.carry_names(redactor, segment, text)
         _follow_text(segment, segment.text, text)
         segment.words = realign_words(segment.words, text)
     segment.text, segment.speaker_id, segment.start, segment.end = text, speaker_id, start, end
@@ -134,23 +136,11 @@ def _follow_text(segment: Segment, old: str, new: str) -> None:
     Offsets are carried through the diff of old and new text; a span whose words
     were rewritten covers whatever replaced them, so nothing becomes visible.
     """
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    opcodes = matcher.get_opcodes()
+    opcodes = hiding.diff(old, new)
     for redaction in _active(segment):
-        start = min(_map(opcodes, redaction.start_char, is_end=False), len(new))
-        end = min(max(_map(opcodes, redaction.end_char, is_end=True), start), len(new))
-        redaction.start_char, redaction.end_char = start, end
-
-
-def _map(opcodes, position: int, is_end: bool) -> int:
-    for tag, a0, a1, b0, b1 in opcodes:
-        inside = a0 <= position < a1 or (is_end and a0 < position <= a1)
-        if not inside:
-            continue
-        if tag == "equal":
-            return b0 + (position - a0)
-        return b1 if is_end else b0
-    return opcodes[-1][4] if opcodes else 0
+        redaction.start_char, redaction.end_char = hiding.moved(
+            opcodes, redaction.start_char, redaction.end_char, len(new)
+        )
 
 
 def realign_words(words: list[dict] | None, new_text: str) -> list[dict] | None:
@@ -203,18 +193,41 @@ def add_redaction(
     reason: Any,
     replacement: Any = None,
 ) -> Redaction:
-    """Hide characters start..end of the segment's text from every non-custodian."""
+    """Hide characters start..end of the segment's text as ``actor`` reads it (the
+    rendering with hidden words as labels, for all but custodians) from every
+    non-custodian. Positions, bounds and messages are those of that rendering, so
+    nothing here answers differently for what is hidden."""
     try:
         start, end = int(start), int(end)
     except (TypeError, ValueError):
         raise ValidationError(
             "start and end must be character positions (whole numbers)."
         ) from None
-    if not 0 <= start < end <= len(segment.text):
+    hidden = _hidden_for(actor, segment)
+    length = len(hiding.apply(segment.text, hidden))
+    if not 0 <= start < end <= length:
         raise ValidationError(
-            f"start and end must satisfy 0 <= start < end <= {len(segment.text)} "
+            f"start and end must satisfy 0 <= start < end <= {length} "
             "(the length of the segment's text)."
         )
+    return _add_redaction(
+        actor,
+        segment,
+        hiding.source_offset(hidden, start),
+        hiding.source_offset(hidden, end, is_end=True),
+        reason,
+        replacement,
+    )
+
+
+def _hidden_for(actor: User, segment: Segment) -> list:
+    redactor = hiding.redactor_for(actor, segment.recording.interview)
+    return redactor.hidden(segment) if redactor else []
+
+
+def _add_redaction(
+    actor: User, segment: Segment, start: int, end: int, reason: Any, replacement: Any
+) -> Redaction:
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
         raise ValidationError("Give a reason for the redaction; it is kept with it.")
@@ -250,21 +263,24 @@ def add_redaction(
 def redact_phrase(
     actor: User, segment: Segment, phrase: str, reason: str, replacement: str | None = None
 ) -> list[Redaction]:
-    """Redact every occurrence of ``phrase`` in the segment (case-insensitive)."""
+    """Redact every occurrence of ``phrase`` in the segment as ``actor`` reads it
+    (case-insensitive): hidden words are labels there, never searched."""
     phrase = (phrase or "").strip()
     if not phrase:
         raise ValidationError("Type the words to redact, as they appear in the segment.")
-    text, needle = segment.text.casefold(), phrase.casefold()
+    hidden = _hidden_for(actor, segment)
+    text, needle = hiding.apply(segment.text, hidden).casefold(), phrase.casefold()
     starts, position = [], text.find(needle)
     while position >= 0:
         starts.append(position)
         position = text.find(needle, position + len(needle))
     if not starts:
         raise ValidationError("Those words are not in this segment's text.")
-    return [
-        add_redaction(actor, segment, start, start + len(needle), reason, replacement)
-        for start in starts
+    spans = [
+        (hiding.source_offset(hidden, at), hiding.source_offset(hidden, at + len(needle), True))
+        for at in starts
     ]
+    return [_add_redaction(actor, segment, a, b, reason, replacement) for a, b in spans]
 
 
 def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
@@ -309,6 +325,7 @@ def split_segment(actor: User, segment: Segment, position: Any) -> Segment:
     text = segment.text
     if not isinstance(position, int) or not 0 < position < len(text):
         raise ValidationError("Put the cursor inside the text, between two words, to split it.")
+    names = Redactor(segment.recording.interview).all_names(segment)
     before, after = text[:position].rstrip(), text[position:].lstrip()
     if not before or not after:
         raise ValidationError("Put the cursor inside the text, between two words, to split it.")
@@ -316,6 +333,8 @@ def split_segment(actor: User, segment: Segment, position: Any) -> Segment:
     marked = list(segment.redactions)
     if any(r.removed_at is None and r.start_char < position < r.end_char for r in marked):
         raise ValidationError("The cursor is inside a redaction; split before or after it.")
+    if any(start < position < end for start, end, _key in names):
+        raise ValidationError("The cursor is inside a hidden name; split before or after it.")
     first_words, second_words = _split_words(text, segment.words or [], position)
     at = _split_time(segment, second_words, cut / len(text))
     tail = Segment(
@@ -328,6 +347,7 @@ def split_segment(actor: User, segment: Segment, position: Any) -> Segment:
         avg_logprob=segment.avg_logprob,
         no_speech_prob=segment.no_speech_prob,
         version=1,
+        held_spans=[[s - cut, e - cut, k] for s, e, k in names if s >= cut] or None,
     )
     db.session.add(tail)
     db.session.flush()
@@ -340,6 +360,7 @@ def split_segment(actor: User, segment: Segment, position: Any) -> Segment:
             redaction.end_char = len(before)
             redaction.start_char = min(redaction.start_char, redaction.end_char)
     segment.text, segment.words, segment.end = before, first_words or None, at
+    segment.held_spans = [[s, e, k] for s, e, k in names if e <= len(before)] or None
     segment.version += 1
     db.session.add_all([_revision(segment, actor, "split"), _revision(tail, actor, "split")])
     _finish(actor, segment, "segment_split", new_segment=tail.id)
@@ -390,6 +411,9 @@ def merge_with_next(actor: User, segment: Segment) -> Segment:
         raise ValidationError("This is the last segment of its recording: nothing follows it.")
     separator = " " if segment.text and following.text else ""
     shift = len(segment.text) + len(separator)
+    redactor = Redactor(segment.recording.interview)
+    held = [[s, e, k] for s, e, k in redactor.all_names(segment)]
+    held += [[s + shift, e + shift, k] for s, e, k in redactor.all_names(following)]
     for redaction in list(following.redactions):
         redaction.segment = segment
         redaction.start_char += shift
@@ -401,6 +425,7 @@ def merge_with_next(actor: User, segment: Segment) -> Segment:
         segment.version += 1
         revision.segment_id, revision.version, revision.kind = segment.id, segment.version, "joined"
     segment.text = segment.text + separator + following.text
+    segment.held_spans = held or None
     segment.words = (segment.words or []) + (following.words or []) or None
     segment.end = max(segment.end, following.end)
     segment.version += 1

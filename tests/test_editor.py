@@ -40,9 +40,10 @@ def test_editor_payload_has_labels_and_timed_words_but_no_name(client, narrated,
     assert first["t"] == "My name is Svetlana. Svetlana is what my mother called me."
     # Each hidden span is a label with the time it covers; its words are not sent.
     assert [first["t"][h[0] : h[1]] for h in first["h"]] == ["Svetlana", "Svetlana"]
-    # The label spans the name's two words (tiny.en's times differ by a few ms between
-    # Python versions' builds of the audio stack).
-    assert first["h"][0][2:4] == pytest.approx([0.9, 2.28], abs=0.05)
+    # (Times come from the model's words: they differ by a few hundredths between
+    # CPUs and CTranslate2 builds, so they are read from the stored words.)
+    heard = [w for w in _segments()[0].words if _forms_in(w["word"])]
+    assert first["h"][0][2:4] == [heard[0]["start"], heard[1]["end"]]
     spelled = [first["t"][w[0] : w[1]] for w in first["w"]]
     assert spelled == ["My", "name", "is", "is", "what", "my", "mother", "called", "me."]
     assert response.json["speakers"][0]["name"] == "Svetlana"
@@ -138,9 +139,9 @@ def test_an_edit_to_an_old_version_is_refused_and_kept_apart(client, narrated, a
 
 def test_split_at_the_cursor_makes_two_segments_timed_by_their_words(client, narrated, archivist):
     segment = _segments()[1]
-    everyone = next(w["start"] for w in segment.words if w["word"] == " Everyone")
     text = "The soul just wrote Svetlana on the list. Everyone you Svetlana in our street."
     at = text.index("Everyone")
+    everyone = next(w for w in segment.words if w["word"].strip() == "Everyone")
     response = client.post(
         f"/api/v1/segments/{segment.id}/split", json={"at": at, "version": 1}, headers=archivist
     )
@@ -148,7 +149,7 @@ def test_split_at_the_cursor_makes_two_segments_timed_by_their_words(client, nar
     head, tail = response.json["segments"]
     assert head["t"] == "The soul just wrote Svetlana on the list."
     assert tail["t"] == "Everyone you Svetlana in our street."
-    assert head["e"] == tail["s"] == everyone  # where "Everyone" begins
+    assert head["e"] == tail["s"] == everyone["start"]  # "Everyone" begins there
     assert _forms_in(response.get_data(as_text=True)) == []
     first, second = _segments()[1:3]
     assert first.text == "The soul just wrote Bicova on the list."
@@ -185,6 +186,7 @@ def test_split_needs_a_position_inside_the_text(client, narrated, archivist, at)
 
 def test_merge_joins_text_words_redactions_and_history(client, narrated, archivist, people):
     first, second = _segments()
+    second_end = second.end
     marked = client.post(
         f"/api/v1/segments/{second.id}/redactions",
         json={"start": 0, "end": 8, "reason": "identifies a guard"},
@@ -198,7 +200,6 @@ def test_merge_joins_text_words_redactions_and_history(client, narrated, archivi
         headers=archivist,
     )
     assert corrected.status_code == 200, corrected.json
-    second_end = second.end
     response = client.post(
         f"/api/v1/segments/{first.id}/merge", json={"version": 1}, headers=archivist
     )
@@ -304,7 +305,8 @@ def test_a_corrected_word_keeps_the_time_of_the_word_it_replaced(client, narrate
     recording = narrated["interview"].recordings[0]
     copy_version = recording.redaction_version
     segment = _segments()[0]
-    before = {w["word"].strip(): (w["start"], w["end"]) for w in segment.words}
+    before = {w["word"].strip(): w for w in segment.words}
+    mother, called = before["mother"], before["called"]
     response = client.patch(
         f"/api/v1/segments/{segment.id}",
         json={
@@ -323,10 +325,14 @@ def test_a_corrected_word_keeps_the_time_of_the_word_it_replaced(client, narrate
         w["word"].strip(): (w["start"], w["end"], w["probability"]) for w in _segments()[0].words
     }
     # "mama and papa" share the time of "mother", the word they replaced.
-    mother = before["mother"]
-    assert words["mama"][0] == mother[0] and words["mama"][2] == 1.0
-    assert mother[0] < words["mama"][1] < words["papa"][1] == mother[1]
-    assert words["called"][:2] == before["called"]
+    step = (mother["end"] - mother["start"]) / 3
+    assert words["mama"] == (
+        mother["start"],
+        round(mother["start"] + step, 3),
+        1.0,
+    )
+    assert words["papa"][1] == mother["end"]
+    assert words["called"][:2] == (called["start"], called["end"])
     spelled = [response.json["segment"]["t"][w[0] : w[1]] for w in response.json["segment"]["w"]]
     assert "mama" in spelled and "papa" in spelled
     # What is toned out did not move: the listening copy stands, nothing is remade.

@@ -18,7 +18,7 @@ from archive import access_copies, audio, storage
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording, Redaction, Segment
 from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer, _forms_in, _open
+from tests.narrated import _bearer, _forms_in
 
 
 def test_model_really_misspells_the_name(narrated):
@@ -264,7 +264,17 @@ def test_readers_cannot_redact(client, narrated, people, role):
 
 
 def test_named_narrator_is_shown_by_name_to_readers(client, narrated, people):
-    _open(narrated["interview"], identity="named")
+    recorded = client.post(
+        f"/api/v1/interviews/{narrated['interview'].id}/agreements",
+        json={
+            "access_level": "open",
+            "audio": "redacted",
+            "identity": "named",
+            "named_speakers": [narrated["speaker_id"]],
+        },
+        headers=_bearer(people["custodian"]),
+    )
+    assert recorded.status_code == 201, recorded.json
     response = client.get(
         f"/api/v1/interviews/{narrated['interview'].id}/transcript",
         headers=_bearer(people["researcher"]),

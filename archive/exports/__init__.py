@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from archive.exports import to_docx, to_json, to_ohms, to_srt, to_txt, to_vtt
-from archive.exports.bag import write_bag, zip_bag
+from archive.exports.bag import BagBusyError, bag_file, write_bag, zip_bag
 from archive.exports.model import ExportDocument, ExportSegment, IndexPoint
 from archive.exports.to_json import load_json
 
@@ -56,9 +56,11 @@ def filename(doc: ExportDocument, fmt: str) -> str:
 __all__ = [
     "FORMATS",
     "MIME_TYPES",
+    "BagBusyError",
     "ExportDocument",
     "ExportSegment",
     "IndexPoint",
+    "bag_file",
     "filename",
     "load_json",
     "render",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
+from archive.models.types import EncryptedText
 
 ACCESS_LEVELS = ("sealed", "catalogue", "on_request", "open")
 AUDIO_PERMISSIONS = ("none", "redacted", "full")
@@ -27,8 +28,11 @@ class Agreement(Base):
     access_level: Mapped[str] = mapped_column(String(20), default="sealed")
     audio_permission: Mapped[str] = mapped_column(String(20), default="none")
     identity: Mapped[str] = mapped_column(String(20), default="pseudonym")
+    # With identity "named": the ids of the speakers who chose to be named. Nobody
+    # else is ever shown by name, whatever their role.
+    named_speakers: Mapped[list | None] = mapped_column(JSON)
     embargo_until: Mapped[date | None]
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(EncryptedText, default="")
     document_key: Mapped[str | None] = mapped_column(String(200))
     document_sha256: Mapped[str | None] = mapped_column(String(64))
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -45,10 +49,11 @@ class AccessRequest(Base):
     researcher_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     interview_id: Mapped[int | None] = mapped_column(ForeignKey("interviews.id"), index=True)
     collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id"), index=True)
-    purpose: Mapped[str] = mapped_column(Text)
+    # Typed by people: encrypted at rest, shown through ``redaction.hider``.
+    purpose: Mapped[str] = mapped_column(EncryptedText)
     accepted_terms: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="pending")
-    message: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(EncryptedText, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
@@ -19,8 +19,10 @@ class Collection(Base):
     __tablename__ = "collections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(300))
-    description: Mapped[str] = mapped_column(Text, default="")
+    # Typed by people, who type names: encrypted at rest like a real name, and shown
+    # only through ``redaction.hider`` (names hidden as in the transcript).
+    title: Mapped[str] = mapped_column(EncryptedText)
+    description: Mapped[str] = mapped_column(EncryptedText, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     interviews: Mapped[list[Interview]] = relationship(back_populates="collection")
@@ -30,12 +32,14 @@ class Interview(Base):
     __tablename__ = "interviews"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(300))
-    summary: Mapped[str] = mapped_column(Text, default="")
+    # Free text typed by people, who type names into it: encrypted at rest, shown
+    # only through ``redaction.hider``.
+    title: Mapped[str] = mapped_column(EncryptedText)
+    summary: Mapped[str] = mapped_column(EncryptedText, default="")
     recorded_on: Mapped[date | None]
-    place: Mapped[str] = mapped_column(String(300), default="")
+    place: Mapped[str] = mapped_column(EncryptedText, default="")
     language: Mapped[str | None] = mapped_column(String(16))
-    vocabulary: Mapped[str] = mapped_column(Text, default="")
+    vocabulary: Mapped[str] = mapped_column(EncryptedText, default="")
     expected_speakers: Mapped[int | None] = mapped_column(Integer)
     collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id"), index=True)
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -128,6 +132,9 @@ class Speaker(Base):
     # Encrypted at rest; read only through ``archive.identity``.
     real_name: Mapped[str | None] = mapped_column(EncryptedText)
     aliases: Mapped[list | None] = mapped_column(EncryptedJSON)
+    # Named by the agreement in force (copied from its ``named_speakers``): only then,
+    # and only while its identity is "named", do readers see the real name.
+    named: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set when merged into another speaker (the separation made two of one person).
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("speakers.id"))
     # Mean voice embedding (float32 bytes), to match this voice across recordings.
@@ -156,6 +163,9 @@ class Segment(Base):
     # are unchanged (finding names is the slow part of rendering a transcript).
     name_spans: Mapped[list | None] = mapped_column(EncryptedJSON)
     name_key: Mapped[str | None] = mapped_column(String(32))
+    # Names found before an edit, carried through it with the words around them
+    # ([start, end, speaker id]): hidden even where the matcher no longer finds them.
+    held_spans: Mapped[list | None] = mapped_column(EncryptedJSON)
 
     recording: Mapped[Recording] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()
@@ -189,7 +199,7 @@ class Redaction(Base):
     start_char: Mapped[int] = mapped_column(Integer)
     end_char: Mapped[int] = mapped_column(Integer)
     replacement: Mapped[str] = mapped_column(String(120), default="[redacted]")
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(EncryptedText, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[datetime | None]

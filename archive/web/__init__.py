@@ -47,6 +47,7 @@ def register_web(app: Flask) -> None:
 
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["speaker_name"] = _speaker_name
+    app.jinja_env.globals["shown"] = _shown
     app.jinja_env.filters["clock"] = clock
 
 
@@ -66,3 +67,19 @@ def _speaker_name(speaker) -> str:
     from archive import identity
 
     return identity.display_name(current_user, speaker)
+
+
+def _shown(interview, text) -> str:
+    """A free-text value about ``interview`` (None: about the archive, such as a
+    collection's name) as the signed-in user may read it: names hidden as in the
+    transcript. Templates print typed text only through this."""
+    from flask import g
+    from flask_login import current_user
+
+    from archive import redaction
+
+    hiders = g.setdefault("hiders", {})
+    key = interview.id if interview is not None else None
+    if key not in hiders:
+        hiders[key] = redaction.hider(current_user, interview)
+    return hiders[key](text or "")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from archive import consent, interviews, policy, storage
+from archive import consent, interviews, policy, rendering, storage
 from archive.errors import ArchiveError
 from archive.models import ACCESS_LEVELS, AUDIO_PERMISSIONS, IDENTITY_CHOICES
 from archive.web.forms import EmptyForm
@@ -49,11 +49,13 @@ def record(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "record_agreement")
     _form_ok()
     document = request.files.get("document")
+    data = request.form.to_dict()
+    data["named_speakers"] = request.form.getlist("named_speakers")
     try:
         consent.record_agreement(
             current_user,
             interview,
-            request.form.to_dict(),
+            data,
             document.stream if document and document.filename else None,
             document.mimetype if document and document.filename else None,
         )
@@ -131,9 +133,11 @@ def ask():
 @bp.get("/access/mine")
 def mine():
     policy.require(current_user, "request_access")
+    requests = consent.requests_of(current_user)
     return render_template(
         "consent/mine.html",
-        requests=consent.requests_of(current_user),
+        requests=requests,
+        messages={r.id: rendering.request_texts(current_user, r)[1] for r in requests},
         grants=consent.grants_of(current_user),
         today=date.today(),
     )

@@ -52,6 +52,9 @@ def new():
             flash(exc.message, "error")
             return render_template("interviews/new.html", form=form), exc.status
         flash("The interview is created. Now add its recordings.", "info")
+        notice = rendering.names_notice(interview)
+        if notice:
+            flash(notice, "info")
         return redirect(url_for("interviews.detail", interview_id=interview.id))
     return render_template("interviews/new.html", form=form)
 

@@ -55,6 +55,9 @@ def update(interview_id: int, speaker_id: int):
         flash(exc.message, "error")
         return _page(interview, status=exc.status)
     flash(f"{speaker.label} saved.", "info")
+    notice = rendering.names_notice(interview)
+    if notice:
+        flash(notice, "info")
     return redirect(url_for("speakers.index", interview_id=interview.id))
 
 
@@ -101,7 +104,7 @@ def redactions(interview_id: int):
         "speakers/redactions.html",
         interview=interview,
         marked=marked,
-        suggestions=redaction.suggestions(interview),
+        suggestions=redaction.suggestions(interview, user=current_user),
         segments={s.id: s for s in rendering.render(current_user, interview)},
         form=EmptyForm(),
     )

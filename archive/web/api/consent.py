@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-from archive import consent, interviews, policy
+from archive import consent, interviews, policy, rendering
 from archive.web.api import bp, json_body
 
 
@@ -15,6 +15,7 @@ def agreement_json(agreement) -> dict:
         "access_level": agreement.access_level,
         "audio": agreement.audio_permission,
         "identity": agreement.identity,
+        "named_speakers": agreement.named_speakers or [],
         "embargo_until": agreement.embargo_until.isoformat() if agreement.embargo_until else None,
         "notes": agreement.notes,
         "withdrawn": agreement.withdrawn,
@@ -49,13 +50,14 @@ def withdraw(interview_id: int):
 
 
 def request_json(row) -> dict:
+    purpose, message = rendering.request_texts(current_user, row)
     return {
         "id": row.id,
         "interview_id": row.interview_id,
         "collection_id": row.collection_id,
         "status": row.status,
-        "purpose": row.purpose,
-        "message": row.message,
+        "purpose": purpose,
+        "message": message,
         "created_at": row.created_at.isoformat() + "Z",
     }
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 from flask import Response, request, send_file
 from flask_login import current_user
 
 from archive import access_copies, audit, exports, interviews, policy, rendering, storage
-from archive.errors import NotFoundError
+from archive.errors import ArchiveError, NotFoundError
 from archive.extensions import db
 from archive.web.access import public
 from archive.web.api import bp
@@ -47,17 +43,20 @@ def bag(interview_id: int):
         for recording in interview.recordings
         if variant and (path := access_copies.path_for(recording, variant))
     ]
-    root = storage.exports_dir(interview.id)
-    root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=root, prefix="bag-"))
-    bag_dir = exports.write_bag(document, work / f"interview-{interview.id}", audio)
-    archive_zip = exports.zip_bag(bag_dir)
+    try:
+        archive_zip = exports.bag_file(document, audio, storage.exports_dir(interview.id))
+    except exports.BagBusyError:
+        raise BagBusyError(
+            "A bag of this interview is being made; try again in a minute."
+        ) from None
     audit.record_read(db.session, current_user, interview, "export_bag")
-    response = send_file(
+    return send_file(
         archive_zip,
         mimetype="application/zip",
         as_attachment=True,
         download_name=f"interview-{interview.id}-bag.zip",
     )
-    response.call_on_close(lambda: shutil.rmtree(work, ignore_errors=True))
-    return response
+
+
+class BagBusyError(ArchiveError):
+    status = 429

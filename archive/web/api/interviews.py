@@ -12,13 +12,14 @@ from archive.web.access import public
 from archive.web.api import bp, json_body
 
 
-def interview_summary(interview) -> dict:
+def interview_summary(interview, shown=None) -> dict:
+    shown = shown or rendering.metadata_for(current_user, interview)
     return {
         "id": interview.id,
-        "title": interview.title,
-        "summary": interview.summary,
+        "title": shown.title,
+        "summary": shown.summary,
         "recorded_on": interview.recorded_on.isoformat() if interview.recorded_on else None,
-        "place": interview.place,
+        "place": shown.place,
         "language": interview.language,
         "collection": interview.collection_id,
         "access_level": interview.access_level,
@@ -31,7 +32,8 @@ def interview_summary(interview) -> dict:
 
 
 def interview_detail(interview) -> dict:
-    data = interview_summary(interview)
+    shown = rendering.metadata_for(current_user, interview)
+    data = interview_summary(interview, shown)
     data.update(
         workflow_status=interview.workflow_status,
         speakers=[
@@ -46,8 +48,13 @@ def interview_detail(interview) -> dict:
     )
     if policy.can(current_user, "see_restricted_metadata", interview):
         names = policy.can(current_user, "manage_speakers", interview)
-        data["recordings"] = [recordings.status_json(r, names) for r in interview.recordings]
-        data["vocabulary"] = interview.vocabulary
+        data["recordings"] = [
+            {**recordings.status_json(r, names), "file_name": shown.file_names[r.id]}
+            if names
+            else recordings.status_json(r)
+            for r in interview.recordings
+        ]
+        data["vocabulary"] = shown.vocabulary
         data["expected_speakers"] = interview.expected_speakers
     else:
         data["recordings"] = [
@@ -61,7 +68,7 @@ def interview_detail(interview) -> dict:
 def create_interview():
     policy.require(current_user, "create_interview")
     interview = interviews.create_interview(current_user, json_body())
-    return {"id": interview.id}, 201
+    return {"id": interview.id, "names_hidden_in": rendering.fields_hiding_names(interview)}, 201
 
 
 @bp.get("/interviews")
@@ -105,8 +112,12 @@ def upload_recording(interview_id: int):
 @public
 def get_recording(recording_id: int):
     recording = recordings.get_visible(current_user, recording_id, "see_restricted_metadata")
-    names = policy.can(current_user, "manage_speakers", recording.interview)
-    return recordings.status_json(recording, names)
+    data = recordings.status_json(recording)
+    if policy.can(current_user, "manage_speakers", recording.interview):
+        data["file_name"] = rendering.shown(
+            current_user, recording.interview, recording.original_filename
+        )
+    return data
 
 
 @bp.post("/recordings/<int:recording_id>/retry")

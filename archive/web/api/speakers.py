@@ -14,6 +14,7 @@ from archive import (
     interviews,
     policy,
     redaction,
+    rendering,
     speakers,
 )
 from archive import transcript_edits as edits
@@ -43,7 +44,7 @@ def update_speaker(interview_id: int, speaker_id: int):
     interview = interviews.get_visible(current_user, interview_id, action)
     speaker = speakers.get_speaker(interview, speaker_id)
     speakers.update_speaker(current_user, speaker, data)
-    return speaker_json(speaker)
+    return {**speaker_json(speaker), "names_hidden_in": rendering.fields_hiding_names(interview)}
 
 
 @bp.post("/interviews/<int:interview_id>/speakers/<int:speaker_id>/reveal")
@@ -181,7 +182,7 @@ def segment_revisions(segment_id: int):
             {
                 "version": r.version,
                 "kind": r.kind,
-                "text": redactor.plain(r.text) if redactor else r.text,
+                "text": redactor.earlier(segment, r.text) if redactor else r.text,
                 "speaker_id": r.speaker_id,
                 "start": r.start,
                 "end": r.end,
