@@ -126,12 +126,17 @@ MERGE_THRESHOLD = 0.75
 #: (jfk: 0.90-0.91 at the last merge with tiny.en and base word times, the
 #: narrated fixture 0.93), and the pipeline flags it for review.
 EXPECTED_MERGE_THRESHOLD = 0.87
-#: Weight of the pitch dimension appended to each window's embedding
-#: (``pitch.py``). Measured (bench/fidelity.py): with it, a male and a female
-#: espeak-ng voice in turns are two speakers also when their number is not
-#: given (without it: one, attribution 0.75), and the fixtures' real voices
-#: and monologues come out as before.
-PITCH_WEIGHT = 0.6
+#: Two clusters whose median pitch (``pitch.py``) differs by more than this
+#: many octaves are not one voice, however close the encoder hears them: a man
+#: and a woman differ by most of an octave, the clusters of one voice by a few
+#: semitones of intonation (up to half an octave between the clusters of one
+#: real voice in the fixtures, where a simple pitch tracker errs most), and it
+#: only vetoes merges by choice, never the ones that bring the count down to
+#: the expected number. Measured (bench/fidelity.py): a male and a female
+#: espeak-ng voice, whose clusters the encoder scored 0.77-0.90, were joined
+#: when their number was not given (attribution 0.75); with the rule, two
+#: speakers and 0.975. Pitch is a veto only: it never splits a voice.
+PITCH_GAP_OCTAVES = 0.7
 #: A cluster with less than this many seconds of (reliable) windows is
 #: merged into its nearest first: less than two windows is no speaker.
 MIN_SPEAKER_WINDOW_SECONDS = 2.5
@@ -235,6 +240,8 @@ class _Windows:
     embeddings: FloatArray
     starts: NDArray[np.float64]
     ends: NDArray[np.float64]
+    #: log2 of each window's median F0 (NaN where unvoiced); set by ``diarize``.
+    pitch: NDArray[np.float64] | None = None
 
     @property
     def weights(self) -> NDArray[np.float64]:
@@ -268,10 +275,10 @@ def diarize(
        after that while two clusters are as similar as one voice is to itself
        (MERGE_THRESHOLD, or the stricter EXPECTED_MERGE_THRESHOLD when the
        number was given: fewer than expected needs strong evidence). So a
-       monologue comes out as one speaker even when two were expected. Each
-       embedding carries the window's pitch as one more dimension
-       (``_with_pitch``), which keeps a man and a woman apart where the voice
-       encoder alone hears them as close.
+       monologue comes out as one speaker even when two were expected. Two
+       clusters whose median pitches are more than PITCH_GAP_OCTAVES apart
+       are not merged for sounding alike, which keeps a man and a woman apart
+       where the voice encoder alone hears them as close.
     3. Each word gets the speaker whose centroid its overlapping windows are
        most similar to (weighted by overlap), then runs shorter than
        MIN_RUN_SECONDS and MIN_RUN_WORDS are given to their neighbours,
@@ -297,35 +304,18 @@ def diarize(
     windows = _embed_windows(audio, spans, encoder or VoiceEncoder())
     if len(windows.embeddings) == 0:  # all words of zero length, or outside the audio
         return _one_speaker(len(spans), np.zeros(EMBEDDING_SIZE, dtype=np.float32))
-    windows = _with_pitch(windows, window_pitch(audio, windows.starts, windows.ends))
+    windows.pitch = np.log2(window_pitch(audio, windows.starts, windows.ends))
 
     if expected_speakers is None:
         centroids = _cluster(windows, MAX_SPEAKERS, MERGE_THRESHOLD)
     else:
         centroids = _cluster(windows, expected_speakers, EXPECTED_MERGE_THRESHOLD)
     if len(centroids) == 1:
-        return _one_speaker(len(spans), _voice_part(centroids)[0])
+        return _one_speaker(len(spans), centroids[0])
 
     scores = _word_scores(spans, windows, windows.embeddings @ centroids.T)
     labels = _smooth(list(np.argmax(scores, axis=1)), spans, scores)
-    return _renumber(labels, _voice_part(centroids))
-
-
-def _with_pitch(windows: _Windows, f0: NDArray[np.float64]) -> _Windows:
-    """The embeddings with one more dimension, PITCH_WEIGHT x log2(F0 / the recording's
-    median F0) (0 where a window has no pitch), renormalised: an octave apart adds
-    about PITCH_WEIGHT^2 to the squared distance of two windows."""
-    voiced = np.isfinite(f0)
-    reference = float(np.median(f0[voiced])) if voiced.any() else 1.0
-    octaves = np.log2(np.where(voiced, f0, reference) / reference)
-    augmented = np.concatenate([windows.embeddings, PITCH_WEIGHT * octaves[:, None]], axis=1)
-    return _Windows(_normalised(augmented), windows.starts, windows.ends)
-
-
-def _voice_part(centroids: FloatArray) -> FloatArray:
-    """Centroids back in the voice encoder's space, to be stored and matched against
-    later recordings (``assign_to_known``), whose pitch reference differs."""
-    return _normalised(centroids[:, :EMBEDDING_SIZE])
+    return _renumber(labels, centroids)
 
 
 def _checked_audio(audio: np.ndarray) -> FloatArray:
@@ -466,10 +456,11 @@ def _cluster(windows: _Windows, max_speakers: int, threshold: float) -> FloatArr
     if not reliable.any():
         reliable = np.ones(len(x), dtype=bool)
     xr, wr = x[reliable], weights[reliable]
+    pitch = windows.pitch[reliable] if windows.pitch is not None else np.full(len(xr), np.nan)
 
     n_initial = min(len(xr), max(INITIAL_CLUSTERS, max_speakers))
     assignment = _best_kmeans(xr, wr, n_initial)
-    assignment = _agglomerate(xr, wr, assignment, max_speakers, threshold)
+    assignment = _agglomerate(xr, wr, pitch, assignment, max_speakers, threshold)
     return _centroids(xr, wr, assignment)
 
 
@@ -551,6 +542,7 @@ def _corrected_similarity(
 def _agglomerate(
     x: FloatArray,
     w: NDArray[np.float64],
+    pitch: NDArray[np.float64],
     assignment: NDArray[np.intp],
     max_speakers: int,
     threshold: float,
@@ -581,6 +573,9 @@ def _agglomerate(
             if masses[smallest] < MIN_SPEAKER_WINDOW_SECONDS:
                 a, b = smallest, int(np.argmax(similarity[smallest]))
             else:
+                if k <= max_speakers:  # merging by choice, not to reach max_speakers
+                    vetoed = _pitch_gaps(pitch, assignment, k) > PITCH_GAP_OCTAVES
+                    similarity = np.where(vetoed, -np.inf, similarity)
                 a, b = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
                 if k <= max_speakers and similarity[a, b] < threshold:
                     break
@@ -598,6 +593,19 @@ def _agglomerate(
         if not merged or k == 1:
             return assignment
         assignment = _refine(x, w, assignment)
+
+
+def _pitch_gaps(
+    pitch: NDArray[np.float64], assignment: NDArray[np.intp], k: int
+) -> NDArray[np.float64]:
+    """(k, k) octaves between the clusters' median pitches; 0 where one has none."""
+    medians = np.full(k, np.nan)
+    for cluster in range(k):
+        voiced = pitch[(assignment == cluster) & np.isfinite(pitch)]
+        if voiced.size:
+            medians[cluster] = np.median(voiced)
+    gaps = np.abs(medians[:, None] - medians[None, :])
+    return np.nan_to_num(gaps, nan=0.0)
 
 
 def _refine(

@@ -5,8 +5,8 @@ two synthetic voices of different sex scored 0.77 noise-corrected similarity whe
 one voice split in two scores 0.76-0.93, so with the number of speakers unknown
 they were joined. Fundamental frequency is what listeners use first, and a man and
 a woman usually differ by most of an octave. ``window_pitch`` gives each embedding
-window its median F0, and ``diarization`` appends it (as log2 of the ratio to the
-recording's median) to the embedding before clustering.
+window its median F0, and ``diarization`` does not merge two clusters whose median
+pitches lie too far apart (PITCH_GAP_OCTAVES).
 
 Autocorrelation on 40 ms frames every 20 ms, in numpy alone; the shortest period
 whose peak is nearly as strong as the best is taken, which avoids the usual
