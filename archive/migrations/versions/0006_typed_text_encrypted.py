@@ -33,6 +33,7 @@ FIELDS = [
     ('access_requests', 'message', sa.Text()),
     ('agreements', 'notes', sa.Text()),
     ('redactions', 'reason', sa.Text()),
+    ('redactions', 'replacement', sa.String(length=120)),
     ('audit_events', 'details', sa.Text()),
 ]
 
