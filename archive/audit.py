@@ -189,8 +189,9 @@ CSV_COLUMNS = (
 )
 
 
-def csv_rows(session: Session, filters: EventFilter):
-    """The filtered events as CSV lines, streamed (the log can be long)."""
+def csv_rows(session: Session, filters: EventFilter, hide=None):
+    """The filtered events as CSV lines, streamed (the log can be long); ``hide``
+    renders the details as the reader may see them (reasons are typed by staff)."""
     import csv
     import io
 
@@ -201,5 +202,8 @@ def csv_rows(session: Session, filters: EventFilter):
     for event in session.scalars(filtered_events(session, filters)).yield_per(500):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([getattr(event, column) for column in CSV_COLUMNS])
+        row = [getattr(event, column) for column in CSV_COLUMNS]
+        if hide is not None:
+            row[CSV_COLUMNS.index("details")] = hide(event.details)
+        writer.writerow(row)
         yield buffer.getvalue()

@@ -60,6 +60,12 @@ def _fill_every_field(client, narrated, people) -> dict:
         headers=custodian,
     )
     assert agreement.status_code == 201, agreement.json
+    revealed = client.post(
+        f"/api/v1/interviews/{interview.id}/speakers/{narrated['speaker_id']}/reveal",
+        json={"reason": f"{NAME}'s daughter asked for the file"},
+        headers=custodian,
+    )
+    assert revealed.status_code == 200
     others = {
         "other interviewer": accounts.create_user(
             None, "other.interviewer@example.org", "interviewer", PASSWORD

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from archive.models.base import Base, utcnow
+from archive.models.types import EncryptedText
 
 
 class AuditEvent(Base):
@@ -24,7 +25,9 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(40), default="")
     object_id: Mapped[int | None] = mapped_column(Integer)
     # JSON text of non-identifying details (ids, states, reasons given by staff).
-    details: Mapped[str] = mapped_column(Text, default="{}")
+    # Staff type reasons, and people type names: encrypted at rest (the hash chain
+    # is over the text, so ``audit verify`` needs the identity key).
+    details: Mapped[str] = mapped_column(EncryptedText, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 

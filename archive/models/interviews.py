@@ -198,7 +198,7 @@ class Redaction(Base):
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
     start_char: Mapped[int] = mapped_column(Integer)
     end_char: Mapped[int] = mapped_column(Integer)
-    replacement: Mapped[str] = mapped_column(String(120), default="[redacted]")
+    replacement: Mapped[str] = mapped_column(EncryptedText, default="[redacted]")
     reason: Mapped[str] = mapped_column(EncryptedText, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
-from archive import audit, policy
+from archive import audit, policy, redaction
 from archive.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -38,7 +38,9 @@ def events():
 @bp.get("/events.csv")
 def export_csv():
     policy.require(current_user, "view_audit")
-    rows = audit.csv_rows(db.session, filters_from_request())
+    # Details carry reasons typed by staff: names in them are hidden from admins.
+    hide = redaction.hider(current_user, None)
+    rows = audit.csv_rows(db.session, filters_from_request(), hide)
     return Response(
         rows,
         mimetype="text/csv",

@@ -1,4 +1,5 @@
-"""typed free text encrypted at rest (titles, summaries, places, vocabulary, notes)
+"""typed free text encrypted at rest (titles, summaries, places, vocabulary, notes,
+audit details)
 
 People type names into these fields; like real names and transcript text they are
 kept as Fernet ciphertext under the identity key (``models.types``), and shown only
@@ -32,26 +33,38 @@ FIELDS = [
     ('access_requests', 'message', sa.Text()),
     ('agreements', 'notes', sa.Text()),
     ('redactions', 'reason', sa.Text()),
+    ('redactions', 'replacement', sa.String(length=120)),
+    ('audit_events', 'details', sa.Text()),
 ]
 
 
 def _convert(table, column, new_type, old_type, change):
+    """A new column of ``new_type`` filled row by row with ``change(old value)``,
+    then put in the old one's place. On SQLite with ALTER TABLE itself (3.35+): a
+    batch's copy of the table would be refused by the foreign keys pointing at it."""
     bind = op.get_bind()
     temporary = f'{column}_converted'
-    with op.batch_alter_table(table, schema=None) as batch_op:
-        batch_op.add_column(sa.Column(temporary, new_type, nullable=True))
+    sqlite = bind.dialect.name == 'sqlite'
+    if sqlite:
+        declared = 'BLOB' if isinstance(new_type, sa.LargeBinary) else 'TEXT'
+        empty = "x''" if declared == 'BLOB' else "''"
+        op.execute(
+            f'ALTER TABLE {table} ADD COLUMN {temporary} {declared} NOT NULL DEFAULT {empty}'
+        )
+    else:
+        op.add_column(table, sa.Column(temporary, new_type, nullable=True))
     rows = bind.execute(sa.text(f'SELECT id, {column} FROM {table}')).all()
     for row_id, value in rows:
         bind.execute(
             sa.text(f'UPDATE {table} SET {temporary} = :value WHERE id = :id'),
             {'value': change(value), 'id': row_id},
         )
-    with op.batch_alter_table(table, schema=None) as batch_op:
-        batch_op.drop_column(column)
-    with op.batch_alter_table(table, schema=None) as batch_op:
-        batch_op.alter_column(
-            temporary, new_column_name=column, existing_type=new_type, nullable=False
-        )
+    if sqlite:
+        op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
+        op.execute(f'ALTER TABLE {table} RENAME COLUMN {temporary} TO {column}')
+    else:
+        op.drop_column(table, column)
+        op.alter_column(table, temporary, new_column_name=column, nullable=False)
 
 
 def upgrade():

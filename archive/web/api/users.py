@@ -7,7 +7,7 @@ import json
 from flask import request
 from flask_login import current_user
 
-from archive import accounts, audit, policy
+from archive import accounts, audit, policy, redaction
 from archive.web.api import bp, json_body
 
 
@@ -54,6 +54,7 @@ def audit_log():
     page = audit.recent_events(
         request.args.get("page", 1, type=int), filters=filters_from_request()
     )
+    hide = redaction.hider(current_user, None)  # details carry reasons typed by staff
     return {
         "events": [
             {
@@ -65,7 +66,7 @@ def audit_log():
                 "interview_id": event.interview_id,
                 "object_type": event.object_type,
                 "object_id": event.object_id,
-                "details": json.loads(event.details),
+                "details": json.loads(hide(event.details)),
             }
             for event in page.items
         ],
