@@ -29,7 +29,7 @@ from archive.models import (
     User,
     utcnow,
 )
-from archive.sequences import next_number
+from archive.sequences import lock, next_number
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ def record_agreement(
 
 
 def _append(actor, interview, terms, document_key=None, document_sha=None, withdrawn=False):
+    lock(Interview, interview.id)
     version = next_number(Agreement.version, Agreement.interview_id == interview.id)
     agreement = Agreement(
         interview_id=interview.id,

@@ -13,7 +13,7 @@ from archive import audit, identity, policy
 from archive.errors import NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import SPEAKER_ROLES, Collection, Interview, Speaker, User
-from archive.sequences import next_number
+from archive.sequences import lock, next_number
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +228,7 @@ def add_speaker(
     aliases: list[str] | None = None,
 ) -> Speaker:
     """Add a speaker row (inside the caller's transaction) labelled S1, S2, ..."""
+    lock(Interview, interview.id)  # two workers on two parts never share a label
     position = next_number(Speaker.position, Speaker.interview_id == interview.id)
     speaker = Speaker(
         interview_id=interview.id,

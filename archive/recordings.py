@@ -13,7 +13,7 @@ from archive import audio, audit, storage
 from archive.errors import ConflictError, ValidationError
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, User, utcnow
-from archive.sequences import next_number
+from archive.sequences import lock, next_number
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ def add_recording(
     size = temp_path.stat().st_size
     key = storage.store_master(temp_path, info.extension)
     try:
+        lock(Interview, interview.id)  # parts are numbered one upload at a time
         recording = Recording(
             interview_id=interview.id,
             position=next_number(Recording.position, Recording.interview_id == interview.id),

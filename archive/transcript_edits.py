@@ -11,13 +11,14 @@ import difflib
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from archive import audit, indexing
 from archive.errors import ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
 from archive.redaction import DEFAULT_REPLACEMENT, Redactor, segment_audio_spans, word_offsets
+from archive.sequences import lock
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,60 @@ def _rebuild(recording: Recording) -> None:
         tasks.enqueue_access_copies(recording.id)
 
 
+def claim(segment: Segment, version: Any = None) -> None:
+    """Take ``segment`` for one change: the single write that decides between editors.
+
+    ``UPDATE segments SET version = v + 1 WHERE id = :id AND version = v``, where v is
+    the version the editor saw (``version``), or, when none is sent, the version the
+    segment has once its row is locked. Of two requests with the same version, one
+    updates the row and the other finds no row to update: a ``ConflictError`` (409),
+    with nothing written. The winner holds the row until it commits and works on the
+    segment as it is now (reloaded), so every revision number is given once.
+    """
+    if version is None:
+        lock(Segment, segment.id)
+        db.session.refresh(segment)
+        version = segment.version
+    elif not isinstance(version, int) or isinstance(version, bool):
+        raise ValidationError("version must be the whole number the segment was shown with.")
+    won = db.session.execute(
+        update(Segment)
+        .where(Segment.id == segment.id, Segment.version == version)
+        .values(version=version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.session.rollback()
+        raise ConflictError(
+            f"This segment was changed elsewhere (it is now version {segment.version}); "
+            "your text is kept on the page, compare and save again."
+        )
+    db.session.refresh(segment)
+
+
 def edit_segment(
-    actor: User, segment: Segment, changes: dict[str, Any], kind: str = "edit"
+    actor: User,
+    segment: Segment,
+    changes: dict[str, Any],
+    kind: str = "edit",
+    version: Any = None,
+    claimed: bool = False,
 ) -> Segment:
-    """Apply ``text``, ``speaker_id``, ``start``, ``end`` as one new revision."""
+    """Apply ``text``, ``speaker_id``, ``start``, ``end`` as one new revision.
+
+    With ``version``, only if the segment is still at that version (else 409);
+    ``claimed`` when the caller has already claimed it in this transaction.
+    """
+    if not claimed:
+        claim(segment, version)
+    try:
+        return _edit(actor, segment, changes, kind)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> Segment:
     allowed = {"text", "speaker_id", "start", "end"}
     unknown = set(changes) - allowed
     if unknown:
@@ -70,6 +121,7 @@ def edit_segment(
         segment.start,
         segment.end,
     ):
+        db.session.rollback()  # nothing changed: the claimed version is given back
         return segment
     redactor = Redactor(segment.recording.interview)
     heard_before = segment_audio_spans(redactor, segment)
@@ -82,7 +134,6 @@ def edit_segment(
     copy_outdated = segment_audio_spans(redactor, segment) != heard_before
     if copy_outdated:
         _outdate_copy(segment.recording)
-    segment.version += 1
     db.session.add(_revision(segment, actor, kind))
     audit.record(
         db.session,
@@ -303,9 +354,21 @@ def check_version(segment: Segment, version: Any) -> None:
         )
 
 
-def split_segment(actor: User, segment: Segment, position: Any) -> Segment:
+def split_segment(
+    actor: User, segment: Segment, position: Any, version: Any = None, claimed: bool = False
+) -> Segment:
     """Cut the segment at a character of its text; the second part becomes a new
     segment of the same speaker, starting at its first timed word."""
+    if not claimed:
+        claim(segment, version)
+    try:
+        return _split(actor, segment, position)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _split(actor: User, segment: Segment, position: Any) -> Segment:
     text = segment.text
     if not isinstance(position, int) or not 0 < position < len(text):
         raise ValidationError("Put the cursor inside the text, between two words, to split it.")
@@ -340,7 +403,6 @@ def split_segment(actor: User, segment: Segment, position: Any) -> Segment:
             redaction.end_char = len(before)
             redaction.start_char = min(redaction.start_char, redaction.end_char)
     segment.text, segment.words, segment.end = before, first_words or None, at
-    segment.version += 1
     db.session.add_all([_revision(segment, actor, "split"), _revision(tail, actor, "split")])
     _finish(actor, segment, "segment_split", new_segment=tail.id)
     return tail
@@ -379,15 +441,27 @@ def next_segment(segment: Segment) -> Segment | None:
     return db.session.scalar(query)
 
 
-def merge_with_next(actor: User, segment: Segment) -> Segment:
+def merge_with_next(actor: User, segment: Segment, version: Any = None) -> Segment:
     """Join the segment with the one after it in the same recording.
 
     The next segment's history comes along (its revisions are renumbered into this
     one's, marked "joined"), so no earlier wording is lost with the row.
     """
+    claim(segment, version)
+    try:
+        return _merge(actor, segment)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _merge(actor: User, segment: Segment) -> Segment:
     following = next_segment(segment)
     if following is None:
         raise ValidationError("This is the last segment of its recording: nothing follows it.")
+    lock(Segment, following.id)  # nobody edits the next one while it is joined
+    db.session.refresh(following)
+    number = segment.version - 1  # the claim reserved the next number; history first
     separator = " " if segment.text and following.text else ""
     shift = len(segment.text) + len(separator)
     for redaction in list(following.redactions):
@@ -398,12 +472,12 @@ def merge_with_next(actor: User, segment: Segment) -> Segment:
         select(Revision).where(Revision.segment_id == following.id).order_by(Revision.version)
     )
     for revision in history:
-        segment.version += 1
-        revision.segment_id, revision.version, revision.kind = segment.id, segment.version, "joined"
+        number += 1
+        revision.segment_id, revision.version, revision.kind = segment.id, number, "joined"
     segment.text = segment.text + separator + following.text
     segment.words = (segment.words or []) + (following.words or []) or None
     segment.end = max(segment.end, following.end)
-    segment.version += 1
+    segment.version = number + 1
     db.session.add(_revision(segment, actor, "merge"))
     db.session.flush()
     gone = following.id

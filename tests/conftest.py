@@ -15,12 +15,14 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from itertools import count
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from archive import create_app
 from archive.extensions import db
@@ -163,6 +165,18 @@ def app(app_config):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by Werkzeug in a thread, a thread per request, as a browser or
+    twenty clients at once would reach it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
 
 
 @pytest.fixture

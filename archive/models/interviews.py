@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
@@ -74,6 +74,10 @@ class Recording(Base):
     """One part of an interview: the preservation master and its transcription job."""
 
     __tablename__ = "recordings"
+    # Parts are numbered 1, 2, ... in upload order; two uploads never share a number.
+    __table_args__ = (
+        UniqueConstraint("interview_id", "position", name="uq_recordings_interview_position"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
@@ -118,6 +122,10 @@ class Recording(Base):
 
 class Speaker(Base):
     __tablename__ = "speakers"
+    __table_args__ = (
+        UniqueConstraint("interview_id", "position", name="uq_speakers_interview_position"),
+        UniqueConstraint("interview_id", "label", name="uq_speakers_interview_label"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
@@ -166,6 +174,10 @@ class Revision(Base):
     """Every state a segment has had; restoring one writes a new revision."""
 
     __tablename__ = "revisions"
+    # One revision per version of a segment: a second writer of the same version fails.
+    __table_args__ = (
+        UniqueConstraint("segment_id", "version", name="uq_revisions_segment_version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)

@@ -1,0 +1,85 @@
+"""unique revision numbers, part positions and speaker labels
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-03 08:30:00
+
+Before this, two requests at once could give two revisions the same version, two
+parts the same position, or two speakers the same label. Any such duplicates are
+renumbered first, in the order the rows were made (their ids), so no row is lost
+and the constraints can hold.
+"""
+from collections import defaultdict
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def _renumber(connection, table, parent, number):
+    """Number the rows of each parent that has a duplicate 1..n by (number, id)."""
+    rows = connection.execute(
+        sa.text(f"SELECT id, {parent}, {number} FROM {table} ORDER BY {parent}, {number}, id")
+    ).all()
+    by_parent = defaultdict(list)
+    for row_id, parent_id, value in rows:
+        by_parent[parent_id].append((row_id, value))
+    changed = {}
+    for parent_id, items in by_parent.items():
+        values = [value for _id, value in items]
+        if len(set(values)) == len(values):
+            continue
+        for new, (row_id, _value) in enumerate(items, start=1):
+            changed[row_id] = new
+            # Park each row on minus its id first, so no intermediate state collides.
+            connection.execute(
+                sa.text(f"UPDATE {table} SET {number} = :n WHERE id = :id"),
+                {"n": -row_id, "id": row_id},
+            )
+        for new, (row_id, _value) in enumerate(items, start=1):
+            connection.execute(
+                sa.text(f"UPDATE {table} SET {number} = :n WHERE id = :id"), {"n": new, "id": row_id}
+            )
+    return changed
+
+
+def upgrade():
+    connection = op.get_bind()
+    _renumber(connection, 'recordings', 'interview_id', 'position')
+    changed = _renumber(connection, 'speakers', 'interview_id', 'position')
+    for speaker_id, position in changed.items():
+        connection.execute(
+            sa.text("UPDATE speakers SET label = :label WHERE id = :id AND label LIKE 'S%'"),
+            {"label": f"S{position}", "id": speaker_id},
+        )
+    changed = _renumber(connection, 'revisions', 'segment_id', 'version')
+    if changed:
+        connection.execute(sa.text(
+            "UPDATE segments SET version = (SELECT MAX(version) FROM revisions "
+            "WHERE revisions.segment_id = segments.id) "
+            "WHERE id IN (SELECT segment_id FROM revisions)"
+        ))
+
+    with op.batch_alter_table('recordings', schema=None) as batch_op:
+        batch_op.create_unique_constraint('uq_recordings_interview_position', ['interview_id', 'position'])
+    with op.batch_alter_table('revisions', schema=None) as batch_op:
+        batch_op.create_unique_constraint('uq_revisions_segment_version', ['segment_id', 'version'])
+    with op.batch_alter_table('speakers', schema=None) as batch_op:
+        batch_op.create_unique_constraint('uq_speakers_interview_position', ['interview_id', 'position'])
+        batch_op.create_unique_constraint('uq_speakers_interview_label', ['interview_id', 'label'])
+
+
+def downgrade():
+    with op.batch_alter_table('speakers', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_speakers_interview_label', type_='unique')
+        batch_op.drop_constraint('uq_speakers_interview_position', type_='unique')
+    with op.batch_alter_table('revisions', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_revisions_segment_version', type_='unique')
+    with op.batch_alter_table('recordings', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_recordings_interview_position', type_='unique')
