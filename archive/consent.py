@@ -338,71 +338,93 @@ def grants_of(researcher: User) -> list[Grant]:
 # -- withdrawal ------------------------------------------------------------------
 
 
-def withdraw(custodian: User, interview: Interview, reason: str) -> Interview:
+def withdraw(
+    custodian: User,
+    interview: Interview,
+    reason: str,
+    purge_master: bool = False,
+    confirm_title: str | None = None,
+) -> int:
     """Seal at once for everyone but custodians and admins, remove derived copies and
-    index entries, end the grants. The master stays unless purged explicitly."""
+    index entries, end the grants; with ``purge_master``, delete the masters too.
+
+    One transaction that happens whole or not at all: every check comes first (a
+    wrong title refuses the withdrawal as well as the purge, writing nothing), a
+    second withdrawal is a ``ConflictError``, and files are deleted only once the
+    change is committed. Returns how many masters were purged.
+    """
     policy.require(custodian, "withdraw", interview)
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""
     if len(reason) < 5:
         raise ValidationError("Give the reason for the withdrawal.")
-    interview.withdrawn_at = utcnow()
-    terms = {
-        "access_level": "sealed",
-        "audio_permission": "none",
-        "identity": "pseudonym",
-        "embargo_until": None,
-        "notes": f"Withdrawn: {reason}"[:20_000],
-    }
-    _append(custodian, interview, terms, withdrawn=True)
-    ended = db.session.execute(
-        update(Grant)
-        .where(Grant.interview_id == interview.id, Grant.ended_at.is_(None))
-        .values(ended_at=utcnow(), ended_reason="the interview was withdrawn")
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    copies = _drop_derived(interview)
-    audit.record(
-        db.session,
-        "interview_withdrawn",
-        custodian,
-        interview_id=interview.id,
-        object_type="interview",
-        object_id=interview.id,
-        reason=reason[:500],
-        grants_ended=ended,
-        copies_removed=copies,
-    )
-    indexing.reindex(db.session, interview)
-    db.session.commit()
-    return interview
+    if not isinstance(purge_master, bool):
+        raise ValidationError("purge_master must be true or false.")
+    if purge_master:
+        _check_title(interview, confirm_title)
+    lock(Interview, interview.id)  # two custodians at once: the second waits, then sees it
+    db.session.refresh(interview)
+    if interview.withdrawn_at is not None:
+        db.session.rollback()
+        raise ConflictError("This interview is already withdrawn.")
+    try:
+        interview.withdrawn_at = utcnow()
+        terms = {
+            "access_level": "sealed",
+            "audio_permission": "none",
+            "identity": "pseudonym",
+            "embargo_until": None,
+            "notes": f"Withdrawn: {reason}"[:20_000],
+        }
+        _append(custodian, interview, terms, withdrawn=True)
+        ended = db.session.execute(
+            update(Grant)
+            .where(Grant.interview_id == interview.id, Grant.ended_at.is_(None))
+            .values(ended_at=utcnow(), ended_reason="the interview was withdrawn")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        copies = _drop_derived(interview)
+        audit.record(
+            db.session,
+            "interview_withdrawn",
+            custodian,
+            interview_id=interview.id,
+            object_type="interview",
+            object_id=interview.id,
+            reason=reason[:500],
+            grants_ended=ended,
+            copies_removed=len(copies),
+        )
+        masters = _purge(custodian, interview) if purge_master else []
+        indexing.reindex(db.session, interview)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    _delete_files(interview.id, copies + masters)
+    return len(masters)
 
 
-def _drop_derived(interview: Interview) -> int:
-    removed = 0
+def _check_title(interview: Interview, confirm_title: str | None) -> None:
+    if not isinstance(confirm_title, str) or confirm_title.strip() != interview.title.strip():
+        raise ValidationError("Type the interview's title exactly to confirm the purge.")
+
+
+def _drop_derived(interview: Interview) -> list[str]:
+    """Forget the listening copies (their files go after the commit); the keys."""
+    keys = []
     for recording in interview.recordings:
-        for key in (recording.access_copy_key, recording.full_copy_key):
-            if key:
-                storage.discard(key)
-                removed += 1
+        keys += [k for k in (recording.access_copy_key, recording.full_copy_key) if k]
         recording.access_copy_key = recording.full_copy_key = None
         recording.redaction_version = (recording.redaction_version or 0) + 1
-    storage.discard_exports(interview.id)
-    return removed
+    return keys
 
 
-def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> int:
-    """Delete a withdrawn interview's masters: explicit, confirmed by the title, audited."""
-    policy.require(custodian, "withdraw", interview)
-    if interview.withdrawn_at is None:
-        raise ConflictError("Only a withdrawn interview's recordings can be purged.")
-    if (confirm_title or "").strip() != interview.title.strip():
-        raise ValidationError("Type the interview's title exactly to confirm the purge.")
-    purged = 0
+def _purge(custodian: User, interview: Interview) -> list[str]:
+    keys = []
     for recording in interview.recordings:
         if recording.master_purged_at is None:
-            storage.discard(recording.master_key)
+            keys.append(recording.master_key)
             recording.master_purged_at = utcnow()
-            purged += 1
     audit.record(
         db.session,
         "masters_purged",
@@ -410,10 +432,38 @@ def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> 
         interview_id=interview.id,
         object_type="interview",
         object_id=interview.id,
-        recordings=purged,
+        recordings=len(keys),
     )
-    db.session.commit()
-    return purged
+    return keys
+
+
+def _delete_files(interview_id: int, keys: list[str]) -> None:
+    """After the commit: a crash here leaves a file too many, never a row without one."""
+    for key in keys:
+        try:
+            storage.discard(key)
+        except OSError:
+            log.exception("could not delete a file of withdrawn interview %s", interview_id)
+    storage.discard_exports(interview_id)
+
+
+def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> int:
+    """Delete a withdrawn interview's masters: explicit, confirmed by the title, audited."""
+    policy.require(custodian, "withdraw", interview)
+    _check_title(interview, confirm_title)
+    lock(Interview, interview.id)
+    db.session.refresh(interview)
+    if interview.withdrawn_at is None:
+        db.session.rollback()
+        raise ConflictError("Only a withdrawn interview's recordings can be purged.")
+    try:
+        keys = _purge(custodian, interview)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    _delete_files(interview.id, keys)
+    return len(keys)
 
 
 def ended_grants_notice(researcher: User) -> list[Grant]:

@@ -41,10 +41,13 @@ def agreements(interview_id: int):
 def withdraw(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "withdraw")
     data = json_body()
-    consent.withdraw(current_user, interview, data.get("reason", ""))
-    purged = 0
-    if data.get("purge_master"):
-        purged = consent.purge_masters(current_user, interview, data.get("confirm_title", ""))
+    purged = consent.withdraw(
+        current_user,
+        interview,
+        data.get("reason", ""),
+        purge_master=data.get("purge_master", False),
+        confirm_title=data.get("confirm_title"),
+    )
     return {"id": interview.id, "withdrawn": True, "masters_purged": purged}
 
 
