@@ -139,6 +139,9 @@ class ArchiveClient(FlaskClient):
             return super().open(*args, **kwargs)
 
     def login_as(self, user: User) -> ArchiveClient:
+        from archive import accounts
+
+        accounts.start_session(user)
         with self.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
