@@ -24,10 +24,20 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     from archive.web.uploads import ArchiveRequest
 
+    # Everything this process creates (database, WAL, queue, secrets, uploads,
+    # masters, exports) is the service user's alone: files 0600, folders 0700.
+    os.umask(0o077)
     app = Flask(__name__, instance_path=str(instance_dir))
     app.request_class = ArchiveRequest
     app.config.update(load_config(instance_dir))
     app.config.update(overrides)
+    from archive.storage import protect_private_files
+
+    protect_private_files(
+        instance_dir,
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        (Path(app.config["RECORDINGS_DIR"]), Path(app.config["TRANSCRIPTS_DIR"])),
+    )
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
 
     from archive.models.types import configure_cipher
