@@ -47,7 +47,7 @@ def protect_private_files(
     the database file, so the database file is made first, 0600, when absent.
     """
     instance_dir.mkdir(parents=True, exist_ok=True)
-    for folder, dirs, files in os.walk(instance_dir):
+    for folder, _dirs, files in os.walk(instance_dir):
         os.chmod(folder, 0o700)
         for name in files:
             _chmod_own(Path(folder) / name, 0o600)
