@@ -74,6 +74,8 @@ def load_config(instance_dir: Path) -> dict:
         "WORKER_THREADS": int(_env("WORKER_THREADS", "0")) or None,
         "MODEL_CACHE_DIR": Path(_env("MODEL_CACHE_DIR", str(PROJECT_ROOT / "cache"))),
         "MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "4096")),
+        # Every request body but an upload's: forms and JSON are never larger.
+        "MAX_FORM_BYTES": 2 * 1024 * 1024,
         # Limits counted in Redis hold across gunicorn workers and machines;
         # in memory, each process counts on its own.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

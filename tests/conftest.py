@@ -155,6 +155,16 @@ class ArchiveClient(FlaskClient):
         assert match, f"no CSRF token on {path}"
         return match.group(1)
 
+    def post_upload_form(self, path: str, data: dict, token_from: str, **kwargs):
+        """Submit a page's file form as a browser does: to the form's own address,
+        which carries the CSRF token so it is checked before the files are read."""
+        import html
+
+        page = self.get(token_from).get_data(as_text=True)
+        match = re.search(r'action="(' + re.escape(path) + r'\?csrf_token=[^"]+)"', page)
+        assert match, f"no upload form posting to {path} on {token_from}"
+        return self.post_form(html.unescape(match.group(1)), data, token_from=token_from, **kwargs)
+
     def post_form(self, path: str, data: dict, token_from: str | None = None, **kwargs):
         data = {"csrf_token": self.csrf_token(token_from or path), **data}
         return self.post(path, data=data, **kwargs)

@@ -129,7 +129,7 @@ def test_bad_agreement_is_refused_and_nothing_changes(client, people, interview,
 def test_signed_document_is_kept_for_custodians_only(client, people, interview):
     client.login_as(people["custodian"])
     pdf = b"%PDF-1.4\n%signed by the narrator\n%%EOF\n"
-    response = client.post_form(
+    response = client.post_upload_form(
         f"/interviews/{interview.id}/agreement",
         {
             "access_level": "on_request",
