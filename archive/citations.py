@@ -7,13 +7,30 @@ at that time.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
 from flask import url_for
 
 from archive import identity
+from archive.errors import ValidationError
 from archive.models import Interview
+
+
+def moment(value: str | None, interview: Interview) -> float | None:
+    """The ``t`` of a citation link: seconds from the start, within the interview."""
+    if value is None or value.strip() == "":
+        return None
+    try:
+        at = float(value)
+    except ValueError:
+        at = math.nan
+    total = sum(r.duration or 0 for r in interview.recordings)
+    if not math.isfinite(at) or at < 0 or (total and at > total + 1):
+        limit = f" and at most {total:.0f}" if total else ""
+        raise ValidationError(f"t must be a time in seconds, 0 or more{limit}.")
+    return at
 
 
 def interview_url(interview: Interview, at: float | None = None) -> str:

@@ -57,9 +57,14 @@ class CatalogueFilter:
             status=args.get("status") or None,
             collection=args.get("collection", type=int),
             language=args.get("language") or None,
-            year=args.get("year", type=int),
+            year=_year(args.get("year", type=int)),
             access=args.get("access") or None,
         )
+
+
+def _year(value: int | None) -> int | None:
+    """A year a date can have; anything else filters nothing."""
+    return value if value is not None and 1 <= value <= 9999 else None
 
 
 def list_visible(

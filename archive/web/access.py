@@ -44,6 +44,13 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def kept_args(args, names: tuple[str, ...]) -> dict[str, str]:
+    """The filters of a list page to carry into its links: only the named ones, so
+    nothing from the query string reaches ``url_for`` as one of its own keywords
+    (``_external``, ``_anchor``, ``endpoint``...)."""
+    return {name: args[name] for name in names if args.get(name)}
+
+
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
