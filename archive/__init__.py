@@ -43,6 +43,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from archive.models.types import configure_cipher
 
     configure_cipher(app.config["IDENTITY_KEY"])
+    from archive import audit
+
+    audit.configure_key(app.config["AUDIT_KEY"])
 
     _configure_logging(app)
     _init_extensions(app)

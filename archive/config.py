@@ -56,6 +56,10 @@ def load_config(instance_dir: Path) -> dict:
     identity_key = _env("IDENTITY_KEY") or instance_secret(
         instance_dir, "identity_key", lambda: Fernet.generate_key().decode()
     )
+    # Keys the audit log's hash chain (HMAC): outside the database, like the identity key.
+    audit_key = _env("AUDIT_KEY") or instance_secret(
+        instance_dir, "audit_key", lambda: secrets.token_urlsafe(48)
+    )
     redis_url = _env("REDIS_URL")
     # Every key the archive makes in Redis (queue and rate limits) starts with
     # this, so several archives, or test runs, can share one Redis.
@@ -63,6 +67,7 @@ def load_config(instance_dir: Path) -> dict:
     return {
         "SECRET_KEY": secret_key,
         "IDENTITY_KEY": identity_key,
+        "AUDIT_KEY": audit_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,

@@ -45,6 +45,7 @@ def _config(base: Path, database_url: str, redis_prefix: str | None = None) -> d
         "TRANSCRIPTS_DIR": base / "transcripts",
         "SECRET_KEY": "test-secret-key",
         "IDENTITY_KEY": "bRqzIAF1NFXF7e-m6b0U9QpV0SeuZ4vvh0FjpOl4lPw=",
+        "AUDIT_KEY": "test-audit-key",
         "RATELIMIT_STORAGE_URI": "memory://",
     }
     if redis_prefix is not None:
@@ -231,6 +232,7 @@ class Worker:
             "ARCHIVE_TRANSCRIPTS_DIR": str(config["TRANSCRIPTS_DIR"]),
             "ARCHIVE_SECRET_KEY": config["SECRET_KEY"],
             "ARCHIVE_IDENTITY_KEY": config["IDENTITY_KEY"],
+            "ARCHIVE_AUDIT_KEY": config["AUDIT_KEY"],
             "ARCHIVE_WHISPER_MODEL": "tiny.en",
             "ARCHIVE_MODEL_CACHE_DIR": str(config["MODEL_CACHE_DIR"]),
             "ARCHIVE_WORKER_THREADS": "2",
