@@ -81,6 +81,8 @@ def load_config(instance_dir: Path) -> dict:
         "MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "4096")),
         # Every request body but an upload's: forms and JSON are never larger.
         "MAX_FORM_BYTES": 2 * 1024 * 1024,
+        # /healthz fails below this much free space under recordings/.
+        "HEALTH_MIN_FREE_MB": int(_env("HEALTH_MIN_FREE_MB", "1024")),
         # Limits counted in Redis hold across gunicorn workers and machines;
         # in memory, each process counts on its own.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

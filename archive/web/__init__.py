@@ -47,6 +47,9 @@ def register_web(app: Flask) -> None:
     for module in blueprints:
         app.register_blueprint(module.bp)
     api.init_app(app)
+    from archive.web import ops
+
+    ops.init_app(app)
 
     access.init_app(app)
     security.init_app(app)
