@@ -39,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         (Path(app.config["RECORDINGS_DIR"]), Path(app.config["TRANSCRIPTS_DIR"])),
     )
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+    _database_timeout(app)
 
     from archive.models.types import configure_cipher
 
@@ -57,6 +58,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_web(app)
     cli.init_app(app)
     return app
+
+
+def _database_timeout(app: Flask) -> None:
+    """Waits for another writer's lock end after ``DATABASE_TIMEOUT`` seconds: SQLite's
+    busy timeout, PostgreSQL's ``lock_timeout`` (which otherwise waits for ever)."""
+    from archive import extensions
+
+    milliseconds = int(app.config["DATABASE_TIMEOUT"] * 1000)
+    extensions.busy_timeout_ms = milliseconds
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("options", f"-c lock_timeout={milliseconds}")
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _configure_logging(app: Flask) -> None:

@@ -83,6 +83,8 @@ def load_config(instance_dir: Path) -> dict:
         "MAX_FORM_BYTES": 2 * 1024 * 1024,
         # /healthz fails below this much free space under recordings/.
         "HEALTH_MIN_FREE_MB": int(_env("HEALTH_MIN_FREE_MB", "1024")),
+        # Seconds a statement waits for another writer's lock before a clear 503.
+        "DATABASE_TIMEOUT": float(_env("DATABASE_TIMEOUT", "30")),
         # Limits counted in Redis hold across gunicorn workers and machines;
         # in memory, each process counts on its own.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -234,16 +234,21 @@ def decide(
 ) -> Grant | None:
     """Approve (a grant until ``expires_on``, one year by default) or refuse."""
     policy.require(custodian, "decide_access")
-    if request.status != "pending":
-        raise ConflictError("This request has already been decided.")
     if not isinstance(approve, bool):
         raise ValidationError("approve must be true or false.")
+    if message is not None and not isinstance(message, str):
+        raise ValidationError("message must be text.")
+    expiry = _expiry(expires_on) if approve else None  # every check before any change
+    lock(AccessRequest, request.id)  # two custodians at once: one decides, one gets 409
+    db.session.refresh(request)
+    if request.status != "pending":
+        db.session.rollback()
+        raise ConflictError("This request has already been decided.")
     request.status = "approved" if approve else "refused"
     request.message = (message or "").strip()[:5000]
     request.decided_by_id, request.decided_at = custodian.id, utcnow()
     grant = None
     if approve:
-        expiry = _expiry(expires_on)
         grant = Grant(
             researcher_id=request.researcher_id,
             interview_id=request.interview_id,

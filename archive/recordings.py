@@ -91,9 +91,19 @@ def add_recording(
 
 
 def _enqueue(recording_id: int) -> None:
+    """Queue the job; the recording is stored and committed already, so a queue that
+    is down (Redis stopped) loses nothing: the job waits, "queued", and is queued
+    again when a worker starts or finds the queue empty (``recover_abandoned``)."""
     from archive import tasks
 
-    tasks.enqueue_transcription(recording_id)
+    try:
+        tasks.enqueue_transcription(recording_id)
+    except Exception as exc:  # whatever the queue client raises
+        log.warning(
+            "recording %s stored but not queued (%s); it waits for recovery",
+            recording_id,
+            type(exc).__name__,
+        )
 
 
 def retry(actor: User, recording: Recording) -> Recording:

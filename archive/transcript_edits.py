@@ -169,7 +169,9 @@ def _times(segment: Segment, changes: dict) -> tuple[float, float]:
 def _speaker_id(segment: Segment, changes: dict) -> int | None:
     if "speaker_id" not in changes:
         return segment.speaker_id
-    speaker = db.session.get(Speaker, changes["speaker_id"]) if changes["speaker_id"] else None
+    wanted = changes["speaker_id"]
+    valid = isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted < 2**31
+    speaker = db.session.get(Speaker, wanted) if valid else None
     if (
         speaker is None
         or speaker.interview_id != segment.recording.interview_id

@@ -63,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--straight-only", action="store_true", help="no simulated kills")
     args = parser.parse_args()
     model = engine.load_model(args.model, REPO / "cache", device="cpu", threads=args.threads)
     signal = _signal()
@@ -71,6 +72,8 @@ def main() -> None:
     print(f"straight through: {len(straight)} segments, empty windows {empty}, country x{count}")
     for start, end, text in straight:
         print(f"  {start:6.2f}-{end:6.2f} {text[:90]}")
+    if args.straight_only:
+        return
     lost = 0
     for kept in range(1, len(straight)):
         stored = straight[:kept]

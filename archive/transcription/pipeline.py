@@ -429,7 +429,10 @@ def recover_abandoned(worker: str, at_start: bool = False) -> int:
             recording.worker = None
             requeue.append(recording.id)
     db.session.commit()
-    if at_start:
+    # At start, and whenever the queue is empty, every queued job is queued again: a
+    # job stored while the queue was down (Redis stopped) is taken up once it is back.
+    # A job queued twice is harmless: ``claim`` gives it to one worker only.
+    if at_start or _queue_is_empty():
         requeue += list(
             db.session.scalars(select(Recording.id).where(Recording.status == "queued"))
         )
@@ -438,6 +441,15 @@ def recover_abandoned(worker: str, at_start: bool = False) -> int:
     if requeue:
         log.info("requeued %d recording(s)", len(set(requeue)))
     return len(set(requeue))
+
+
+def _queue_is_empty() -> bool:
+    from archive import tasks
+
+    try:
+        return tasks.huey.pending_count() == 0
+    except Exception:  # the queue is down: nothing can be queued now
+        return False
 
 
 def _alive(pid: int) -> bool:
