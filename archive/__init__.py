@@ -38,6 +38,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"],
         (Path(app.config["RECORDINGS_DIR"]), Path(app.config["TRANSCRIPTS_DIR"])),
     )
+    from archive.storage import clean_incoming
+
+    clean_incoming(Path(app.config["RECORDINGS_DIR"]))
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
     _database_timeout(app)
 

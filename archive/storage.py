@@ -11,7 +11,9 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,8 +115,53 @@ def incoming_dir() -> Path:
 
 
 def incoming_file() -> tempfile._TemporaryFileWrapper:
-    """A temporary file for an upload; it disappears by itself unless stored."""
-    return tempfile.NamedTemporaryFile(dir=incoming_dir(), prefix="upload-", suffix=".part")
+    """A temporary file for an upload; it disappears by itself unless stored. Its
+    name says which process receives it, so that what a killed process leaves is
+    removed at the next start (``clean_incoming``)."""
+    prefix = f"upload-{socket.gethostname()}-{os.getpid()}-"
+    return tempfile.NamedTemporaryFile(dir=incoming_dir(), prefix=prefix, suffix=".part")
+
+
+# An upload from another machine sharing recordings/ is left alone this long.
+FOREIGN_UPLOAD_HOURS = 24
+
+
+def clean_incoming(root: Path) -> int:
+    """Remove the partial uploads of processes that died receiving them (a web
+    process killed mid-upload); run at every start. Returns how many were removed."""
+    folder = root / "incoming"
+    if not folder.is_dir():
+        return 0
+    host, removed = socket.gethostname(), 0
+    for path in folder.glob("upload-*.part"):
+        owner, _, _random = path.name.removeprefix("upload-").rpartition("-")
+        owner_host, _, pid = owner.rpartition("-")
+        if owner_host == host and pid.isdigit():
+            gone = not _process_alive(int(pid))
+        else:
+            try:
+                age = time.time() - path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            gone = age > FOREIGN_UPLOAD_HOURS * 3600
+        if gone:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("removed %d partial upload(s) left by stopped processes", removed)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def copy_into(source: BinaryIO, target: BinaryIO, limit: int | None = None) -> int:

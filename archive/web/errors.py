@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
 import sqlalchemy.exc
@@ -88,6 +89,20 @@ def _database_unavailable(exc: Exception):
     return response
 
 
+def _os_error(exc: OSError):
+    """The disk is full (or over quota) while an upload is received or stored: a
+    clear 507; the partial file is removed with its request, no row is written."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        raise exc
+    from archive.extensions import db
+
+    db.session.rollback()
+    log.error("disk full on %s %s", request.method, request.endpoint)
+    return _respond(
+        507, "The archive's disk is full; nothing was stored. Tell the archive's operators."
+    )
+
+
 def _conflict(exc: Exception):
     """Two requests made the same row at once and the database refused the second."""
     from archive.extensions import db
@@ -119,6 +134,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(429, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OSError, _os_error)
     app.register_error_handler(OverflowError, _out_of_range)
     app.register_error_handler(sqlalchemy.exc.DataError, _out_of_range)
     app.register_error_handler(sqlalchemy.exc.IntegrityError, _conflict)
