@@ -228,6 +228,7 @@ def test_every_route_survives_hostile_values_and_changes_nothing(app, client, wo
                     requests += 1
                     if response.status_code >= 500:
                         failures.append((method, target[:120], body, response.status_code))
+    print(f"{role}: {requests} hostile requests")  # the figure in README Reliability
     assert failures == [], failures[:20]
     after = _snapshot()
     changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
