@@ -165,3 +165,26 @@ def test_twenty_uploads_at_once_get_distinct_positions_in_upload_order(
     rows = list(db.session.scalars(select(Recording).where(Recording.interview_id == interview_id)))
     positions = [r.position for r in sorted(rows, key=lambda r: r.id)]
     assert positions == list(range(1, CLIENTS + 1))
+
+
+def test_twenty_speakers_added_at_once_get_distinct_labels(app, interview_id):
+    """As two workers transcribing two parts of one interview add voices at once."""
+    from archive import interviews
+    from archive.models import Interview, Speaker
+
+    def add():
+        with app.app_context():
+            interview = db.session.get(Interview, interview_id)
+            speaker = interviews.add_speaker(interview)
+            db.session.commit()
+            label = speaker.label
+            db.session.remove()
+            return label
+
+    labels = _at_once([add for _ in range(CLIENTS)])
+    assert all(isinstance(label, str) for label in labels), labels
+    db.session.expire_all()
+    stored = db.session.scalars(
+        select(Speaker.label).where(Speaker.interview_id == interview_id)
+    ).all()
+    assert sorted(stored, key=lambda s: int(s[1:])) == [f"S{n}" for n in range(1, CLIENTS + 1)]
