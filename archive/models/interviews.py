@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
@@ -75,8 +75,10 @@ class Recording(Base):
 
     __tablename__ = "recordings"
     # Parts are numbered 1, 2, ... in upload order; two uploads never share a number.
+    # (Unique indexes rather than constraints: SQLite adds them without rebuilding
+    # the table, so migration 0005 runs on a full archive.)
     __table_args__ = (
-        UniqueConstraint("interview_id", "position", name="uq_recordings_interview_position"),
+        Index("uq_recordings_interview_position", "interview_id", "position", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,8 +125,8 @@ class Recording(Base):
 class Speaker(Base):
     __tablename__ = "speakers"
     __table_args__ = (
-        UniqueConstraint("interview_id", "position", name="uq_speakers_interview_position"),
-        UniqueConstraint("interview_id", "label", name="uq_speakers_interview_label"),
+        Index("uq_speakers_interview_position", "interview_id", "position", unique=True),
+        Index("uq_speakers_interview_label", "interview_id", "label", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,7 +178,7 @@ class Revision(Base):
     __tablename__ = "revisions"
     # One revision per version of a segment: a second writer of the same version fails.
     __table_args__ = (
-        UniqueConstraint("segment_id", "version", name="uq_revisions_segment_version"),
+        Index("uq_revisions_segment_version", "segment_id", "version", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

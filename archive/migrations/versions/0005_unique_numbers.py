@@ -66,20 +66,16 @@ def upgrade():
             "WHERE id IN (SELECT segment_id FROM revisions)"
         ))
 
-    with op.batch_alter_table('recordings', schema=None) as batch_op:
-        batch_op.create_unique_constraint('uq_recordings_interview_position', ['interview_id', 'position'])
-    with op.batch_alter_table('revisions', schema=None) as batch_op:
-        batch_op.create_unique_constraint('uq_revisions_segment_version', ['segment_id', 'version'])
-    with op.batch_alter_table('speakers', schema=None) as batch_op:
-        batch_op.create_unique_constraint('uq_speakers_interview_position', ['interview_id', 'position'])
-        batch_op.create_unique_constraint('uq_speakers_interview_label', ['interview_id', 'label'])
+    # Unique indexes: SQLite adds them in place (a constraint would rebuild each
+    # table, which its foreign keys refuse once rows point at it).
+    op.create_index('uq_recordings_interview_position', 'recordings', ['interview_id', 'position'], unique=True)
+    op.create_index('uq_revisions_segment_version', 'revisions', ['segment_id', 'version'], unique=True)
+    op.create_index('uq_speakers_interview_position', 'speakers', ['interview_id', 'position'], unique=True)
+    op.create_index('uq_speakers_interview_label', 'speakers', ['interview_id', 'label'], unique=True)
 
 
 def downgrade():
-    with op.batch_alter_table('speakers', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_speakers_interview_label', type_='unique')
-        batch_op.drop_constraint('uq_speakers_interview_position', type_='unique')
-    with op.batch_alter_table('revisions', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_revisions_segment_version', type_='unique')
-    with op.batch_alter_table('recordings', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_recordings_interview_position', type_='unique')
+    op.drop_index('uq_speakers_interview_label', table_name='speakers')
+    op.drop_index('uq_speakers_interview_position', table_name='speakers')
+    op.drop_index('uq_revisions_segment_version', table_name='revisions')
+    op.drop_index('uq_recordings_interview_position', table_name='recordings')
