@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from archive import access_copies, consent, contents, interviews, recordings, storage, tokens
 from archive.extensions import db
@@ -293,3 +294,37 @@ def test_a_refused_change_leaves_rows_files_and_audit_as_they_were(app, client, 
                 assert _files(app) == files, (method, path, body)
                 assert _audit() == events, (method, path, body)
     assert refused >= 20
+
+
+FORM_FIELDS = (
+    FIELDS
+    + ("current confirm display_name label decision phrase active start_char end_char").split()
+)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_form_survives_hostile_values_with_its_csrf_token(app, client, world, role):
+    """The HTML forms, sent as a browser would (with the CSRF token), every field a
+    hostile string or a repeated key: never a 5xx. (Forms take text, so some of
+    these are valid changes: only the absence of a crash is asserted here.)"""
+    people, ids = world
+    if role != "visitor":
+        client.login_as(people[role])
+    token = client.csrf_token("/login" if role == "visitor" else "/account/tokens")
+    failures, statuses = [], {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/") or "POST" not in rule.methods:
+            continue
+        path = _paths(rule, ids)[0]
+        if rule.endpoint in ("auth.logout", "consent.purge", "consent.withdraw"):
+            continue  # would end the session or the world the other forms need
+        for value in [*HOSTILE_QUERY, ""]:
+            data = [("csrf_token", token)] + [(f, value) for f in FORM_FIELDS]
+            data += [(f, "1") for f in FORM_FIELDS[:10]]  # the first ten keys twice
+            target = f"{path}?csrf_token={token}"  # the upload forms take it here
+            response = client.post(target, data=MultiDict(data))
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if response.status_code >= 500:
+                failures.append((rule.endpoint, value, response.status_code))
+    print(role, "form answers by status:", dict(sorted(statuses.items())))
+    assert failures == [], failures[:20]
