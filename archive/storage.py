@@ -7,6 +7,7 @@ never be overwritten) and made read-only; machine transcripts are written once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -56,7 +57,8 @@ def protect_private_files(
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
         database = Path(database_url.removeprefix("sqlite:///").split("?", 1)[0])
         database.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+        with contextlib.suppress(FileExistsError):  # made 0600 when absent only
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         for path in database.parent.glob(database.name + "*"):
             _chmod_own(path, 0o600)
     for root in roots:  # recordings/ and transcripts/: nobody else may list them

@@ -177,9 +177,7 @@ class Revision(Base):
 
     __tablename__ = "revisions"
     # One revision per version of a segment: a second writer of the same version fails.
-    __table_args__ = (
-        Index("uq_revisions_segment_version", "segment_id", "version", unique=True),
-    )
+    __table_args__ = (Index("uq_revisions_segment_version", "segment_id", "version", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
