@@ -79,3 +79,9 @@ def test_metrics_from_elsewhere_only_for_admins(client, make_user, role, status)
     if role:
         client.login_as(make_user(role))
     assert client.get("/metrics", environ_base=ELSEWHERE).status_code == status
+
+
+def test_metrics_through_a_proxy_on_this_machine_are_not_local(client):
+    """nginx on the same machine passes every visitor on from 127.0.0.1."""
+    response = client.get("/metrics", headers={"X-Forwarded-For": "198.51.100.4"})
+    assert response.status_code == 404

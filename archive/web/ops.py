@@ -80,7 +80,10 @@ def _observe(response):
 
 
 def _from_this_machine() -> bool:
-    return request.remote_addr in ("127.0.0.1", "::1")
+    """A scraper on this machine: a loopback address and no proxy in between (a
+    request passed on by nginx also comes from 127.0.0.1, with X-Forwarded-For)."""
+    forwarded = request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded")
+    return request.remote_addr in ("127.0.0.1", "::1") and not forwarded
 
 
 @bp.get("/healthz")
