@@ -155,6 +155,8 @@ def clean_incoming(root: Path) -> int:
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs: a killed one whose parent died too may
+    linger as a zombie until something reaps it, and counts as gone."""
     if pid == os.getpid():
         return True
     try:
@@ -163,7 +165,11 @@ def _process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def copy_into(source: BinaryIO, target: BinaryIO, limit: int | None = None) -> int:

@@ -16,6 +16,7 @@ import threading
 import time
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from flask import current_app
@@ -453,6 +454,8 @@ def _queue_is_empty() -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs: a killed one whose parent died too may
+    linger as a zombie until something reaps it, and counts as gone."""
     if pid == os.getpid():
         return True
     try:
@@ -461,4 +464,8 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
