@@ -188,3 +188,49 @@ def test_twenty_speakers_added_at_once_get_distinct_labels(app, interview_id):
         select(Speaker.label).where(Speaker.interview_id == interview_id)
     ).all()
     assert sorted(stored, key=lambda s: int(s[1:])) == [f"S{n}" for n in range(1, CLIENTS + 1)]
+
+
+def test_twenty_withdrawals_at_once_one_happens_the_rest_get_409(
+    live_server, make_user, interview_id
+):
+    from archive.models import Agreement, AuditEvent
+
+    custodian = make_user("custodian")
+    headers = {**_bearer(custodian), "Content-Type": "application/json"}
+    url = f"{live_server}/api/v1/interviews/{interview_id}/withdraw"
+    body = json.dumps({"reason": "the narrator asked"}).encode()
+    results = _at_once([lambda: _send(url, "POST", headers, body) for _ in range(CLIENTS)])
+    assert sorted(r[0] for r in results) == [200] + [409] * (CLIENTS - 1), results
+    db.session.expire_all()
+    withdrawals = db.session.scalars(select(Agreement).where(Agreement.withdrawn.is_(True))).all()
+    assert len(withdrawals) == 1
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "interview_withdrawn")
+    ).all()
+    assert len(events) == 1
+
+
+def test_twenty_decisions_on_one_request_at_once_make_one_grant(
+    live_server, make_user, interview_id
+):
+    from archive import consent
+    from archive.models import Grant, Interview
+
+    researcher, custodian = make_user("researcher"), make_user("custodian")
+    interview = db.session.get(Interview, interview_id)
+    consent.record_agreement(custodian, interview, {"access_level": "on_request"})
+    asked = consent.request_access(
+        researcher,
+        {
+            "interview_id": interview_id,
+            "purpose": "A study of the January events, for a thesis.",
+            "accept_terms": True,
+        },
+    )
+    headers = {**_bearer(custodian), "Content-Type": "application/json"}
+    url = f"{live_server}/api/v1/access-requests/{asked.id}/decision"
+    body = json.dumps({"approve": True}).encode()
+    results = _at_once([lambda: _send(url, "POST", headers, body) for _ in range(CLIENTS)])
+    assert sorted(r[0] for r in results) == [200] + [409] * (CLIENTS - 1), results
+    db.session.expire_all()
+    assert len(db.session.scalars(select(Grant)).all()) == 1
