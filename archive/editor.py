@@ -157,10 +157,10 @@ def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
 
 def redact(user: User, segment: Segment, data: dict[str, Any]):
     """Redact a selection of the rendered text (positions as the editor shows them)."""
-    edits.check_version(segment, data.get("version"))
     start, end = data.get("start"), data.get("end")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
         raise ValidationError("start and end must be character positions (whole numbers).")
+    edits.check_version(segment, data.get("version"))
     hidden = _hidden(user, segment)
     return edits.add_redaction(
         user,

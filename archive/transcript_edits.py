@@ -255,8 +255,22 @@ def add_redaction(
     end: Any,
     reason: Any,
     replacement: Any = None,
+    version: Any = None,
 ) -> Redaction:
-    """Hide characters start..end of the segment's text from every non-custodian."""
+    """Hide characters start..end of the segment's text from every non-custodian.
+
+    The segment's row is held first (with ``version``, only if still at it), so the
+    positions are checked against the text as it is and no edit moves it meanwhile.
+    """
+    check_version(segment, version)
+    try:
+        return _add_redaction(actor, segment, start, end, reason, replacement)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _add_redaction(actor, segment, start, end, reason, replacement) -> Redaction:
     try:
         start, end = int(start), int(end)
     except (TypeError, ValueError):
@@ -342,14 +356,17 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
 
 
 def check_version(segment: Segment, version: Any) -> None:
-    """Refuse a change made to an older version than the stored one.
-
-    Two people correcting the same segment must not silently overwrite each other;
-    the editor sends the version it showed and keeps the person's text on a refusal.
+    """Hold the segment's row (to commit) and refuse a change made to an older
+    version than the stored one, for changes that add no revision (a redaction):
+    positions in the text are then read from the text they were chosen in, and no
+    edit can slip in between. Edits, splits and joins ``claim`` instead.
     """
+    lock(Segment, segment.id)
+    db.session.refresh(segment)
     if version is None:
         return
-    if not isinstance(version, int) or version != segment.version:
+    if not isinstance(version, int) or isinstance(version, bool) or version != segment.version:
+        db.session.rollback()
         raise ConflictError(
             f"This segment was changed elsewhere (it is now version {segment.version}); "
             "your text is kept on the page, compare and save again."

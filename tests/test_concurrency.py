@@ -234,3 +234,33 @@ def test_twenty_decisions_on_one_request_at_once_make_one_grant(
     assert sorted(r[0] for r in results) == [200] + [409] * (CLIENTS - 1), results
     db.session.expire_all()
     assert len(db.session.scalars(select(Grant)).all()) == 1
+
+
+def test_redactions_and_edits_of_the_same_version_at_once_never_mark_other_words(
+    live_server, make_user, segment_id
+):
+    """Positions of a redaction are in the text the editor showed: once an edit has
+    changed the text, a redaction of the old version is a 409, not a span of other
+    words (a custodian edits: custodians read the text as spoken)."""
+    headers = _bearer(make_user("custodian"))
+    redact = f"{live_server}/api/v1/segments/{segment_id}/redactions"
+    mark = json.dumps({"start": 0, "end": 3, "reason": "a name", "version": 1}).encode()
+    hdrs = {**headers, "Content-Type": "application/json"}
+    calls = []
+    for index in range(CLIENTS):
+        if index % 2:
+            calls.append(lambda: _send(redact, "POST", hdrs, mark))
+        else:
+            calls.append(_patch(live_server, headers, segment_id, {"text": "xx", "version": 1}))
+    results = _at_once(calls)
+    edits = [r[0] for r in results[0::2]]
+    marks = [r[0] for r in results[1::2]]
+    assert edits.count(200) == 1 and set(edits) <= {200, 409}, results
+    assert set(marks) <= {201, 409}, results
+    from archive.models import Redaction
+
+    db.session.expire_all()
+    segment = db.session.get(Segment, segment_id)
+    for redaction in db.session.scalars(select(Redaction)):
+        # Every stored redaction was marked on the text it was made on, or moved with it.
+        assert 0 <= redaction.start_char <= redaction.end_char <= len(segment.text)

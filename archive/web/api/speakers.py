@@ -130,6 +130,7 @@ def add_redaction(segment_id: int):
         data.get("end"),
         data.get("reason"),
         data.get("replacement"),
+        data.get("version"),
     )
     return {"id": row.id, "replacement": row.replacement}, 201
 
