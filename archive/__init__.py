@@ -24,15 +24,32 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     from archive.web.uploads import ArchiveRequest
 
+    # Everything this process creates (database, WAL, queue, secrets, uploads,
+    # masters, exports) is the service user's alone: files 0600, folders 0700.
+    os.umask(0o077)
     app = Flask(__name__, instance_path=str(instance_dir))
     app.request_class = ArchiveRequest
     app.config.update(load_config(instance_dir))
     app.config.update(overrides)
+    from archive.storage import protect_private_files
+
+    protect_private_files(
+        instance_dir,
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        (Path(app.config["RECORDINGS_DIR"]), Path(app.config["TRANSCRIPTS_DIR"])),
+    )
+    from archive.storage import clean_incoming
+
+    clean_incoming(Path(app.config["RECORDINGS_DIR"]))
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+    _database_timeout(app)
 
     from archive.models.types import configure_cipher
 
     configure_cipher(app.config["IDENTITY_KEY"])
+    from archive import audit
+
+    audit.configure_key(app.config["AUDIT_KEY"])
 
     _configure_logging(app)
     _init_extensions(app)
@@ -44,6 +61,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_web(app)
     cli.init_app(app)
     return app
+
+
+def _database_timeout(app: Flask) -> None:
+    """Waits for another writer's lock end after ``DATABASE_TIMEOUT`` seconds: SQLite's
+    busy timeout, PostgreSQL's ``lock_timeout`` (which otherwise waits for ever)."""
+    from archive import extensions
+
+    milliseconds = int(app.config["DATABASE_TIMEOUT"] * 1000)
+    extensions.busy_timeout_ms = milliseconds
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("options", f"-c lock_timeout={milliseconds}")
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _configure_logging(app: Flask) -> None:

@@ -5,18 +5,20 @@ Services own their transaction and write the audit event with the change.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from archive import audit
 from archive.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
-from archive.models import ROLES, User, utcnow
+from archive.models import ROLES, ApiToken, User, UserSession, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +99,27 @@ def create_user(
     return user
 
 
-def register_researcher(email: str, password: str, display_name: str = "") -> User:
-    """Self-registration: a researcher account that can see nothing until granted."""
+def register_researcher(email: str, password: str, display_name: str = "") -> User | None:
+    """Self-registration: a researcher account that can see nothing until granted.
+
+    An address that already has an account gets the same answer as a new one (the
+    caller must not tell them apart), and that account is left exactly as it was:
+    its owner keeps their password and sessions. Returns the new user, or None.
+    """
+    email = normalise_email(email)
+    check_password_strength(password)
+    existing = find_user(email)
+    if existing is not None:
+        _hasher.hash(password)  # the same work as a new account: timing tells nothing
+        audit.record(
+            db.session,
+            "registration_for_existing_account",
+            None,
+            object_type="user",
+            object_id=existing.id,
+        )
+        db.session.commit()
+        return None
     user = _new_user(email, "researcher", password, display_name)
     audit.record(db.session, "user_registered", user, object_type="user", object_id=user.id)
     db.session.commit()
@@ -153,9 +174,46 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+# A sign-in lasts at most this long on the server, whatever the browser keeps.
+SESSION_LIFETIME = timedelta(days=31)
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """Record a new sign-in on the server; the user's ``get_id()`` then carries its
+    key into the cookie. Returns the key."""
+    key = secrets.token_urlsafe(32)
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.created_at < utcnow() - SESSION_LIFETIME
+        )
+    )
+    db.session.add(UserSession(user_id=user.id, key_hash=_key_hash(key)))
+    db.session.commit()
+    user.session_key = key
+    return key
+
+
+def _end_sessions(user: User) -> None:
+    """Every sign-in of ``user`` ends (inside the caller's transaction)."""
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+
+
 def record_sign_out(user: User) -> None:
+    """Sign-out ends this session on the server: its cookie, copied or not, is dead."""
+    if user.session_key:
+        db.session.execute(
+            delete(UserSession).where(
+                UserSession.user_id == user.id,
+                UserSession.key_hash == _key_hash(user.session_key),
+            )
+        )
     audit.record(db.session, "sign_out", user, object_type="user", object_id=user.id)
     db.session.commit()
+    user.session_key = None
 
 
 def change_role(actor: User, user: User, role: str) -> User:
@@ -165,6 +223,7 @@ def change_role(actor: User, user: User, role: str) -> User:
     _keep_one_admin(user)
     previous, user.role = user.role, role
     user.session_version += 1  # pages cached for the old role must not linger
+    _end_sessions(user)
     audit.record(
         db.session,
         "role_changed",
@@ -185,6 +244,7 @@ def set_active(actor: User, user: User, active: bool) -> User:
     if not active:
         _keep_one_admin(user)
         user.session_version += 1
+        _end_sessions(user)
     user.active = active
     audit.record(
         db.session,
@@ -197,21 +257,38 @@ def set_active(actor: User, user: User, active: bool) -> User:
     return user
 
 
-def change_own_password(user: User, current: str, password: str) -> None:
+def change_own_password(user: User, current: str, password: str) -> int:
     """A person changes their own password; the current one must be right."""
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise ValidationError("That is not your current password.") from None
-    set_password(user, user, password)
+    return set_password(user, user, password)
 
 
-def set_password(actor: User, user: User, password: str) -> None:
+def set_password(actor: User, user: User, password: str) -> int:
+    """A new password signs the account out everywhere and revokes its API tokens
+    (whoever learnt the old password may have made one). Returns how many were revoked."""
     check_password_strength(password)
     user.password_hash = _hasher.hash(password)
     user.session_version += 1
-    audit.record(db.session, "password_changed", actor, object_type="user", object_id=user.id)
+    _end_sessions(user)
+    revoked = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    audit.record(
+        db.session,
+        "password_changed",
+        actor,
+        object_type="user",
+        object_id=user.id,
+        tokens_revoked=revoked,
+    )
     db.session.commit()
+    return revoked
 
 
 def _keep_one_admin(user: User) -> None:
@@ -226,12 +303,22 @@ def _keep_one_admin(user: User) -> None:
 
 
 def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's loader: ``id:version`` so a bumped version signs the user out."""
+    """Flask-Login's loader: ``id:version:key``. A bumped version signs the user out
+    everywhere; a sign-in whose row is gone (signed out, expired) is refused."""
     try:
-        user_id, version = (int(part) for part in session_id.split(":"))
+        user_part, version_part, key = session_id.split(":")
+        user_id, version = int(user_part), int(version_part)
     except ValueError:
         return None
     user = db.session.get(User, user_id)
-    if user is None or not user.active or user.session_version != version:
+    if user is None or not user.active or user.session_version != version or not key:
         return None
+    known = db.session.scalar(
+        select(UserSession.created_at).where(
+            UserSession.user_id == user.id, UserSession.key_hash == _key_hash(key)
+        )
+    )
+    if known is None or known < utcnow() - SESSION_LIFETIME:
+        return None
+    user.session_key = key
     return user

@@ -1,5 +1,9 @@
 """The hash-chained audit log: recording events and verifying the chain.
 
+Each event's hash is an HMAC-SHA256 under the audit key (``ARCHIVE_AUDIT_KEY``, or
+``instance/audit_key`` generated on first start), kept outside the database like the
+identity key: rewriting events and rebuilding the chain needs that key.
+
 Events are added to the caller's transaction (never committed here) so that a
 change and its audit event are stored together or not at all. Appends are
 serialised through the single ``audit_head`` row: updating it first takes the
@@ -12,6 +16,7 @@ reads that head: READ COMMITTED, the default, which this relies on.)
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
@@ -30,6 +35,26 @@ def _read_head(session: Session) -> tuple[int, str]:
     return session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
 
 
+_key: bytes | None = None
+
+
+class AuditKeyError(RuntimeError):
+    """No audit key is configured (``ARCHIVE_AUDIT_KEY``)."""
+
+
+def configure_key(key: str | bytes) -> None:
+    """The key of the chain's HMAC, from configuration (never the database): whoever
+    can write the database but lacks the key cannot rebuild a chain that verifies."""
+    global _key
+    _key = key.encode() if isinstance(key, str) else key
+
+
+def chain_digest(canonical: bytes) -> str:
+    if _key is None:
+        raise AuditKeyError("No audit key is configured (ARCHIVE_AUDIT_KEY).")
+    return hmac.new(_key, canonical, hashlib.sha256).hexdigest()
+
+
 def _digest(event: AuditEvent) -> str:
     payload = {
         "seq": event.seq,
@@ -44,7 +69,7 @@ def _digest(event: AuditEvent) -> str:
         "prev_hash": event.prev_hash,
     }
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return chain_digest(canonical.encode())
 
 
 def record(
@@ -189,6 +214,17 @@ CSV_COLUMNS = (
 )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell a spreadsheet will show as text: one starting like a formula (an
+    e-mail address such as ``=cmd|' /c calc'!A1``) gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_rows(session: Session, filters: EventFilter, hide=None):
     """The filtered events as CSV lines, streamed (the log can be long); ``hide``
     renders the details as the reader may see them (reasons are typed by staff)."""
@@ -205,5 +241,5 @@ def csv_rows(session: Session, filters: EventFilter, hide=None):
         row = [getattr(event, column) for column in CSV_COLUMNS]
         if hide is not None:
             row[CSV_COLUMNS.index("details")] = hide(event.details)
-        writer.writerow(row)
+        writer.writerow([spreadsheet_safe(value) for value in row])
         yield buffer.getvalue()

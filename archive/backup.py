@@ -540,7 +540,7 @@ def restore_backup(source: Path) -> RestoreReport:
             _load_postgresql(source / PG_DUMP)
     except BaseException:
         for path in reversed(written):
-            path.chmod(0o644)
+            path.chmod(0o600)
             path.unlink(missing_ok=True)
         raise
     report.counts = metadata.get("counts", {})

@@ -7,13 +7,31 @@ at that time.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
 from flask import url_for
 
 from archive import identity, rendering
+from archive.errors import ValidationError
 from archive.models import Interview
+
+# A moment further in than this (115 days) is no moment of an interview.
+MAX_SECONDS = 10_000_000
+
+
+def moment(value: str | None) -> float | None:
+    """The ``t`` of a citation link: seconds from the start, a finite number."""
+    if value is None or value.strip() == "":
+        return None
+    try:
+        at = float(value)
+    except ValueError:
+        at = math.nan
+    if not math.isfinite(at) or not 0 <= at <= MAX_SECONDS:
+        raise ValidationError(f"t must be a time in seconds, from 0 to {MAX_SECONDS}.")
+    return at
 
 
 def interview_url(interview: Interview, at: float | None = None) -> str:

@@ -56,6 +56,10 @@ def load_config(instance_dir: Path) -> dict:
     identity_key = _env("IDENTITY_KEY") or instance_secret(
         instance_dir, "identity_key", lambda: Fernet.generate_key().decode()
     )
+    # Keys the audit log's hash chain (HMAC): outside the database, like the identity key.
+    audit_key = _env("AUDIT_KEY") or instance_secret(
+        instance_dir, "audit_key", lambda: secrets.token_urlsafe(48)
+    )
     redis_url = _env("REDIS_URL")
     # Every key the archive makes in Redis (queue and rate limits) starts with
     # this, so several archives, or test runs, can share one Redis.
@@ -63,6 +67,7 @@ def load_config(instance_dir: Path) -> dict:
     return {
         "SECRET_KEY": secret_key,
         "IDENTITY_KEY": identity_key,
+        "AUDIT_KEY": audit_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
@@ -74,6 +79,12 @@ def load_config(instance_dir: Path) -> dict:
         "WORKER_THREADS": int(_env("WORKER_THREADS", "0")) or None,
         "MODEL_CACHE_DIR": Path(_env("MODEL_CACHE_DIR", str(PROJECT_ROOT / "cache"))),
         "MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "4096")),
+        # Every request body but an upload's: forms and JSON are never larger.
+        "MAX_FORM_BYTES": 2 * 1024 * 1024,
+        # /healthz fails below this much free space under recordings/.
+        "HEALTH_MIN_FREE_MB": int(_env("HEALTH_MIN_FREE_MB", "1024")),
+        # Seconds a statement waits for another writer's lock before a clear 503.
+        "DATABASE_TIMEOUT": float(_env("DATABASE_TIMEOUT", "30")),
         # Limits counted in Redis hold across gunicorn workers and machines;
         # in memory, each process counts on its own.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from sqlalchemy import or_, select, update
 
-from archive import audit, indexing, policy, speakers, storage
+from archive import access_copies, audit, indexing, policy, speakers, storage
 from archive.errors import ConflictError, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import (
@@ -29,7 +29,7 @@ from archive.models import (
     User,
     utcnow,
 )
-from archive.sequences import next_number
+from archive.sequences import lock, next_number
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ def record_agreement(
 
 
 def _append(actor, interview, terms, document_key=None, document_sha=None, withdrawn=False):
+    lock(Interview, interview.id)
     version = next_number(Agreement.version, Agreement.interview_id == interview.id)
     agreement = Agreement(
         interview_id=interview.id,
@@ -271,16 +272,21 @@ def decide(
 ) -> Grant | None:
     """Approve (a grant until ``expires_on``, one year by default) or refuse."""
     policy.require(custodian, "decide_access")
-    if request.status != "pending":
-        raise ConflictError("This request has already been decided.")
     if not isinstance(approve, bool):
         raise ValidationError("approve must be true or false.")
+    if message is not None and not isinstance(message, str):
+        raise ValidationError("message must be text.")
+    expiry = _expiry(expires_on) if approve else None  # every check before any change
+    lock(AccessRequest, request.id)  # two custodians at once: one decides, one gets 409
+    db.session.refresh(request)
+    if request.status != "pending":
+        db.session.rollback()
+        raise ConflictError("This request has already been decided.")
     request.status = "approved" if approve else "refused"
     request.message = (message or "").strip()[:5000]
     request.decided_by_id, request.decided_at = custodian.id, utcnow()
     grant = None
     if approve:
-        expiry = _expiry(expires_on)
         grant = Grant(
             researcher_id=request.researcher_id,
             interview_id=request.interview_id,
@@ -375,71 +381,96 @@ def grants_of(researcher: User) -> list[Grant]:
 # -- withdrawal ------------------------------------------------------------------
 
 
-def withdraw(custodian: User, interview: Interview, reason: str) -> Interview:
+def withdraw(
+    custodian: User,
+    interview: Interview,
+    reason: str,
+    purge_master: bool = False,
+    confirm_title: str | None = None,
+) -> int:
     """Seal at once for everyone but custodians and admins, remove derived copies and
-    index entries, end the grants. The master stays unless purged explicitly."""
+    index entries, end the grants; with ``purge_master``, delete the masters too.
+
+    One transaction that happens whole or not at all: every check comes first (a
+    wrong title refuses the withdrawal as well as the purge, writing nothing), a
+    second withdrawal is a ``ConflictError``, and files are deleted only once the
+    change is committed. Returns how many masters were purged.
+    """
     policy.require(custodian, "withdraw", interview)
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""
     if len(reason) < 5:
         raise ValidationError("Give the reason for the withdrawal.")
-    interview.withdrawn_at = utcnow()
-    terms = {
-        "access_level": "sealed",
-        "audio_permission": "none",
-        "identity": "pseudonym",
-        "named_speakers": None,
-        "embargo_until": None,
-        "notes": f"Withdrawn: {reason}"[:20_000],
-    }
-    _append(custodian, interview, terms, withdrawn=True)
-    ended = db.session.execute(
-        update(Grant)
-        .where(Grant.interview_id == interview.id, Grant.ended_at.is_(None))
-        .values(ended_at=utcnow(), ended_reason="the interview was withdrawn")
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    copies = _drop_derived(interview)
-    audit.record(
-        db.session,
-        "interview_withdrawn",
-        custodian,
-        interview_id=interview.id,
-        object_type="interview",
-        object_id=interview.id,
-        reason=reason[:500],
-        grants_ended=ended,
-        copies_removed=copies,
-    )
-    indexing.reindex(db.session, interview)
-    db.session.commit()
-    return interview
+    if not isinstance(purge_master, bool):
+        raise ValidationError("purge_master must be true or false.")
+    if purge_master:
+        _check_title(interview, confirm_title)
+    lock(Interview, interview.id)  # two custodians at once: the second waits, then sees it
+    db.session.refresh(interview)
+    if interview.withdrawn_at is not None:
+        db.session.rollback()
+        raise ConflictError("This interview is already withdrawn.")
+    try:
+        interview.withdrawn_at = utcnow()
+        terms = {
+            "access_level": "sealed",
+            "audio_permission": "none",
+            "identity": "pseudonym",
+            "named_speakers": None,
+            "embargo_until": None,
+            "notes": f"Withdrawn: {reason}"[:20_000],
+        }
+        _append(custodian, interview, terms, withdrawn=True)
+        ended = db.session.execute(
+            update(Grant)
+            .where(Grant.interview_id == interview.id, Grant.ended_at.is_(None))
+            .values(ended_at=utcnow(), ended_reason="the interview was withdrawn")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        copies = _drop_derived(interview)
+        audit.record(
+            db.session,
+            "interview_withdrawn",
+            custodian,
+            interview_id=interview.id,
+            object_type="interview",
+            object_id=interview.id,
+            reason=reason[:500],
+            grants_ended=ended,
+            copies_removed=len(copies),
+        )
+        masters = _purge(custodian, interview) if purge_master else []
+        indexing.reindex(db.session, interview)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    _delete_files(interview.id, copies + masters)
+    for recording in interview.recordings:  # superseded copies too, and half-written ones
+        access_copies.discard_all(recording)
+    return len(masters)
 
 
-def _drop_derived(interview: Interview) -> int:
-    from archive import access_copies
+def _check_title(interview: Interview, confirm_title: str | None) -> None:
+    if not isinstance(confirm_title, str) or confirm_title.strip() != interview.title.strip():
+        raise ValidationError("Type the interview's title exactly to confirm the purge.")
 
-    removed = 0
+
+def _drop_derived(interview: Interview) -> list[str]:
+    """Forget the listening copies (their files go after the commit); the keys."""
+    keys = []
     for recording in interview.recordings:
-        removed += access_copies.discard_all(recording)
+        keys += [k for k in (recording.access_copy_key, recording.full_copy_key) if k]
         recording.access_copy_key = recording.full_copy_key = None
         recording.redaction_version = (recording.redaction_version or 0) + 1
-    storage.discard_exports(interview.id)
-    return removed
+    return keys
 
 
-def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> int:
-    """Delete a withdrawn interview's masters: explicit, confirmed by the title, audited."""
-    policy.require(custodian, "withdraw", interview)
-    if interview.withdrawn_at is None:
-        raise ConflictError("Only a withdrawn interview's recordings can be purged.")
-    if (confirm_title or "").strip() != interview.title.strip():
-        raise ValidationError("Type the interview's title exactly to confirm the purge.")
-    purged = 0
+def _purge(custodian: User, interview: Interview) -> list[str]:
+    keys = []
     for recording in interview.recordings:
         if recording.master_purged_at is None:
-            storage.discard(recording.master_key)
+            keys.append(recording.master_key)
             recording.master_purged_at = utcnow()
-            purged += 1
     audit.record(
         db.session,
         "masters_purged",
@@ -447,10 +478,38 @@ def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> 
         interview_id=interview.id,
         object_type="interview",
         object_id=interview.id,
-        recordings=purged,
+        recordings=len(keys),
     )
-    db.session.commit()
-    return purged
+    return keys
+
+
+def _delete_files(interview_id: int, keys: list[str]) -> None:
+    """After the commit: a crash here leaves a file too many, never a row without one."""
+    for key in keys:
+        try:
+            storage.discard(key)
+        except OSError:
+            log.exception("could not delete a file of withdrawn interview %s", interview_id)
+    storage.discard_exports(interview_id)
+
+
+def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> int:
+    """Delete a withdrawn interview's masters: explicit, confirmed by the title, audited."""
+    policy.require(custodian, "withdraw", interview)
+    _check_title(interview, confirm_title)
+    lock(Interview, interview.id)
+    db.session.refresh(interview)
+    if interview.withdrawn_at is None:
+        db.session.rollback()
+        raise ConflictError("Only a withdrawn interview's recordings can be purged.")
+    try:
+        keys = _purge(custodian, interview)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    _delete_files(interview.id, keys)
+    return len(keys)
 
 
 def ended_grants_notice(researcher: User) -> list[Grant]:

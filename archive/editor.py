@@ -112,35 +112,46 @@ def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """An edit, as ``PATCH /segments/ID`` takes it: ``text`` (readers of the text as
     spoken) or ``parts`` of the rendering (see ``redaction.splice``), and any of
     speaker, start and end; with ``version``, only if nobody changed it since."""
-    edits.check_version(segment, data.get("version"))
     changes = {k: v for k, v in data.items() if k not in ("parts", "version")}
+    if not changes and "parts" not in data:
+        raise ValidationError("Nothing to change: send text, speaker_id, start or end.")
+    # Claimed first, so the hidden words are read from the segment as it now is.
+    edits.claim(segment, data.get("version"))
     hidden = _hidden(user, segment)
-    if "text" in changes and hidden:
-        raise ValidationError(
-            "This segment has hidden words you do not see; send parts, with "
-            '{"hidden": n} where each of them stands, so they are kept.'
-        )
-    if "parts" in data:
-        changes["text"] = redaction.splice(segment.text, hidden, data["parts"])
-    return edits.edit_segment(user, segment, changes)
+    try:
+        if "text" in changes and hidden:
+            raise ValidationError(
+                "This segment has hidden words you do not see; send parts, with "
+                '{"hidden": n} where each of them stands, so they are kept.'
+            )
+        if "parts" in data:
+            changes["text"] = redaction.splice(segment.text, hidden, data["parts"])
+    except BaseException:
+        db.session.rollback()
+        raise
+    return edits.edit_segment(user, segment, changes, claimed=True)
 
 
 def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """Split at ``at``, a position in the rendered text the editor shows."""
-    edits.check_version(segment, data.get("version"))
     at = data.get("at")
     if not isinstance(at, int) or isinstance(at, bool):
         raise ValidationError("at must be a character position in the segment's text.")
-    position = redaction.source_offset(_hidden(user, segment), at)
-    return edits.split_segment(user, segment, position)
+    edits.claim(segment, data.get("version"))
+    try:
+        position = redaction.source_offset(_hidden(user, segment), at)
+    except BaseException:
+        db.session.rollback()
+        raise
+    return edits.split_segment(user, segment, position, claimed=True)
 
 
 def redact(user: User, segment: Segment, data: dict[str, Any]):
     """Redact a selection of the rendered text (positions as the editor shows them)."""
-    edits.check_version(segment, data.get("version"))
     start, end = data.get("start"), data.get("end")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
         raise ValidationError("start and end must be character positions (whole numbers).")
+    edits.check_version(segment, data.get("version"))
     return edits.add_redaction(
         user, segment, start, end, data.get("reason"), data.get("replacement")
     )

@@ -24,6 +24,11 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+# How long a statement waits for a lock held by another writer before giving up
+# (``ARCHIVE_DATABASE_TIMEOUT``); the web answers 503 then, with nothing half-made.
+busy_timeout_ms = 30_000
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """WAL and a busy timeout let the web app and workers share one SQLite file."""
@@ -31,7 +36,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Deleted rows are overwritten with zeros, so text removed from the search index

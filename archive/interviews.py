@@ -13,7 +13,7 @@ from archive import audit, identity, policy, redaction
 from archive.errors import NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import SPEAKER_ROLES, Collection, Interview, Speaker, User
-from archive.sequences import next_number
+from archive.sequences import lock, next_number
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,14 @@ class CatalogueFilter:
             status=args.get("status") or None,
             collection=args.get("collection", type=int),
             language=args.get("language") or None,
-            year=args.get("year", type=int),
+            year=_year(args.get("year", type=int)),
             access=args.get("access") or None,
         )
+
+
+def _year(value: int | None) -> int | None:
+    """A year a date can have; anything else filters nothing."""
+    return value if value is not None and 1 <= value <= 9999 else None
 
 
 def list_visible(
@@ -235,6 +240,7 @@ def add_speaker(
     aliases: list[str] | None = None,
 ) -> Speaker:
     """Add a speaker row (inside the caller's transaction) labelled S1, S2, ..."""
+    lock(Interview, interview.id)  # two workers on two parts never share a label
     position = next_number(Speaker.position, Speaker.interview_id == interview.id)
     speaker = Speaker(
         interview_id=interview.id,

@@ -47,6 +47,7 @@ GLOBAL_RULES: dict[str, frozenset[str]] = {
     "review_queue": frozenset({"admin", "custodian", "archivist"}),
     "decide_access": frozenset({"custodian"}),
     "request_access": frozenset({"researcher"}),
+    "view_metrics": frozenset({"admin"}),
 }
 
 # Reader classes, from the most to the least trusted (see ``reader_class``).
@@ -197,6 +198,13 @@ def require(user: Any, action: str, target: T = None) -> T:
     if not can(user, action, target):
         raise NotFoundError()
     return target
+
+
+def require_operator(user: Any, from_this_machine: bool) -> None:
+    """The operators' figures (``/metrics``): a scraper on the machine itself, or an
+    admin; everyone else the same 404 as a missing page."""
+    if not (from_this_machine or can(user, "view_metrics")):
+        raise NotFoundError()
 
 
 def audio_variant(user: Any, interview: Interview) -> str | None:

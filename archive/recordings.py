@@ -13,7 +13,7 @@ from archive import audio, audit, storage
 from archive.errors import ConflictError, ValidationError
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, User, utcnow
-from archive.sequences import next_number
+from archive.sequences import lock, next_number
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ def add_recording(
     size = temp_path.stat().st_size
     key = storage.store_master(temp_path, info.extension)
     try:
+        lock(Interview, interview.id)  # parts are numbered one upload at a time
         recording = Recording(
             interview_id=interview.id,
             position=next_number(Recording.position, Recording.interview_id == interview.id),
@@ -90,9 +91,19 @@ def add_recording(
 
 
 def _enqueue(recording_id: int) -> None:
+    """Queue the job; the recording is stored and committed already, so a queue that
+    is down (Redis stopped) loses nothing: the job waits, "queued", and is queued
+    again when a worker starts or finds the queue empty (``recover_abandoned``)."""
     from archive import tasks
 
-    tasks.enqueue_transcription(recording_id)
+    try:
+        tasks.enqueue_transcription(recording_id)
+    except Exception as exc:  # whatever the queue client raises
+        log.warning(
+            "recording %s stored but not queued (%s); it waits for recovery",
+            recording_id,
+            type(exc).__name__,
+        )
 
 
 def retry(actor: User, recording: Recording) -> Recording:

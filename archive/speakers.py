@@ -179,7 +179,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
 
 def reveal(actor: User, speaker: Speaker, reason: str) -> dict[str, Any]:
     """A custodian sees a real name after saying why; the reveal is audited."""
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""
     if len(reason) < MIN_REASON:
         raise ValidationError(
             f"Say why you need the real name (at least {MIN_REASON} characters): "

@@ -7,11 +7,14 @@ never be overwritten) and made read-only; machine transcripts are written once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
+import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +37,44 @@ WRITE_ONCE_FOLDERS = ("masters", "agreements", "machine")
 
 class StorageError(Exception):
     """A path that would leave the storage root, or a file that should not exist."""
+
+
+def protect_private_files(
+    instance_dir: Path, database_url: str, roots: tuple[Path, ...] = ()
+) -> None:
+    """Make ``instance/`` (0700) and what it holds (0600) the service user's alone,
+    with the SQLite database and its WAL and shared-memory files wherever they are.
+
+    New files are made so by the process umask (see ``create_app``); this puts right
+    what an earlier version created 0644. SQLite gives its WAL and SHM the mode of
+    the database file, so the database file is made first, 0600, when absent.
+    """
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    for folder, _dirs, files in os.walk(instance_dir):
+        os.chmod(folder, 0o700)
+        for name in files:
+            _chmod_own(Path(folder) / name, 0o600)
+    if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+        database = Path(database_url.removeprefix("sqlite:///").split("?", 1)[0])
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # made 0600 when absent only
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        for path in database.parent.glob(database.name + "*"):
+            _chmod_own(path, 0o600)
+    for root in roots:  # recordings/ and transcripts/: nobody else may list them
+        try:
+            if root.is_dir():
+                os.chmod(root, 0o700)
+        except PermissionError:
+            log.warning("cannot make the storage root %s private", root.name)
+
+
+def _chmod_own(path: Path, mode: int) -> None:
+    try:
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, mode)
+    except PermissionError:  # another user's file: reported by the health check
+        log.warning("cannot make %s private", path.name)
 
 
 def recordings_root() -> Path:
@@ -76,8 +117,59 @@ def incoming_dir() -> Path:
 
 
 def incoming_file() -> tempfile._TemporaryFileWrapper:
-    """A temporary file for an upload; it disappears by itself unless stored."""
-    return tempfile.NamedTemporaryFile(dir=incoming_dir(), prefix="upload-", suffix=".part")
+    """A temporary file for an upload; it disappears by itself unless stored. Its
+    name says which process receives it, so that what a killed process leaves is
+    removed at the next start (``clean_incoming``)."""
+    prefix = f"upload-{socket.gethostname()}-{os.getpid()}-"
+    return tempfile.NamedTemporaryFile(dir=incoming_dir(), prefix=prefix, suffix=".part")
+
+
+# An upload from another machine sharing recordings/ is left alone this long.
+FOREIGN_UPLOAD_HOURS = 24
+
+
+def clean_incoming(root: Path) -> int:
+    """Remove the partial uploads of processes that died receiving them (a web
+    process killed mid-upload); run at every start. Returns how many were removed."""
+    folder = root / "incoming"
+    if not folder.is_dir():
+        return 0
+    host, removed = socket.gethostname(), 0
+    for path in folder.glob("upload-*.part"):
+        owner, _, _random = path.name.removeprefix("upload-").rpartition("-")
+        owner_host, _, pid = owner.rpartition("-")
+        if owner_host == host and pid.isdigit():
+            gone = not _process_alive(int(pid))
+        else:
+            try:
+                age = time.time() - path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            gone = age > FOREIGN_UPLOAD_HOURS * 3600
+        if gone:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("removed %d partial upload(s) left by stopped processes", removed)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs: a killed one whose parent died too may
+    linger as a zombie until something reaps it, and counts as gone."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def copy_into(source: BinaryIO, target: BinaryIO, limit: int | None = None) -> int:
@@ -109,7 +201,7 @@ def store_file(temp_path: Path, folder: str, extension: str) -> str:
     final = recordings_path(key)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.link(temp_path, final)
-    os.chmod(final, 0o444)
+    os.chmod(final, 0o400)  # read-only, and for the service user only
     _fsync_dir(final.parent)
     return key
 
@@ -137,7 +229,7 @@ def discard(key: str | None) -> None:
         return
     path = recordings_path(key)
     if path.exists():
-        path.chmod(0o644)
+        path.chmod(0o600)
         path.unlink()
 
 
@@ -161,7 +253,7 @@ def write_once(path: Path, data: bytes) -> Path:
     candidate, number = path, 1
     while True:
         try:
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
             break
         except FileExistsError:
             number += 1
@@ -198,7 +290,7 @@ def kept_files(root: Path) -> Iterator[tuple[str, Path]]:
 
 def write_once_mode(key: str) -> int:
     """The permissions a kept file has: read-only in the write-once folders."""
-    return 0o444 if key.split("/", 1)[0] in WRITE_ONCE_FOLDERS else 0o644
+    return 0o400 if key.split("/", 1)[0] in WRITE_ONCE_FOLDERS else 0o600
 
 
 def copy_to_incoming(source: Path) -> tempfile._TemporaryFileWrapper:

@@ -11,7 +11,7 @@ import difflib
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from archive import audit, indexing
 from archive import redaction as hiding
@@ -19,6 +19,7 @@ from archive.errors import ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
 from archive.redaction import DEFAULT_REPLACEMENT, Redactor, segment_audio_spans, word_offsets
+from archive.sequences import lock
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,60 @@ def _rebuild(recording: Recording) -> None:
         tasks.enqueue_access_copies(recording.id)
 
 
+def claim(segment: Segment, version: Any = None) -> None:
+    """Take ``segment`` for one change: the single write that decides between editors.
+
+    ``UPDATE segments SET version = v + 1 WHERE id = :id AND version = v``, where v is
+    the version the editor saw (``version``), or, when none is sent, the version the
+    segment has once its row is locked. Of two requests with the same version, one
+    updates the row and the other finds no row to update: a ``ConflictError`` (409),
+    with nothing written. The winner holds the row until it commits and works on the
+    segment as it is now (reloaded), so every revision number is given once.
+    """
+    if version is None:
+        lock(Segment, segment.id)
+        db.session.refresh(segment)
+        version = segment.version
+    elif not isinstance(version, int) or isinstance(version, bool):
+        raise ValidationError("version must be the whole number the segment was shown with.")
+    won = db.session.execute(
+        update(Segment)
+        .where(Segment.id == segment.id, Segment.version == version)
+        .values(version=version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.session.rollback()
+        raise ConflictError(
+            f"This segment was changed elsewhere (it is now version {segment.version}); "
+            "your text is kept on the page, compare and save again."
+        )
+    db.session.refresh(segment)
+
+
 def edit_segment(
-    actor: User, segment: Segment, changes: dict[str, Any], kind: str = "edit"
+    actor: User,
+    segment: Segment,
+    changes: dict[str, Any],
+    kind: str = "edit",
+    version: Any = None,
+    claimed: bool = False,
 ) -> Segment:
-    """Apply ``text``, ``speaker_id``, ``start``, ``end`` as one new revision."""
+    """Apply ``text``, ``speaker_id``, ``start``, ``end`` as one new revision.
+
+    With ``version``, only if the segment is still at that version (else 409);
+    ``claimed`` when the caller has already claimed it in this transaction.
+    """
+    if not claimed:
+        claim(segment, version)
+    try:
+        return _edit(actor, segment, changes, kind)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> Segment:
     allowed = {"text", "speaker_id", "start", "end"}
     unknown = set(changes) - allowed
     if unknown:
@@ -71,6 +122,7 @@ def edit_segment(
         segment.start,
         segment.end,
     ):
+        db.session.rollback()  # nothing changed: the claimed version is given back
         return segment
     redactor = Redactor(segment.recording.interview)
     heard_before = segment_audio_spans(redactor, segment)
@@ -84,7 +136,6 @@ def edit_segment(
     copy_outdated = segment_audio_spans(redactor, segment) != heard_before
     if copy_outdated:
         _outdate_copy(segment.recording)
-    segment.version += 1
     db.session.add(_revision(segment, actor, kind))
     audit.record(
         db.session,
@@ -120,7 +171,9 @@ def _times(segment: Segment, changes: dict) -> tuple[float, float]:
 def _speaker_id(segment: Segment, changes: dict) -> int | None:
     if "speaker_id" not in changes:
         return segment.speaker_id
-    speaker = db.session.get(Speaker, changes["speaker_id"]) if changes["speaker_id"] else None
+    wanted = changes["speaker_id"]
+    valid = isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted < 2**31
+    speaker = db.session.get(Speaker, wanted) if valid else None
     if (
         speaker is None
         or speaker.interview_id != segment.recording.interview_id
@@ -192,11 +245,26 @@ def add_redaction(
     end: Any,
     reason: Any,
     replacement: Any = None,
+    version: Any = None,
 ) -> Redaction:
     """Hide characters start..end of the segment's text as ``actor`` reads it (the
     rendering with hidden words as labels, for all but custodians) from every
     non-custodian. Positions, bounds and messages are those of that rendering, so
-    nothing here answers differently for what is hidden."""
+    nothing here answers differently for what is hidden.
+
+    The segment's row is held first (with ``version``, only if still at it), so the
+    positions are checked against the text as it is and no edit moves it meanwhile.
+    """
+    check_version(segment, version)
+    try:
+        return _add_rendered_redaction(actor, segment, start, end, reason, replacement)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _add_rendered_redaction(actor, segment, start, end, reason, replacement) -> Redaction:
+    """Positions in the caller's rendering, checked and mapped to the stored text."""
     try:
         start, end = int(start), int(end)
     except (TypeError, ValueError):
@@ -305,23 +373,38 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
 
 
 def check_version(segment: Segment, version: Any) -> None:
-    """Refuse a change made to an older version than the stored one.
-
-    Two people correcting the same segment must not silently overwrite each other;
-    the editor sends the version it showed and keeps the person's text on a refusal.
+    """Hold the segment's row (to commit) and refuse a change made to an older
+    version than the stored one, for changes that add no revision (a redaction):
+    positions in the text are then read from the text they were chosen in, and no
+    edit can slip in between. Edits, splits and joins ``claim`` instead.
     """
+    lock(Segment, segment.id)
+    db.session.refresh(segment)
     if version is None:
         return
-    if not isinstance(version, int) or version != segment.version:
+    if not isinstance(version, int) or isinstance(version, bool) or version != segment.version:
+        db.session.rollback()
         raise ConflictError(
             f"This segment was changed elsewhere (it is now version {segment.version}); "
             "your text is kept on the page, compare and save again."
         )
 
 
-def split_segment(actor: User, segment: Segment, position: Any) -> Segment:
+def split_segment(
+    actor: User, segment: Segment, position: Any, version: Any = None, claimed: bool = False
+) -> Segment:
     """Cut the segment at a character of its text; the second part becomes a new
     segment of the same speaker, starting at its first timed word."""
+    if not claimed:
+        claim(segment, version)
+    try:
+        return _split(actor, segment, position)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _split(actor: User, segment: Segment, position: Any) -> Segment:
     text = segment.text
     if not isinstance(position, int) or not 0 < position < len(text):
         raise ValidationError("Put the cursor inside the text, between two words, to split it.")
@@ -361,7 +444,6 @@ def split_segment(actor: User, segment: Segment, position: Any) -> Segment:
             redaction.start_char = min(redaction.start_char, redaction.end_char)
     segment.text, segment.words, segment.end = before, first_words or None, at
     segment.held_spans = [[s, e, k] for s, e, k in names if e <= len(before)] or None
-    segment.version += 1
     db.session.add_all([_revision(segment, actor, "split"), _revision(tail, actor, "split")])
     _finish(actor, segment, "segment_split", new_segment=tail.id)
     return tail
@@ -400,15 +482,27 @@ def next_segment(segment: Segment) -> Segment | None:
     return db.session.scalar(query)
 
 
-def merge_with_next(actor: User, segment: Segment) -> Segment:
+def merge_with_next(actor: User, segment: Segment, version: Any = None) -> Segment:
     """Join the segment with the one after it in the same recording.
 
     The next segment's history comes along (its revisions are renumbered into this
     one's, marked "joined"), so no earlier wording is lost with the row.
     """
+    claim(segment, version)
+    try:
+        return _merge(actor, segment)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _merge(actor: User, segment: Segment) -> Segment:
     following = next_segment(segment)
     if following is None:
         raise ValidationError("This is the last segment of its recording: nothing follows it.")
+    lock(Segment, following.id)  # nobody edits the next one while it is joined
+    db.session.refresh(following)
+    number = segment.version - 1  # the claim reserved the next number; history first
     separator = " " if segment.text and following.text else ""
     shift = len(segment.text) + len(separator)
     redactor = Redactor(segment.recording.interview)
@@ -422,13 +516,13 @@ def merge_with_next(actor: User, segment: Segment) -> Segment:
         select(Revision).where(Revision.segment_id == following.id).order_by(Revision.version)
     )
     for revision in history:
-        segment.version += 1
-        revision.segment_id, revision.version, revision.kind = segment.id, segment.version, "joined"
+        number += 1
+        revision.segment_id, revision.version, revision.kind = segment.id, number, "joined"
     segment.text = segment.text + separator + following.text
     segment.held_spans = held or None
     segment.words = (segment.words or []) + (following.words or []) or None
     segment.end = max(segment.end, following.end)
-    segment.version += 1
+    segment.version = number + 1
     db.session.add(_revision(segment, actor, "merge"))
     db.session.flush()
     gone = following.id

@@ -74,6 +74,7 @@ class ScratchArchive:
             "WORKER_THREADS": threads,
             "SECRET_KEY": "bench",
             "IDENTITY_KEY": "bRqzIAF1NFXF7e-m6b0U9QpV0SeuZ4vvh0FjpOl4lPw=",
+            "AUDIT_KEY": "bench-audit-key",
         }
 
     def env(self) -> dict[str, str]:
@@ -87,6 +88,7 @@ class ScratchArchive:
             "ARCHIVE_WHISPER_MODEL": self.config["WHISPER_MODEL"],
             "ARCHIVE_SECRET_KEY": "bench",
             "ARCHIVE_IDENTITY_KEY": self.config["IDENTITY_KEY"],
+            "ARCHIVE_AUDIT_KEY": self.config["AUDIT_KEY"],
         }
 
     def app(self):

@@ -15,12 +15,14 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from itertools import count
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from archive import create_app
 from archive.extensions import db
@@ -43,6 +45,7 @@ def _config(base: Path, database_url: str, redis_prefix: str | None = None) -> d
         "TRANSCRIPTS_DIR": base / "transcripts",
         "SECRET_KEY": "test-secret-key",
         "IDENTITY_KEY": "bRqzIAF1NFXF7e-m6b0U9QpV0SeuZ4vvh0FjpOl4lPw=",
+        "AUDIT_KEY": "test-audit-key",
         "RATELIMIT_STORAGE_URI": "memory://",
     }
     if redis_prefix is not None:
@@ -137,6 +140,9 @@ class ArchiveClient(FlaskClient):
             return super().open(*args, **kwargs)
 
     def login_as(self, user: User) -> ArchiveClient:
+        from archive import accounts
+
+        accounts.start_session(user)
         with self.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
@@ -149,6 +155,16 @@ class ArchiveClient(FlaskClient):
         )
         assert match, f"no CSRF token on {path}"
         return match.group(1)
+
+    def post_upload_form(self, path: str, data: dict, token_from: str, **kwargs):
+        """Submit a page's file form as a browser does: to the form's own address,
+        which carries the CSRF token so it is checked before the files are read."""
+        import html
+
+        page = self.get(token_from).get_data(as_text=True)
+        match = re.search(r'action="(' + re.escape(path) + r'\?csrf_token=[^"]+)"', page)
+        assert match, f"no upload form posting to {path} on {token_from}"
+        return self.post_form(html.unescape(match.group(1)), data, token_from=token_from, **kwargs)
 
     def post_form(self, path: str, data: dict, token_from: str | None = None, **kwargs):
         data = {"csrf_token": self.csrf_token(token_from or path), **data}
@@ -163,6 +179,18 @@ def app(app_config):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by Werkzeug in a thread, a thread per request, as a browser or
+    twenty clients at once would reach it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -204,6 +232,7 @@ class Worker:
             "ARCHIVE_TRANSCRIPTS_DIR": str(config["TRANSCRIPTS_DIR"]),
             "ARCHIVE_SECRET_KEY": config["SECRET_KEY"],
             "ARCHIVE_IDENTITY_KEY": config["IDENTITY_KEY"],
+            "ARCHIVE_AUDIT_KEY": config["AUDIT_KEY"],
             "ARCHIVE_WHISPER_MODEL": "tiny.en",
             "ARCHIVE_MODEL_CACHE_DIR": str(config["MODEL_CACHE_DIR"]),
             "ARCHIVE_WORKER_THREADS": "2",

@@ -106,3 +106,90 @@ def test_concurrent_appends_queue_on_the_head_and_keep_one_chain(app):
     assert audit.verify(db.session) == []
     concurrent = select(func.count()).where(audit.AuditEvent.action == "concurrent")
     assert db.session.scalar(concurrent) == writers * events
+
+
+def _rebuild_chain_without_the_key():
+    """What someone who can write the database (but lacks the audit key) would do
+    after editing an event: recompute every hash with the published algorithm."""
+    import hashlib
+    import json
+
+    from sqlalchemy import select, update
+
+    from archive.models import AuditEvent, AuditHead
+
+    previous = "0" * 64
+    for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+        payload = {
+            "seq": event.seq,
+            "created_at": event.created_at.isoformat(timespec="microseconds"),
+            "actor_id": event.actor_id,
+            "actor_email": event.actor_email,
+            "action": event.action,
+            "interview_id": event.interview_id,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "details": event.details,
+            "prev_hash": previous,
+        }
+        canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        event.prev_hash = previous
+        event.hash = previous = hashlib.sha256(canonical.encode()).hexdigest()
+        db.session.flush()
+    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=previous))
+    db.session.commit()
+
+
+def test_a_chain_rebuilt_without_the_audit_key_does_not_verify(app, make_user, runner):
+    from sqlalchemy import select
+
+    from archive.models import AuditEvent
+
+    make_user("admin")
+    make_user("custodian")
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    first = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).first()
+    first.details = '{"role": "researcher"}'
+    _rebuild_chain_without_the_key()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+
+
+def test_audit_csv_neutralises_cells_that_start_like_formulas(client, make_user):
+    import csv
+    import io
+
+    from archive import tokens
+
+    custodian = make_user("custodian")
+    hostile = ["=cmd|'/c_calc'!A1@example.org", "+1@example.org", "-2@example.org"]
+    for email in hostile:
+        user = make_user("researcher", email=email)
+        tokens.issue_token(user, user)  # an event whose actor_email is the address
+    client.login_as(custodian)
+    body = client.get("/audit/events.csv").get_data(as_text=True)
+    cells = [cell for row in csv.reader(io.StringIO(body)) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")], body
+    assert "'=cmd|'/c_calc'!a1@example.org" in [c.lower() for c in cells]
+
+
+def test_migration_rekeys_an_existing_unkeyed_chain(databases, tmp_path):
+    from flask_migrate import upgrade
+
+    from archive import create_app
+    from tests.conftest import _config
+
+    url = databases.new(None, tmp_path)
+    config = _config(tmp_path, url)
+    try:
+        app = create_app(config)
+        with app.app_context():
+            upgrade(revision="0008")  # before 0009 keyed the chain
+            _events(3)  # hashed under the key, then rebuilt as the old version wrote them
+            _rebuild_chain_without_the_key()
+            upgrade()
+            assert audit.verify(db.session) == []
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        databases.drop(url)

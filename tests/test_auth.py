@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from archive.extensions import db
@@ -128,26 +130,56 @@ def test_researcher_can_register_and_gets_the_researcher_role(client):
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "reader@example.org"))
     assert user.role == "researcher"
+    client.post_form("/login", {"email": "reader@example.org", "password": "long enough pw"})
     assert _signed_in_as(client)
 
 
-def test_registration_with_taken_email_stores_nothing(client, make_user):
-    make_user("custodian", email="taken@example.org")
-    before = db.session.query(User).count()
+def _register(client, email: str):
     response = client.post_form(
         "/register",
         {
             "display_name": "Someone",
-            "email": "taken@example.org",
+            "email": email,
             "password": "long enough pw",
             "confirm": "long enough pw",
         },
     )
-    assert response.status_code == 409
-    assert "already exists" in response.get_data(as_text=True)
-    assert db.session.query(User).count() == before
-    taken = db.session.scalar(select(User).where(User.email == "taken@example.org"))
-    assert taken.role == "custodian"
+    return response, client.get(response.headers.get("Location", "/login"))
+
+
+def test_registration_answers_the_same_whether_or_not_the_email_has_an_account(app, make_user):
+    make_user("custodian", email="taken@example.org")
+    before = db.session.query(User).count()
+    taken, taken_page = _register(app.test_client(), "taken@example.org")
+    fresh, fresh_page = _register(app.test_client(), "fresh@example.org")
+    assert (taken.status_code, taken.headers["Location"]) == (
+        fresh.status_code,
+        fresh.headers["Location"],
+    )
+    assert "sign in with it" in taken_page.get_data(as_text=True)
+    assert _without_csrf(taken_page) == _without_csrf(fresh_page)
+    assert db.session.query(User).count() == before + 1
+    taken_user = db.session.scalar(select(User).where(User.email == "taken@example.org"))
+    assert taken_user.role == "custodian"
+
+
+def _without_csrf(page) -> str:
+    return re.sub(r'name="csrf_token"[^>]*>', "", page.get_data(as_text=True))
+
+
+def test_registration_with_taken_email_leaves_the_owner_able_to_sign_in(app, client, make_user):
+    owner = make_user("custodian", email="taken@example.org")
+    owner_client = app.test_client()
+    owner_client.post_form("/login", {"email": "taken@example.org", "password": PASSWORD})
+    assert _signed_in_as(owner_client)
+    _register(client, "taken@example.org")
+    assert _signed_in_as(client) is None
+    assert _signed_in_as(owner_client), "the owner's session goes on"
+    again = app.test_client()
+    again.post_form("/login", {"email": "taken@example.org", "password": PASSWORD})
+    assert _signed_in_as(again), "the owner's password still works"
+    db.session.refresh(owner)
+    assert owner.role == "custodian" and owner.active
 
 
 def test_registration_with_short_password_is_refused(client):
@@ -209,3 +241,35 @@ def test_changing_password_with_wrong_current_one_changes_nothing(client, make_u
     assert "That is not your current password." in response.get_data(as_text=True)
     db.session.refresh(user)
     assert user.password_hash == old_hash
+
+
+def test_a_cookie_copied_before_sign_out_no_longer_works(app, client, make_user):
+    make_user("archivist", email="ana@example.org")
+    client.post_form("/login", {"email": "ana@example.org", "password": PASSWORD})
+    assert _signed_in_as(client)
+    copied = client.get_cookie("archive_session").value
+    thief = app.test_client()
+    thief.set_cookie("archive_session", copied)
+    assert _signed_in_as(thief), "the copy works while the session lasts"
+    client.post_form("/logout", {}, token_from="/")
+    assert _signed_in_as(client) is None
+    assert _signed_in_as(thief) is None
+    assert thief.get("/api/v1/me").status_code == 401
+
+
+def test_changing_password_revokes_api_tokens_and_says_so(app, client, make_user):
+    from archive import tokens
+
+    user = make_user("archivist")
+    _row, plaintext = tokens.issue_token(user, user)
+    bearer = {"Authorization": f"Bearer {plaintext}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    browser = app.test_client()
+    browser.login_as(user)
+    response = browser.post_form(
+        "/account/password",
+        {"current": PASSWORD, "password": "a brand new one", "confirm": "a brand new one"},
+        follow_redirects=True,
+    )
+    assert "API tokens are revoked" in response.get_data(as_text=True)
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from archive import access_copies, interviews, recordings, storage, tokens
 from archive.extensions import db
-from archive.models import Agreement, AuditEvent, Grant, Recording, Segment
+from archive.models import Agreement, AuditEvent, Grant, Interview, Recording, Segment
 from tests.test_policy_table import _tone_file
 
 
@@ -129,7 +129,7 @@ def test_bad_agreement_is_refused_and_nothing_changes(client, people, interview,
 def test_signed_document_is_kept_for_custodians_only(client, people, interview):
     client.login_as(people["custodian"])
     pdf = b"%PDF-1.4\n%signed by the narrator\n%%EOF\n"
-    response = client.post_form(
+    response = client.post_upload_form(
         f"/interviews/{interview.id}/agreement",
         {
             "access_level": "on_request",
@@ -306,7 +306,7 @@ def test_purging_masters_needs_the_exact_title(client, people, interview):
         json={"reason": "again", "purge_master": True, "confirm_title": "almaty"},
         headers=headers,
     )
-    assert wrong.status_code in (409, 422)
+    assert wrong.status_code == 422
     assert master.exists()
     client.login_as(people["custodian"])
     client.post_form(
@@ -316,6 +316,85 @@ def test_purging_masters_needs_the_exact_title(client, people, interview):
     )
     assert not master.exists()
     assert "masters_purged" in db.session.scalars(select(AuditEvent.action)).all()
+
+
+def _state() -> tuple:
+    """Everything a withdrawal writes: agreements, audit events, grants, recordings."""
+    db.session.expire_all()
+    return (
+        [(a.version, a.withdrawn) for a in db.session.scalars(select(Agreement))],
+        db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all(),
+        [(g.id, g.ended_at) for g in db.session.scalars(select(Grant))],
+        [
+            (r.master_purged_at, r.access_copy_key, r.full_copy_key)
+            for r in db.session.scalars(select(Recording))
+        ],
+    )
+
+
+def test_withdrawal_with_a_wrong_title_for_the_purge_changes_nothing(client, people, interview):
+    recording = db.session.scalars(select(Recording)).one()
+    master = storage.recordings_path(recording.master_key)
+    copies = [access_copies.path_for(recording, v) for v in ("full", "redacted")]
+    before = _state()
+    wrong = client.post(
+        f"/api/v1/interviews/{interview.id}/withdraw",
+        json={"reason": "the narrator asked", "purge_master": True, "confirm_title": "almaty"},
+        headers=_bearer(people["custodian"]),
+    )
+    assert wrong.status_code == 422
+    assert "title" in wrong.json["error"]
+    after = _state()
+    # The token issued for the request is the only new audit event.
+    assert after[1] == [*before[1], "token_created"]
+    assert (after[0], after[2], after[3]) == (before[0], before[2], before[3])
+    db.session.expire_all()
+    assert db.session.get(Interview, interview.id).withdrawn_at is None
+    assert master.exists() and all(p.exists() for p in copies)
+    reader = _bearer(people["archivist"])
+    assert (
+        client.get(f"/api/v1/interviews/{interview.id}/transcript", headers=reader).status_code
+        == 200
+    )
+
+
+def test_withdrawal_and_purge_with_the_right_title_happen_together(client, people, interview):
+    recording = db.session.scalars(select(Recording)).one()
+    master = storage.recordings_path(recording.master_key)
+    response = client.post(
+        f"/api/v1/interviews/{interview.id}/withdraw",
+        json={
+            "reason": "the narrator asked",
+            "purge_master": True,
+            "confirm_title": "Almaty witness",
+        },
+        headers=_bearer(people["custodian"]),
+    )
+    assert response.status_code == 200
+    assert response.json["masters_purged"] == 1
+    assert not master.exists()
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert actions.count("interview_withdrawn") == 1 and actions.count("masters_purged") == 1
+
+
+def test_a_second_withdrawal_is_409_and_writes_nothing(client, people, interview):
+    headers = _bearer(people["custodian"])
+    first = client.post(
+        f"/api/v1/interviews/{interview.id}/withdraw",
+        json={"reason": "the narrator asked"},
+        headers=headers,
+    )
+    assert first.status_code == 200
+    before = _state()
+    again = client.post(
+        f"/api/v1/interviews/{interview.id}/withdraw",
+        json={"reason": "the narrator asked again"},
+        headers=headers,
+    )
+    assert again.status_code == 409
+    assert _state() == before
+    versions = [a.version for a in db.session.scalars(select(Agreement))]
+    assert versions == [1, 2]
 
 
 def test_reads_of_closed_content_are_audited(client, people, interview):

@@ -23,6 +23,9 @@ PUBLIC = {
     "api.citation",
     "api.index_points",
     "research.search_page",
+    # For load balancers and monitors; /metrics asks the policy (this machine, or admins).
+    "ops.healthz",
+    "ops.metrics",
 }
 
 

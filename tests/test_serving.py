@@ -193,6 +193,7 @@ def test_gunicorn_serves_the_app_with_the_production_settings(
         "ARCHIVE_TRANSCRIPTS_DIR": str(app_config["TRANSCRIPTS_DIR"]),
         "ARCHIVE_SECRET_KEY": app_config["SECRET_KEY"],
         "ARCHIVE_IDENTITY_KEY": app_config["IDENTITY_KEY"],
+        "ARCHIVE_AUDIT_KEY": app_config["AUDIT_KEY"],
         "ARCHIVE_BIND": f"127.0.0.1:{port}",
         "ARCHIVE_WEB_WORKERS": "1",
         "ARCHIVE_WEB_THREADS": "2",

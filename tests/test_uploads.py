@@ -232,3 +232,17 @@ def test_import_command_refuses_a_bad_file_and_stores_nothing(app, runner, inter
     assert "refused" in result.output
     assert db.session.scalars(select(Recording)).all() == []
     assert _files_under(Path(app.config["RECORDINGS_DIR"])) == []
+
+
+def test_masters_are_readable_by_the_service_user_only(app, api, interview_id):
+    import stat
+
+    response = _upload(api, interview_id, JFK.read_bytes(), "jfk.flac")
+    assert response.status_code == 202
+    recording = db.session.get(Recording, response.json["id"])
+    master = Path(app.config["RECORDINGS_DIR"]) / recording.master_key
+    assert stat.S_IMODE(master.stat().st_mode) == 0o400
+    folder = master.parent
+    while folder != Path(app.config["RECORDINGS_DIR"]).parent:
+        assert stat.S_IMODE(folder.stat().st_mode) & 0o077 == 0, folder
+        folder = folder.parent

@@ -29,6 +29,9 @@ class User(Base):
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
+    # The key of the sign-in this request came with (see ``UserSession``); not stored.
+    session_key = None
+
     # Flask-Login protocol, kept here as plain attributes so models need no Flask import.
     @property
     def is_active(self) -> bool:
@@ -43,7 +46,7 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return f"{self.id}:{self.session_version}:{self.session_key or ''}"
 
     @property
     def name(self) -> str:
@@ -68,3 +71,16 @@ class ApiToken(Base):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class UserSession(Base):
+    """One sign-in in a browser, known to the server: signing out deletes the row, so
+    a copy of the cookie taken before stops working. Only a hash of the key the
+    cookie carries is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

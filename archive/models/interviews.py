@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, false
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
@@ -78,6 +78,12 @@ class Recording(Base):
     """One part of an interview: the preservation master and its transcription job."""
 
     __tablename__ = "recordings"
+    # Parts are numbered 1, 2, ... in upload order; two uploads never share a number.
+    # (Unique indexes rather than constraints: SQLite adds them without rebuilding
+    # the table, so migration 0005 runs on a full archive.)
+    __table_args__ = (
+        Index("uq_recordings_interview_position", "interview_id", "position", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
@@ -122,6 +128,10 @@ class Recording(Base):
 
 class Speaker(Base):
     __tablename__ = "speakers"
+    __table_args__ = (
+        Index("uq_speakers_interview_position", "interview_id", "position", unique=True),
+        Index("uq_speakers_interview_label", "interview_id", "label", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
@@ -176,6 +186,8 @@ class Revision(Base):
     """Every state a segment has had; restoring one writes a new revision."""
 
     __tablename__ = "revisions"
+    # One revision per version of a segment: a second writer of the same version fails.
+    __table_args__ = (Index("uq_revisions_segment_version", "segment_id", "version", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)

@@ -16,6 +16,7 @@ import threading
 import time
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from flask import current_app
@@ -439,7 +440,10 @@ def recover_abandoned(worker: str, at_start: bool = False) -> int:
             recording.worker = None
             requeue.append(recording.id)
     db.session.commit()
-    if at_start:
+    # At start, and whenever the queue is empty, every queued job is queued again: a
+    # job stored while the queue was down (Redis stopped) is taken up once it is back.
+    # A job queued twice is harmless: ``claim`` gives it to one worker only.
+    if at_start or _queue_is_empty():
         requeue += list(
             db.session.scalars(select(Recording.id).where(Recording.status == "queued"))
         )
@@ -450,7 +454,18 @@ def recover_abandoned(worker: str, at_start: bool = False) -> int:
     return len(set(requeue))
 
 
+def _queue_is_empty() -> bool:
+    from archive import tasks
+
+    try:
+        return tasks.huey.pending_count() == 0
+    except Exception:  # the queue is down: nothing can be queued now
+        return False
+
+
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs: a killed one whose parent died too may
+    linger as a zombie until something reaps it, and counts as gone."""
     if pid == os.getpid():
         return True
     try:
@@ -459,4 +474,8 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from archive.web import access, assets, errors, security
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id a database column can hold, else a 404
+    (a 40-digit id must not reach the database, where it overflows)."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def register_web(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     from archive.web import (
         account,
         admin,
@@ -37,6 +47,9 @@ def register_web(app: Flask) -> None:
     for module in blueprints:
         app.register_blueprint(module.bp)
     api.init_app(app)
+    from archive.web import ops
+
+    ops.init_app(app)
 
     access.init_app(app)
     security.init_app(app)

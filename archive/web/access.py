@@ -6,14 +6,20 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, redirect, request, url_for
+from flask import Flask, current_app, g, redirect, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
+from wtforms.validators import ValidationError as CSRFTokenError
 
 from archive import accounts, tokens
-from archive.extensions import login_manager
+from archive.extensions import csrf, login_manager
 from archive.web.errors import api_error
 
 F = TypeVar("F", bound=Callable)
+
+# The only endpoints that take files; everywhere else a body is small and has none.
+UPLOAD_ENDPOINTS = frozenset({"api.upload_recording", "interviews.upload", "consent.record"})
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def public(view: F) -> F:
@@ -36,6 +42,13 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def kept_args(args, names: tuple[str, ...]) -> dict[str, str]:
+    """The filters of a list page to carry into its links: only the named ones, so
+    nothing from the query string reaches ``url_for`` as one of its own keywords
+    (``_external``, ``_anchor``, ``endpoint``...)."""
+    return {name: args[name] for name in names if args.get(name)}
 
 
 def bearer_token() -> str | None:
@@ -66,7 +79,56 @@ def _require_sign_in():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+def is_upload() -> bool:
+    return request.endpoint in UPLOAD_ENDPOINTS
+
+
+def _before_reading():
+    """Everything decided from the headers alone, before anything reads the body.
+
+    Runs first of all the request hooks: a request whose token is bad, that is not
+    signed in where it must be, or that lacks the CSRF token is refused here, so
+    nobody can make the server write a large body to disk without the right to
+    send one. Only the upload routes take a body larger than ``MAX_FORM_BYTES``.
+    """
+    if not is_upload():
+        request.max_content_length = min(
+            current_app.config["MAX_FORM_BYTES"], current_app.config["MAX_CONTENT_LENGTH"]
+        )
+    if request.headers.get("Authorization") and not current_user.is_authenticated:
+        return api_error(401, "Sign in, or send a valid API token.")
+    refusal = _require_sign_in()
+    if refusal is not None:
+        return refusal
+    if request.method in UNSAFE_METHODS and not bearer_token():
+        _check_csrf()
+    return None
+
+
+def _check_csrf() -> None:
+    """CSRF for browser requests: on the upload routes from the ``X-CSRFToken``
+    header (the page's script) or the form's address (``?csrf_token=``, the form
+    without script), never from the body; elsewhere as Flask-WTF does it."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    if not is_upload():
+        if request.blueprint != "api":  # the API checks its own (api.__init__)
+            csrf.protect(apply_exemptions=True)
+        return
+    token = request.headers.get("X-CSRFToken") or request.args.get("csrf_token")
+    try:
+        validate_csrf(token)
+    except CSRFTokenError as exc:
+        raise CSRFError(exc.args[0]) from None
+    strict = request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]
+    if strict and not same_origin(request.referrer or "", f"https://{request.host}/"):
+        raise CSRFError("The referrer does not match the host.")
+    g.csrf_valid = True
+
+
 def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_from_session)
     login_manager.request_loader(_load_from_token)
-    app.before_request(_require_sign_in)
+    # Flask-WTF's own hook would read the form (and spool its files) first.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.before_request_funcs.setdefault(None, []).insert(0, _before_reading)

@@ -54,11 +54,19 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_own_password(current_user, form.current.data, form.password.data)
+            revoked = accounts.change_own_password(
+                current_user, form.current.data, form.password.data
+            )
         except ArchiveError as exc:
             form.current.errors.append(exc.message)
         else:
-            login_user(current_user._get_current_object())  # new session version
-            flash("Your password is changed; other sessions are signed out.", "info")
+            user = current_user._get_current_object()
+            accounts.start_session(user)  # this browser stays signed in, on a new session
+            login_user(user)
+            flash(
+                "Your password is changed; your other sessions are signed out and your "
+                f"API tokens are revoked ({revoked}): make new ones where you need them.",
+                "info",
+            )
             return redirect(url_for("main.home"))
     return render_template("account/password.html", form=form)

@@ -7,8 +7,11 @@ from flask_login import current_user
 
 from archive import audit, policy, redaction
 from archive.extensions import db
+from archive.web.access import kept_args
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+FILTER_ARGS = ("action", "actor", "interview", "since", "until")
 
 
 def filters_from_request() -> audit.EventFilter:
@@ -31,7 +34,7 @@ def events():
         page=page,
         filters=filters,
         actions=audit.actions(db.session),
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args=kept_args(request.args, FILTER_ARGS),
     )
 
 

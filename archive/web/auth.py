@@ -31,6 +31,7 @@ def login():
         except AuthenticationError as exc:
             form.password.errors.append(exc.message)
             return render_template("auth/login.html", form=form), 401
+        accounts.start_session(user)
         login_user(user)
         return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     return render_template("auth/login.html", form=form)
@@ -55,13 +56,18 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register_researcher(
+            accounts.register_researcher(
                 form.email.data, form.password.data, form.display_name.data
             )
         except ArchiveError as exc:
             form.email.errors.append(exc.message)
             return render_template("auth/register.html", form=form), exc.status
-        login_user(user)
-        flash("Welcome. Your researcher account is ready; ask for access to what you need.", "info")
-        return redirect(url_for("main.home"))
+        # The same answer whether or not the address had an account already, so the
+        # form cannot be used to learn who has one; nobody is signed in by it.
+        flash(
+            "Thank you. If this address had no account, your researcher account is "
+            "ready: sign in with it, then ask for access to what you need.",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)

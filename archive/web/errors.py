@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
-from flask import Flask, jsonify, render_template, request
+import sqlalchemy.exc
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -50,11 +52,63 @@ def _http_error(exc: HTTPException):
     if status == 413:
         from flask import current_app
 
+        from archive.web.access import is_upload
+
         message = (
             f"The file is larger than the {current_app.config['MAX_UPLOAD_MB']} MB "
             "this archive accepts."
+            if is_upload()
+            else "The request is larger than this address accepts."
         )
+    if status == 415:
+        message = exc.description or "This address does not take that kind of body."
     return _respond(status, message)
+
+
+def _out_of_range(exc: Exception):
+    """A number no column can hold (a huge id, page or year): refused, not a crash."""
+    from archive.extensions import db
+
+    db.session.rollback()
+    return _respond(422, "A number in the request is out of range.")
+
+
+def _database_unavailable(exc: Exception):
+    """The database is locked longer than its timeout, or unreachable: nothing of the
+    change was kept (the transaction is rolled back); the client may try again."""
+    from archive.extensions import db
+
+    log.warning("database unavailable on %s %s: %s", request.method, request.endpoint, exc.orig)
+    db.session.rollback()
+    response = make_response(
+        _respond(
+            503, "The archive's database is busy or unreachable; nothing was changed. Try again."
+        )
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _os_error(exc: OSError):
+    """The disk is full (or over quota) while an upload is received or stored: a
+    clear 507; the partial file is removed with its request, no row is written."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        raise exc
+    from archive.extensions import db
+
+    db.session.rollback()
+    log.error("disk full on %s %s", request.method, request.endpoint)
+    return _respond(
+        507, "The archive's disk is full; nothing was stored. Tell the archive's operators."
+    )
+
+
+def _conflict(exc: Exception):
+    """Two requests made the same row at once and the database refused the second."""
+    from archive.extensions import db
+
+    db.session.rollback()
+    return _respond(409, "Someone else changed this at the same moment; nothing was changed.")
 
 
 def _csrf_error(exc: CSRFError):
@@ -80,5 +134,10 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(429, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OSError, _os_error)
+    app.register_error_handler(OverflowError, _out_of_range)
+    app.register_error_handler(sqlalchemy.exc.DataError, _out_of_range)
+    app.register_error_handler(sqlalchemy.exc.IntegrityError, _conflict)
+    app.register_error_handler(sqlalchemy.exc.OperationalError, _database_unavailable)
     if not app.testing and not app.debug:
         app.register_error_handler(Exception, _unexpected)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from archive import audit, citations, interviews, policy, recordings, rendering
 from archive.errors import ArchiveError
 from archive.extensions import db
-from archive.web.access import public
+from archive.web.access import kept_args, public
 from archive.web.forms import EmptyForm, InterviewForm, UploadForm
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews")
@@ -27,7 +27,7 @@ def index():
         filters=filters,
         collections=interviews.collections(),
         access_status=interviews.access_status,
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args=kept_args(request.args, ("status", "collection", "language", "year", "access")),
     )
 
 

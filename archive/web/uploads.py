@@ -1,10 +1,12 @@
-"""Uploads stream straight into recordings/incoming, never into memory whole."""
+"""Uploads stream straight into recordings/incoming, never into memory whole, and
+only on the upload routes (``access.UPLOAD_ENDPOINTS``), once the request was let in."""
 
 from __future__ import annotations
 
 from typing import IO
 
 from flask import Request, has_app_context
+from werkzeug.exceptions import UnsupportedMediaType
 
 from archive import storage
 
@@ -19,8 +21,12 @@ class ArchiveRequest(Request):
         filename: str | None = None,
         content_length: int | None = None,
     ) -> IO[bytes]:
-        if filename is not None and has_app_context():
-            return storage.incoming_file()
-        return super()._get_file_stream(
-            total_content_length, content_type, filename, content_length
-        )
+        if filename is None or not has_app_context():
+            return super()._get_file_stream(
+                total_content_length, content_type, filename, content_length
+            )
+        from archive.web.access import is_upload
+
+        if not is_upload():
+            raise UnsupportedMediaType("Files are accepted only where recordings are uploaded.")
+        return storage.incoming_file()

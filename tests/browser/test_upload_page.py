@@ -28,7 +28,7 @@ def test_interviewer_uploads_two_parts_and_sees_them_in_order(
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("jfk.flac")
     expect(rows.nth(1)).to_contain_text("stereo_diarization.wav")
-    expect(rows.nth(0).locator(".job-status")).to_have_text("queued")
+    expect(rows.nth(0).locator(".job-status")).to_have_text("waiting for a worker")
 
 
 def test_bad_file_shows_the_reason_next_to_it(app, page, live_server, sign_in, make_user, tmp_path):

@@ -138,7 +138,8 @@
       var job = cell(row, "");
       job.className = "job";
       var status = document.createElement("span");
-      status.className = "job-status"; status.textContent = rec.status;
+      status.className = "job-status"; status.dataset.status = rec.status;
+      status.textContent = STATUS_LABELS[rec.status] || rec.status;
       var bar = document.createElement("progress");
       bar.max = 1; bar.value = rec.progress;
       bar.setAttribute("aria-label", "Transcription progress of part " + rec.position);
@@ -179,6 +180,10 @@
     ol.replaceChildren(fragment);
   }
 
+  // A queued job waits for a worker (none may be running, or the queue may be down:
+  // the upload is stored either way and is taken up when one starts).
+  var STATUS_LABELS = { queued: "waiting for a worker", processing: "transcribing" };
+
   function poll() {
     clearTimeout(pollTimer);
     fetch(section.dataset.interviewUrl, { credentials: "same-origin" })
@@ -200,7 +205,7 @@
 
   if (section.querySelector('.job-status')) {
     var states = Array.prototype.map.call(section.querySelectorAll(".job-status"),
-      function (el) { return el.textContent; });
+      function (el) { return el.dataset.status; });
     if (states.indexOf("queued") >= 0 || states.indexOf("processing") >= 0) { poll(); }
   }
 })();

@@ -6,6 +6,7 @@ from flask import request
 from flask_login import current_user
 
 from archive import consent, interviews, policy, rendering
+from archive.errors import ValidationError
 from archive.web.api import bp, json_body
 
 
@@ -25,10 +26,19 @@ def agreement_json(agreement) -> dict:
     }
 
 
+AGREEMENT_FIELDS = frozenset({"access_level", "audio", "identity", "embargo_until", "notes"})
+
+
 @bp.post("/interviews/<int:interview_id>/agreements")
 def record_agreement(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "record_agreement")
-    agreement = consent.record_agreement(current_user, interview, json_body())
+    data = json_body()
+    unknown = sorted(set(data) - AGREEMENT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(unknown)}.")
+    if "access_level" not in data:
+        raise ValidationError("access_level is required: sealed, catalogue, on_request or open.")
+    agreement = consent.record_agreement(current_user, interview, data)
     return agreement_json(agreement), 201
 
 
@@ -42,10 +52,13 @@ def agreements(interview_id: int):
 def withdraw(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "withdraw")
     data = json_body()
-    consent.withdraw(current_user, interview, data.get("reason", ""))
-    purged = 0
-    if data.get("purge_master"):
-        purged = consent.purge_masters(current_user, interview, data.get("confirm_title", ""))
+    purged = consent.withdraw(
+        current_user,
+        interview,
+        data.get("reason", ""),
+        purge_master=data.get("purge_master", False),
+        confirm_title=data.get("confirm_title"),
+    )
     return {"id": interview.id, "withdrawn": True, "masters_purged": purged}
 
 

@@ -140,7 +140,7 @@ def transcript(interview_id: int):
 @public
 def citation(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "see_metadata")
-    at = request.args.get("t", type=float)
+    at = citations.moment(request.args.get("t"))
     return {
         "citation": citations.cite(current_user, interview, at),
         "url": citations.interview_url(interview, at),

@@ -111,10 +111,9 @@ def split_segment(segment_id: int):
 @bp.post("/segments/<int:segment_id>/merge")
 def merge_segment(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
-    edits.check_version(segment, json_body().get("version"))
     following = edits.next_segment(segment)
     gone = following.id if following else None
-    edits.merge_with_next(current_user, segment)
+    edits.merge_with_next(current_user, segment, json_body().get("version"))
     return {"segment": _view(segment), "removed": gone}
 
 
@@ -132,6 +131,7 @@ def add_redaction(segment_id: int):
         data.get("end"),
         data.get("reason"),
         data.get("replacement"),
+        data.get("version"),
     )
     return {"id": row.id, "replacement": row.replacement}, 201
 
