@@ -36,7 +36,9 @@ def editor_data(user: User, interview: Interview) -> dict[str, Any]:
         "speakers": speakers_data(user, interview),
         "segments": [
             segment_view(s, redactor)
-            for s in rendering.segments_of(interview, Segment.version, Segment.words)
+            for s in rendering.segments_of(
+                interview, Segment.version, Segment.words, Segment.suspect, doubted=True
+            )
         ],
         "contents": [vars(p) for p in rendering.contents_for(user, interview)],
         "workflow": workflow_data(interview),
@@ -98,6 +100,7 @@ def segment_view(segment: Any, redactor: redaction.Redactor | None) -> dict[str,
         "t": redaction.apply(segment.text, hidden) if hidden else segment.text,
         "h": labels,
         "w": words,
+        "x": getattr(segment, "suspect", None),
     }
 
 

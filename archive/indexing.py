@@ -62,6 +62,6 @@ def _segments(interview: Interview) -> Select:
     return (
         select(Segment)
         .join(Recording)
-        .where(Recording.interview_id == interview.id)
+        .where(Recording.interview_id == interview.id, Segment.readable())
         .order_by(Recording.position, Segment.start, Segment.id)
     )

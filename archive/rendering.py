@@ -46,10 +46,15 @@ class RenderedSegment:
         }
 
 
-def segments_of(interview: Interview, *more: Any) -> list[Row]:
+def segments_of(interview: Interview, *more: Any, doubted: bool = False) -> list[Row]:
     """The interview's segments in reading order, as rows of the columns a reading
     needs (``id``, ``recording_id``, ``start``, ``end``, ``speaker_id``, ``text``, and
     the names indexing found in it: ``name_spans``, ``name_key``), and ``more``.
+
+    Segments the engine doubts (``Segment.suspect``: a possible hallucination) are
+    left out unless ``doubted``: only the editor shows them, for an archivist to
+    check against the audio. Every reading, export and the search index come
+    through here or ``Segment.readable`` and so never show one.
 
     Rows, not ORM objects, and without the timed words unless asked: a page of an
     hour-long interview builds and decrypts half as much."""
@@ -70,6 +75,8 @@ def segments_of(interview: Interview, *more: Any) -> list[Row]:
         .where(Recording.interview_id == interview.id)
         .order_by(Recording.position, Segment.start, Segment.id)
     )
+    if not doubted:
+        query = query.where(Segment.readable())
     return list(db.session.execute(query))
 
 

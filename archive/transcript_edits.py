@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from archive import audit, indexing
+from archive import audit, indexing, policy
 from archive import redaction as hiding
 from archive.errors import ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
@@ -127,6 +127,7 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
     redactor = Redactor(segment.recording.interview)
     heard_before = segment_audio_spans(redactor, segment)
     if text != segment.text:
+        segment.suspect = None  # an archivist wrote what was said: it is checked
         segment.held_spans = hiding.carry_names(redactor, segment, text)
         _follow_text(segment, segment.text, text)
         segment.words = realign_words(segment.words, text)
@@ -151,6 +152,34 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
     db.session.commit()
     if copy_outdated:
         _rebuild(segment.recording)
+    return segment
+
+
+def confirm_segment(actor: User, segment: Segment, version: Any = None) -> Segment:
+    """An archivist heard the audio and the doubted segment is what was said: it is
+    shown to readers, searched and exported from now on."""
+    policy.require(actor, "edit_transcript", segment.recording.interview)
+    if segment.suspect is None:
+        raise ConflictError("This segment is not marked as doubtful; nothing to confirm.")
+    claim(segment, version)
+    try:
+        doubt, segment.suspect = segment.suspect, None
+        db.session.add(_revision(segment, actor, "confirmed"))
+        audit.record(
+            db.session,
+            "segment_confirmed",
+            actor,
+            interview_id=segment.recording.interview_id,
+            object_type="segment",
+            object_id=segment.id,
+            version=segment.version,
+            doubt=doubt,
+        )
+        indexing.reindex(db.session, segment.recording.interview)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
     return segment
 
 
@@ -429,6 +458,7 @@ def _split(actor: User, segment: Segment, position: Any) -> Segment:
         words=second_words or None,
         avg_logprob=segment.avg_logprob,
         no_speech_prob=segment.no_speech_prob,
+        suspect=segment.suspect,  # both halves still wait to be checked
         version=1,
         held_spans=[[s - cut, e - cut, k] for s, e, k in names if s >= cut] or None,
     )
@@ -519,6 +549,7 @@ def _merge(actor: User, segment: Segment) -> Segment:
         number += 1
         revision.segment_id, revision.version, revision.kind = segment.id, number, "joined"
     segment.text = segment.text + separator + following.text
+    segment.suspect = segment.suspect or following.suspect
     segment.held_spans = held or None
     segment.words = (segment.words or []) + (following.words or []) or None
     segment.end = max(segment.end, following.end)

@@ -176,6 +176,15 @@ class Segment(Base):
     # Names found before an edit, carried through it with the words around them
     # ([start, end, speaker id]): hidden even where the matcher no longer finds them.
     held_spans: Mapped[list | None] = mapped_column(EncryptedJSON)
+    #: Why the engine doubts this segment ("loop", "hotwords", "too_fast"): it is kept
+    #: as produced but no reader sees it, nor search, nor an export, until an archivist
+    #: corrects or confirms it (engine.suspect_reason).
+    suspect: Mapped[str | None] = mapped_column(String(20))
+
+    @classmethod
+    def readable(cls):
+        """The WHERE clause of a segment readers, search and exports may show."""
+        return cls.suspect.is_(None)
 
     recording: Mapped[Recording] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()

@@ -19,7 +19,8 @@ Why these settings (faster-whisper 1.2.1):
   but they can also pull it into writing nothing but the names: every kept segment
   is checked (``suspect_reason``: mostly hotwords, a loop, faster than speech) and a
   suspect one is decoded again without hotwords, with temperature fallback; what is
-  still suspect then is dropped, with its reason counted and logged without text.
+  still suspect then is kept with its reason (``Segment.suspect``), for an archivist
+  to check; readers, search and exports leave it out until then.
 
 Segments go to a callback as they are decoded so the caller can store them and
 report progress. This module knows nothing of Flask or the database.
@@ -118,6 +119,8 @@ class Segment:
     avg_logprob: float
     no_speech_prob: float
     words: list[Word] = field(default_factory=list)
+    #: Why it is still doubted after being decoded again (see ``suspect_reason``).
+    suspect: str | None = None
 
 
 @dataclass
@@ -130,9 +133,10 @@ class TranscriptionInfo:
     duration_after_vad: float
     segments_kept: int = 0
     segments_dropped: int = 0
-    #: Suspect segments decoded again without hotwords (see ``suspect_reason``), and
-    #: how many of those were still suspect and dropped, by reason.
+    #: Suspect segments decoded again without hotwords (see ``suspect_reason``), how
+    #: many were still suspect and kept with the mark, and what was dropped, by reason.
     segments_redecoded: int = 0
+    segments_suspect: int = 0
     dropped_reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -299,12 +303,14 @@ def transcribe(
                 reason = "empty" if not norm else None
                 if reason is None and is_duplicate(norm, previous):
                     reason = "repeated"
-                if reason is None and redecoded:
-                    # Without hotwords now: what is still suspect is dropped.
-                    reason = suspect_reason(candidate, frozenset())
                 if reason is not None:
                     _drop(info, candidate, reason)
                     continue
+                if redecoded:
+                    # Without hotwords now: what is still suspect is kept, marked, for
+                    # an archivist to check against the audio; readers do not see it.
+                    candidate.suspect = suspect_reason(candidate, frozenset())
+                    info.segments_suspect += candidate.suspect is not None
                 previous = norm
                 info.segments_kept += 1
                 on_segment(candidate)

@@ -246,6 +246,7 @@ class Job:
                 words=words,
                 avg_logprob=segment.avg_logprob,
                 no_speech_prob=segment.no_speech_prob,
+                suspect=segment.suspect,
             )
         )
         progress = base + share * min(1.0, (segment.end + offset) / self.duration)

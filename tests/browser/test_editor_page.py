@@ -237,3 +237,24 @@ def test_redact_a_selection_and_add_contents_and_status(editor):
     page.reload()
     expect(page.locator("#contents-list")).to_contain_text("The list")
     expect(page.locator("#workflow-line")).to_contain_text("In review")
+
+
+def test_a_doubted_segment_is_marked_and_confirmed_from_the_page(editor, narrated):
+    from archive import indexing
+
+    doubted = db.session.scalars(select(Segment).order_by(Segment.start)).all()[1]
+    doubted.suspect = "loop"
+    indexing.reindex(db.session, narrated["interview"])
+    db.session.commit()
+    page = editor()
+    note = page.locator(".seg.doubtful .seg-doubt")
+    expect(note).to_have_count(1)
+    expect(note).to_contain_text("Possible hallucination (the same words over and over)")
+    expect(note).to_contain_text("Hidden from readers until corrected or confirmed")
+    note.get_by_role("button", name="It is what was said").click()
+    expect(page.locator(".seg.doubtful")).to_have_count(0)
+    db.session.expire_all()
+    assert db.session.get(Segment, doubted.id).suspect is None
+    page.reload()
+    expect(page.locator(".seg")).to_have_count(len(_texts()))
+    expect(page.locator(".seg.doubtful")).to_have_count(0)

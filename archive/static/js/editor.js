@@ -74,12 +74,26 @@
     return s ? s.name : "…";
   }
 
+  // Why the engine doubts a segment (view.x); readers do not see it until checked.
+  var DOUBTS = {
+    loop: "the same words over and over",
+    hotwords: "mostly the names the model was given",
+    too_fast: "more words than the time allows"
+  };
+
+  function doubtHtml(v) {
+    if (!v.x) { return ""; }
+    return '<span class="seg-doubt" role="note">Possible hallucination (' + esc(DOUBTS[v.x] || v.x) +
+      '): check the audio. Hidden from readers until corrected or confirmed. ' +
+      '<button type="button" data-act="confirm">It is what was said</button></span>';
+  }
+
   function itemHtml(seg) {
     var v = seg.view;
-    return '<li class="seg" data-id="' + v.id + '">' +
+    return '<li class="seg' + (v.x ? " doubtful" : "") + '" data-id="' + v.id + '">' +
       '<div class="seg-meta"><button type="button" class="seg-time" data-act="play" tabindex="-1" title="Play from here">' +
       clock(v.s) + '</button> <button type="button" class="seg-speaker" data-act="speaker" tabindex="-1" title="Change the speaker (Alt+S)">' +
-      esc(speakerName(v.sp)) + '</button><span class="seg-state" aria-live="polite"></span></div>' +
+      esc(speakerName(v.sp)) + '</button><span class="seg-state" aria-live="polite"></span>' + doubtHtml(v) + '</div>' +
       '<div class="seg-text" contenteditable="true" spellcheck="true" role="textbox" aria-label="Segment at ' +
       clock(v.s) + '">' + textHtml(v) + "</div></li>";
   }
@@ -330,6 +344,16 @@
     }
     indexTimes();
     showCurrent();
+  }
+
+  function confirmDoubt(seg) {
+    settle(seg).then(function () {
+      return request("POST", api + "/segments/" + seg.view.id + "/confirm", { version: seg.view.v });
+    }).then(checked).then(function (json) {
+      seg.view = json.segment;
+      rerender(seg);
+      say("Confirmed: readers, search and exports now include this segment.");
+    }).catch(function (error) { say(error.message); });
   }
 
   function conflict(seg, fields) {
@@ -874,6 +898,7 @@
     if (button && button.dataset.act === "play") { playAt(seg.view.r, seg.view.s); return; }
     if (button && button.dataset.act === "speaker") { setCurrent(seg); openSpeakers(seg, button); return; }
     if (button && button.dataset.act === "dismiss") { button.parentNode.remove(); markSegment(seg, "", ""); return; }
+    if (button && button.dataset.act === "confirm") { confirmDoubt(seg); return; }
     var word = event.target.closest(".w");
     if (word && window.getSelection().isCollapsed) {
       var w = seg.view.w[Number(word.dataset.w)];

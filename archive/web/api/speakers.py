@@ -117,6 +117,14 @@ def merge_segment(segment_id: int):
     return {"segment": _view(segment), "removed": gone}
 
 
+@bp.post("/segments/<int:segment_id>/confirm")
+def confirm_segment(segment_id: int):
+    """A doubted segment (a possible hallucination) checked against the audio."""
+    segment = _segment_for("edit_transcript", segment_id)
+    edits.confirm_segment(current_user, segment, json_body().get("version"))
+    return {"segment": _view(segment)}
+
+
 @bp.post("/segments/<int:segment_id>/redactions")
 def add_redaction(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
