@@ -65,7 +65,8 @@ def test_a_job_and_the_pages_after_it_log_no_name_nor_text(client, make_user, ca
     ):
         assert client.get(url, headers=_bearer(archivist)).status_code == 200
     messages = [record.getMessage() for record in caplog.records]
-    assert any("Dropping a repeated segment" in m for m in messages)  # the repeats happened
+    # The repeats happened: the guards dropped or doubted segments, and said so.
+    assert any(m.startswith(("Dropping a ", "Keeping a ")) for m in messages), messages
     written = "\n".join(caplog.text.splitlines() + messages)
     assert _forms_in(written) == []
     assert "my name is" not in written.casefold()

@@ -310,7 +310,14 @@ def transcribe(
                     # Without hotwords now: what is still suspect is kept, marked, for
                     # an archivist to check against the audio; readers do not see it.
                     candidate.suspect = suspect_reason(candidate, frozenset())
-                    info.segments_suspect += candidate.suspect is not None
+                    if candidate.suspect is not None:
+                        info.segments_suspect += 1
+                        log.info(
+                            "Keeping a %s segment at %.2f-%.2f s, marked for review",
+                            candidate.suspect,
+                            candidate.start,
+                            candidate.end,
+                        )
                 previous = norm
                 info.segments_kept += 1
                 on_segment(candidate)

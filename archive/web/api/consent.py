@@ -26,7 +26,9 @@ def agreement_json(agreement) -> dict:
     }
 
 
-AGREEMENT_FIELDS = frozenset({"access_level", "audio", "identity", "embargo_until", "notes"})
+AGREEMENT_FIELDS = frozenset(
+    {"access_level", "audio", "identity", "named_speakers", "embargo_until", "notes"}
+)
 
 
 @bp.post("/interviews/<int:interview_id>/agreements")
