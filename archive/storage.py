@@ -139,7 +139,7 @@ def clean_incoming(root: Path) -> int:
         owner, _, _random = path.name.removeprefix("upload-").rpartition("-")
         owner_host, _, pid = owner.rpartition("-")
         if owner_host == host and pid.isdigit():
-            gone = not _process_alive(int(pid))
+            gone = not process_alive(int(pid))
         else:
             try:
                 age = time.time() - path.stat().st_mtime
@@ -154,7 +154,7 @@ def clean_incoming(root: Path) -> int:
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether process ``pid`` still runs: a killed one whose parent died too may
     linger as a zombie until something reaps it, and counts as gone."""
     if pid == os.getpid():

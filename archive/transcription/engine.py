@@ -268,16 +268,7 @@ def transcribe(
         offset = start / SAMPLE_RATE
         segments, fw_info = model.transcribe(
             audio[start:end],
-            language=language,
-            multilingual=multilingual,
-            beam_size=beam_size,
-            vad_filter=True,
-            vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
-            word_timestamps=True,
-            condition_on_previous_text=False,
-            no_speech_threshold=NO_SPEECH_THRESHOLD,
-            log_prob_threshold=LOG_PROB_THRESHOLD,
-            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+            **_decoding(language, multilingual, beam_size),
             hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
             hotwords=hotword_text,
         )
@@ -323,6 +314,22 @@ def transcribe(
                 on_segment(candidate)
     assert info is not None  # plan_chunks always yields at least one piece
     return info
+
+
+def _decoding(language: str | None, multilingual: bool, beam_size: int) -> dict:
+    """The settings every decoding shares (see the module's docstring for why)."""
+    return {
+        "language": language,
+        "multilingual": multilingual,
+        "beam_size": beam_size,
+        "vad_filter": True,
+        "vad_parameters": {"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
+        "word_timestamps": True,
+        "condition_on_previous_text": False,
+        "no_speech_threshold": NO_SPEECH_THRESHOLD,
+        "log_prob_threshold": LOG_PROB_THRESHOLD,
+        "compression_ratio_threshold": COMPRESSION_RATIO_THRESHOLD,
+    }
 
 
 def _drop(info: TranscriptionInfo, seg: Segment, reason: str) -> None:
@@ -405,17 +412,8 @@ class _Redecoder:
             return [seg]
         segments, _info = self.model.transcribe(
             self.audio[lo:hi],
-            language=self.language,
-            multilingual=self.multilingual,
-            beam_size=self.beam_size,
-            vad_filter=True,
-            vad_parameters={"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
-            word_timestamps=True,
-            condition_on_previous_text=False,
+            **_decoding(self.language, self.multilingual, self.beam_size),
             temperature=REDECODE_TEMPERATURES,
-            no_speech_threshold=NO_SPEECH_THRESHOLD,
-            log_prob_threshold=LOG_PROB_THRESHOLD,
-            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
             hotwords=None,
         )
         return [_to_segment(raw, lo / SAMPLE_RATE) for raw in segments]

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import threading
 import time
 from datetime import timedelta
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from flask import current_app
@@ -435,7 +433,7 @@ def recover_abandoned(worker: str, at_start: bool = False) -> int:
     requeue = []
     for recording in db.session.scalars(select(Recording).where(Recording.status == "processing")):
         owner_host, _, pid = (recording.worker or "").partition(":")
-        dead_here = owner_host == host and pid.isdigit() and not _alive(int(pid))
+        dead_here = owner_host == host and pid.isdigit() and not storage.process_alive(int(pid))
         if dead_here or recording.heartbeat_at is None or recording.heartbeat_at < stale:
             recording.status = "queued"
             recording.worker = None
@@ -462,21 +460,3 @@ def _queue_is_empty() -> bool:
         return tasks.huey.pending_count() == 0
     except Exception:  # the queue is down: nothing can be queued now
         return False
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs: a killed one whose parent died too may
-    linger as a zombie until something reaps it, and counts as gone."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
