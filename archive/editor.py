@@ -12,36 +12,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from archive import identity, policy, redaction, rendering
+from archive import identity, policy, redaction, rendering, review_queue
 from archive import transcript_edits as edits
 from archive.errors import ValidationError
 from archive.extensions import db
 from archive.models import Interview, Segment, User
-
-# Words the model gave less than this probability are marked for a second listen.
-UNSURE_BELOW = 0.5
 
 
 def editor_data(user: User, interview: Interview) -> dict[str, Any]:
     """Everything the editor page needs, in compact arrays (a 3-hour interview is
     about 2,500 segments and 30,000 words)."""
     redactor = redaction.redactor_for(user, interview)
+    rows = rendering.segments_of(interview, Segment.version, *review_queue.COLUMNS, doubted=True)
     return {
         "interview": interview.id,
-        "unsure": UNSURE_BELOW,
+        "unsure": review_queue.UNSURE_BELOW,
         "recordings": [
             {"id": r.id, "position": r.position, "duration": r.duration, "status": r.status}
             for r in interview.recordings
         ],
         "speakers": speakers_data(user, interview),
-        "segments": [
-            segment_view(s, redactor)
-            for s in rendering.segments_of(
-                interview, Segment.version, Segment.words, Segment.suspect, doubted=True
-            )
-        ],
+        "segments": [segment_view(s, redactor) for s in rows],
         "contents": [vars(p) for p in rendering.contents_for(user, interview)],
         "workflow": workflow_data(interview),
+        # Riskiest first: [segment id, score, [reasons]] (review_queue.REASONS).
+        "risks": [
+            [risk.segment_id, round(risk.score, 2), list(risk.reasons)]
+            for risk in review_queue.rank(rows)
+        ],
         "can_rename": policy.can(user, "rename_speaker", interview),
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from archive import audit, citations, interviews, policy, recordings, rendering
+from archive import audit, citations, interviews, policy, recordings, rendering, review_queue
 from archive.errors import ArchiveError
 from archive.extensions import db
 from archive.web.access import kept_args, public
@@ -28,6 +28,9 @@ def index():
         collections=interviews.collections(),
         access_status=interviews.access_status,
         args=kept_args(request.args, ("status", "collection", "language", "year", "access")),
+        doubted=review_queue.doubted_counts(i.id for i in page.items)
+        if policy.can(current_user, "review_queue")
+        else {},
     )
 
 
@@ -76,6 +79,9 @@ def detail(interview_id: int):
         eta=recordings.eta_seconds,
         citation=citations.cite(current_user, interview) if segments else None,
         contents=rendering.contents_for(current_user, interview) if segments is not None else [],
+        to_check=len(review_queue.risks(interview))
+        if policy.can(current_user, "edit_transcript", interview)
+        else 0,
     )
 
 

@@ -258,3 +258,19 @@ def test_a_doubted_segment_is_marked_and_confirmed_from_the_page(editor, narrate
     page.reload()
     expect(page.locator(".seg")).to_have_count(len(_texts()))
     expect(page.locator(".seg.doubtful")).to_have_count(0)
+
+
+def test_the_review_queue_leads_to_the_riskiest_segment_by_key(editor, narrated):
+    from archive import indexing
+
+    doubted = db.session.scalars(select(Segment).order_by(Segment.start)).all()[1]
+    doubted.suspect = "hotwords"
+    indexing.reindex(db.session, narrated["interview"])
+    db.session.commit()
+    page = editor()
+    expect(page.locator("#risk-count")).to_contain_text("to check first")
+    first = page.locator("#risk-list li").first
+    expect(first).to_contain_text("possible hallucination")
+    page.locator(".seg-text").first.focus()
+    page.keyboard.press("Alt+r")
+    expect(page.locator(".seg.focus")).to_have_attribute("data-id", str(doubted.id))

@@ -352,6 +352,12 @@
     }).then(checked).then(function (json) {
       seg.view = json.segment;
       rerender(seg);
+      data.risks = (data.risks || []).filter(function (risk) {
+        if (risk[0] !== seg.view.id) { return true; }
+        risk[2] = risk[2].filter(function (reason) { return reason !== "doubted"; });
+        return risk[2].length > 0;
+      });
+      showRisks();
       say("Confirmed: readers, search and exports now include this segment.");
     }).catch(function (error) { say(error.message); });
   }
@@ -862,6 +868,46 @@
     setCurrent(next);
   }
 
+  // ---- the review queue: segments to check first, riskiest first -----------------
+  var RISK_WORDS = {
+    doubted: "possible hallucination",
+    unsure_words: "many uncertain words",
+    low_confidence: "low confidence",
+    short_turn: "short turn between speakers"
+  };
+  var riskList = document.getElementById("risk-list");
+  var riskCursor = -1;
+
+  function showRisks() {
+    var risks = (data.risks || []).filter(function (risk) { return byId[risk[0]]; });
+    document.getElementById("risk-count").textContent = risks.length ?
+      risks.length + " segment" + (risks.length > 1 ? "s" : "") + " to check first (Alt+R: the next one)." :
+      "Nothing stands out: no segment is doubted or full of uncertain words.";
+    riskList.innerHTML = risks.slice(0, 50).map(function (risk, index) {
+      var seg = byId[risk[0]];
+      var why = risk[2].map(function (reason) { return RISK_WORDS[reason] || reason; }).join(", ");
+      return '<li><button type="button" class="link-button" data-risk="' + index + '">' +
+        clock(seg.view.s) + " · " + esc(why) + "</button></li>";
+    }).join("");
+  }
+
+  function goToRisk(index) {
+    var risks = (data.risks || []).filter(function (risk) { return byId[risk[0]]; });
+    if (!risks.length) { say("Nothing is left to check first."); return; }
+    riskCursor = ((index % risks.length) + risks.length) % risks.length;
+    var seg = byId[risks[riskCursor][0]];
+    seg.text.focus();
+    setCaret(seg.text, 0);
+    seg.el.scrollIntoView({ block: "center" });
+    setCurrent(seg);
+    playAt(seg.view.r, Math.max(0, seg.view.s - 0.5));
+  }
+
+  riskList.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-risk]");
+    if (button) { goToRisk(Number(button.dataset.risk)); }
+  });
+
   function playFromCaret() {
     var selection = window.getSelection();
     var node = selection.rangeCount ? selection.anchorNode : null;
@@ -942,6 +988,7 @@
     else if (event.ctrlKey && key === "/") { help.showModal(); }
     else if (event.altKey && event.code === "KeyS") { if (current) { openSpeakers(current, current.el.querySelector(".seg-speaker")); } }
     else if (event.altKey && event.code === "KeyH") { showHistory(); }
+    else if (event.altKey && event.code === "KeyR") { goToRisk(riskCursor + (event.shiftKey ? -1 : 1)); }
     else if (event.altKey && event.code === "BracketLeft") { nudge(event.shiftKey ? "end" : "start", -0.1); }
     else if (event.altKey && event.code === "BracketRight") { nudge(event.shiftKey ? "end" : "start", 0.1); }
     else if (key === "Enter" && segOf(event.target)) { say("Enter does not break a segment: Ctrl+Enter splits it at the cursor."); }
@@ -1032,6 +1079,7 @@
   showContents();
   if (segs.length && audioBase) { player.src = audioBase + "?recording=" + segs[0].view.r; loaded = segs[0].view.r; }
   renderAll(function () {
+    showRisks();
     restorePending();
     document.documentElement.dataset.editorReady = String(performance.now());
   });
