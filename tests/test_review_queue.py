@@ -72,3 +72,18 @@ def test_staff_see_the_count_readers_do_not(client, narrated, people):
     with client.session_transaction() as session:
         session.clear()
     assert "possible hallucination" not in client.get("/interviews/").get_data(as_text=True)
+
+
+def test_fewer_voices_than_expected_are_shown_to_staff_only(client, narrated, people):
+    from archive.models import Recording
+
+    interview = narrated["interview"]
+    interview.expected_speakers = 2
+    recording = db.session.get(Recording, narrated["recording_id"])
+    assert recording.voices_heard == 1  # the job recorded what separation heard
+    db.session.commit()
+    notice = "The archive heard 1 voice where 2 were expected"
+    client.login_as(people["archivist"])
+    assert notice in client.get(f"/interviews/{interview.id}").get_data(as_text=True)
+    client.login_as(people["researcher"])
+    assert notice not in client.get(f"/interviews/{interview.id}").get_data(as_text=True)

@@ -115,6 +115,9 @@ class Recording(Base):
     # Set only by the explicit purge of a withdrawn interview.
     master_purged_at: Mapped[datetime | None]
     access_copy_version: Mapped[int] = mapped_column(Integer, default=-1)
+    #: How many voices speaker separation heard (None: not separated by voice). Fewer
+    #: than the interview expects is shown to staff for review.
+    voices_heard: Mapped[int | None] = mapped_column(Integer)
     redaction_version: Mapped[int] = mapped_column(Integer, default=0)
     # Lease of the worker transcribing it: "host:pid" and when it last showed life.
     worker: Mapped[str | None] = mapped_column(String(120))
@@ -124,6 +127,13 @@ class Recording(Base):
     segments: Mapped[list[Segment]] = relationship(
         back_populates="recording", order_by="Segment.start"
     )
+
+
+    @property
+    def heard_fewer_voices(self) -> bool:
+        """Speaker separation heard fewer voices than the interview says speak."""
+        expected = self.interview.expected_speakers
+        return bool(expected and self.voices_heard is not None and self.voices_heard < expected)
 
 
 class Speaker(Base):

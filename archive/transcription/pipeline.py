@@ -275,6 +275,7 @@ class Job:
             return
         expected = self.interview.expected_speakers
         result = diarization.diarize(mono, spans, expected)
+        self.recording.voices_heard = result.speaker_count
         if expected and result.speaker_count < expected:
             log.warning(
                 "recording %s: %d voice(s) heard where %d were expected",

@@ -1,4 +1,5 @@
-"""segments the engine doubts: kept as produced, hidden from readers until checked
+"""review marks: segments the engine doubts (kept as produced, hidden from readers
+until checked), and how many voices a recording was heard to have
 
 Revision ID: 0010
 Revises: 0009
@@ -18,8 +19,12 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('segments') as batch_op:
         batch_op.add_column(sa.Column('suspect', sa.String(length=20), nullable=True))
+    with op.batch_alter_table('recordings') as batch_op:
+        batch_op.add_column(sa.Column('voices_heard', sa.Integer(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('recordings') as batch_op:
+        batch_op.drop_column('voices_heard')
     with op.batch_alter_table('segments') as batch_op:
         batch_op.drop_column('suspect')
