@@ -128,7 +128,6 @@ class Recording(Base):
         back_populates="recording", order_by="Segment.start"
     )
 
-
     @property
     def heard_fewer_voices(self) -> bool:
         """Speaker separation heard fewer voices than the interview says speak."""
