@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import os
 import subprocess
 import sys
@@ -154,15 +155,33 @@ def conditions(interview: Interview) -> dict[str, list[str]]:
     }
 
 
+#: Letters that identify a word across Russian and Kazakh endings ("Тимура" is "Тимур").
+STEM = 5
+
+
 def invented_rate(interview: Interview, hypothesis: str, reference: str) -> float:
-    """Primed words (names, pseudonyms, vocabulary) written more often than said."""
-    primed = set(
-        fold(" ".join(interview.names + interview.pseudonyms + interview.vocabulary)).split()
-    )
-    said = collections.Counter(w for w in reference.split() if w in primed)
-    written = collections.Counter(w for w in hypothesis.split() if w in primed)
-    extra = sum(max(0, count - said[word]) for word, count in written.items())
+    """Primed words (names, pseudonyms, vocabulary) written more often than said, over
+    the words said; a word counts as said in any of its inflected forms."""
+    names = interview.names + interview.pseudonyms + interview.vocabulary
+    primed = {word[:STEM] for word in fold(" ".join(names)).split()}
+    said = collections.Counter(w[:STEM] for w in reference.split() if w[:STEM] in primed)
+    written = collections.Counter(w[:STEM] for w in hypothesis.split() if w[:STEM] in primed)
+    extra = sum(max(0, count - said[stem]) for stem, count in written.items())
     return extra / max(1, len(reference.split()))
+
+
+#: Seconds of silence sox pads after each turn (``speak``): nobody speaks there.
+PAD = 0.6
+
+
+def turn_of(moment: float, lengths: list[float]) -> int:
+    """The turn whose speech (its span less the silent pad) is nearest ``moment``: a
+    word Whisper stamps a little early, in the pause before its turn, is that turn's."""
+    bounds = np.cumsum([0.0, *lengths])
+    distances = [
+        max(start - moment, 0.0, moment - (end - PAD)) for start, end in itertools.pairwise(bounds)
+    ]
+    return int(np.argmin(distances))
 
 
 def attribution(
@@ -172,10 +191,7 @@ def attribution(
     if not words:
         return 0.0
     result = diarization.diarize(audio, [(w.start, w.end) for w in words], expected)
-    bounds = np.cumsum([0.0, *lengths])
-    truth = np.array(
-        [int(np.searchsorted(bounds, (w.start + w.end) / 2, side="right") - 1) % 2 for w in words]
-    )
+    truth = np.array([turn_of((w.start + w.end) / 2, lengths) % 2 for w in words])
     seconds = np.array([w.end - w.start for w in words])
     labels = np.array(result.labels)
     same = labels == truth

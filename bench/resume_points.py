@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from archive import audio  # noqa: E402
 from archive.transcription import engine  # noqa: E402
 
-FIXTURE = REPO.parent / "shared" / "fixtures" / "jfk.flac"
+FIXTURE = REPO / "tests" / "fixtures" / "jfk.flac"
 PERIOD, REPEATS = 12.0, 6
 
 

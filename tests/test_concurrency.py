@@ -11,7 +11,6 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,8 +18,9 @@ from sqlalchemy import select
 from archive import tokens
 from archive.extensions import db
 from archive.models import Recording, Revision, Segment
+from tests.fixtures import FIXTURES
 
-JFK = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "jfk.flac"
+JFK = FIXTURES / "jfk.flac"
 CLIENTS = 20
 
 

@@ -22,8 +22,9 @@ from archive import create_app, interviews, tokens
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording
 from tests.conftest import REPO, Worker, wait_for
+from tests.fixtures import FIXTURES
 
-JFK = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "jfk.flac"
+JFK = FIXTURES / "jfk.flac"
 
 
 def _free_port() -> int:

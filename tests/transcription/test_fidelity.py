@@ -131,10 +131,11 @@ def test_suspect_segments(text, start, end, hotwords, reason):
 
 
 def _attribution(words, labels) -> float:
-    bounds = np.cumsum([0.0, *TURNS])
-    truth = [
-        int(np.searchsorted(bounds, (w.start + w.end) / 2, side="right") - 1) % 2 for w in words
-    ]
+    """Share of speech time given to the right voice; a word belongs to the turn whose
+    speech (less the 0.6 s pad of silence after it) is nearest its middle."""
+    from bench.fidelity import turn_of
+
+    truth = [turn_of((w.start + w.end) / 2, TURNS) % 2 for w in words]
     seconds = np.array([w.end - w.start for w in words])
     same = np.array([a == b for a, b in zip(labels, truth, strict=True)])
     return float(max(seconds[same].sum(), seconds[~same].sum()) / seconds.sum())
