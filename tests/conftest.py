@@ -220,29 +220,38 @@ def admin(make_user) -> User:
     return make_user("admin")
 
 
+def archive_env(config: dict, **more: str) -> dict[str, str]:
+    """The environment of a process (a worker, gunicorn) that shares the test's
+    archive: its database, files, keys and, when the test has one, its Redis queue."""
+    env = {
+        **os.environ,
+        "ARCHIVE_INSTANCE_DIR": str(config["INSTANCE_DIR"]),
+        "ARCHIVE_DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "ARCHIVE_RECORDINGS_DIR": str(config["RECORDINGS_DIR"]),
+        "ARCHIVE_TRANSCRIPTS_DIR": str(config["TRANSCRIPTS_DIR"]),
+        "ARCHIVE_SECRET_KEY": config["SECRET_KEY"],
+        "ARCHIVE_IDENTITY_KEY": config["IDENTITY_KEY"],
+        "ARCHIVE_AUDIT_KEY": config["AUDIT_KEY"],
+        **more,
+    }
+    env.pop("ARCHIVE_REDIS_URL", None)
+    if config.get("REDIS_URL"):
+        env["ARCHIVE_REDIS_URL"] = config["REDIS_URL"]
+        env["ARCHIVE_REDIS_PREFIX"] = config["REDIS_PREFIX"]
+    return env
+
+
 class Worker:
     """Starts, stops and kills worker processes sharing the test's database and queue."""
 
     def __init__(self, config: dict, log_dir: Path) -> None:
-        self.env = {
-            **os.environ,
-            "ARCHIVE_INSTANCE_DIR": str(config["INSTANCE_DIR"]),
-            "ARCHIVE_DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-            "ARCHIVE_RECORDINGS_DIR": str(config["RECORDINGS_DIR"]),
-            "ARCHIVE_TRANSCRIPTS_DIR": str(config["TRANSCRIPTS_DIR"]),
-            "ARCHIVE_SECRET_KEY": config["SECRET_KEY"],
-            "ARCHIVE_IDENTITY_KEY": config["IDENTITY_KEY"],
-            "ARCHIVE_AUDIT_KEY": config["AUDIT_KEY"],
-            "ARCHIVE_WHISPER_MODEL": "tiny.en",
-            "ARCHIVE_MODEL_CACHE_DIR": str(config["MODEL_CACHE_DIR"]),
-            "ARCHIVE_WORKER_THREADS": "2",
-            "OPENBLAS_NUM_THREADS": "1",
-        }
-        if config.get("REDIS_URL"):
-            self.env["ARCHIVE_REDIS_URL"] = config["REDIS_URL"]
-            self.env["ARCHIVE_REDIS_PREFIX"] = config["REDIS_PREFIX"]
-        else:
-            self.env.pop("ARCHIVE_REDIS_URL", None)
+        self.env = archive_env(
+            config,
+            ARCHIVE_WHISPER_MODEL="tiny.en",
+            ARCHIVE_MODEL_CACHE_DIR=str(config["MODEL_CACHE_DIR"]),
+            ARCHIVE_WORKER_THREADS="2",
+            OPENBLAS_NUM_THREADS="1",
+        )
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from archive import create_app, interviews, tokens
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording
-from tests.conftest import REPO, Worker, wait_for
+from tests.conftest import REPO, Worker, archive_env, wait_for
 from tests.fixtures import FIXTURES
 
 JFK = FIXTURES / "jfk.flac"
@@ -69,25 +69,12 @@ def interview_id(owner):
 
 
 def _gunicorn(app_config, port: int, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "ARCHIVE_INSTANCE_DIR": str(app_config["INSTANCE_DIR"]),
-        "ARCHIVE_DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
-        "ARCHIVE_RECORDINGS_DIR": str(app_config["RECORDINGS_DIR"]),
-        "ARCHIVE_TRANSCRIPTS_DIR": str(app_config["TRANSCRIPTS_DIR"]),
-        "ARCHIVE_SECRET_KEY": app_config["SECRET_KEY"],
-        "ARCHIVE_IDENTITY_KEY": app_config["IDENTITY_KEY"],
-        "ARCHIVE_AUDIT_KEY": app_config["AUDIT_KEY"],
-        "ARCHIVE_BIND": f"127.0.0.1:{port}",
-        "ARCHIVE_WEB_WORKERS": "1",
-        "ARCHIVE_WEB_THREADS": "2",
-    }
-    env.pop("ARCHIVE_REDIS_URL", None)
-    if app_config.get("REDIS_URL"):
-        env.update(
-            ARCHIVE_REDIS_URL=app_config["REDIS_URL"],
-            ARCHIVE_REDIS_PREFIX=app_config["REDIS_PREFIX"],
-        )
+    env = archive_env(
+        app_config,
+        ARCHIVE_BIND=f"127.0.0.1:{port}",
+        ARCHIVE_WEB_WORKERS="1",
+        ARCHIVE_WEB_THREADS="2",
+    )
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(gunicorn), "-c", "gunicorn.conf.py", "wsgi:app"],

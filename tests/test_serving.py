@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -17,7 +16,7 @@ from archive import consent, interviews
 from archive.config import load_config
 from archive.extensions import db
 from archive.web import assets
-from tests.conftest import PASSWORD, REPO
+from tests.conftest import PASSWORD, REPO, archive_env
 
 CLIENT = "10.0.0.5"
 
@@ -185,20 +184,13 @@ def test_gunicorn_serves_the_app_with_the_production_settings(
     db.session.remove()
     port = _free_port()
     access_log = tmp_path / "access.log"
-    env = {
-        **os.environ,
-        "ARCHIVE_INSTANCE_DIR": str(app_config["INSTANCE_DIR"]),
-        "ARCHIVE_DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
-        "ARCHIVE_RECORDINGS_DIR": str(app_config["RECORDINGS_DIR"]),
-        "ARCHIVE_TRANSCRIPTS_DIR": str(app_config["TRANSCRIPTS_DIR"]),
-        "ARCHIVE_SECRET_KEY": app_config["SECRET_KEY"],
-        "ARCHIVE_IDENTITY_KEY": app_config["IDENTITY_KEY"],
-        "ARCHIVE_AUDIT_KEY": app_config["AUDIT_KEY"],
-        "ARCHIVE_BIND": f"127.0.0.1:{port}",
-        "ARCHIVE_WEB_WORKERS": "1",
-        "ARCHIVE_WEB_THREADS": "2",
-        "ARCHIVE_ACCESS_LOG": str(access_log),
-    }
+    env = archive_env(
+        app_config,
+        ARCHIVE_BIND=f"127.0.0.1:{port}",
+        ARCHIVE_WEB_WORKERS="1",
+        ARCHIVE_WEB_THREADS="2",
+        ARCHIVE_ACCESS_LOG=str(access_log),
+    )
     env.pop("ARCHIVE_TRUSTED_PROXIES", None)
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
