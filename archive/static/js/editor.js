@@ -1052,8 +1052,12 @@
   });
 
   var pointForm = document.getElementById("point-form");
-  pointForm.closest("details").addEventListener("toggle", function () {
-    document.getElementById("point-time").value = clock(absolute());
+  var pointTime = document.getElementById("point-time"), pointTimeTyped = false;
+  // The toggle event arrives after the click that opened the form: a time
+  // typed in between is the person's choice and is not overwritten.
+  pointTime.addEventListener("input", function () { pointTimeTyped = true; });
+  pointForm.closest("details").addEventListener("toggle", function (event) {
+    if (event.target.open && !pointTimeTyped) { pointTime.value = clock(absolute()); }
   });
   pointForm.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -1069,6 +1073,8 @@
         keywords: body.keywords.split(",").map(function (k) { return k.trim(); }).filter(Boolean) });
       showContents();
       pointForm.reset();
+      pointTimeTyped = false;
+      pointTime.value = clock(absolute());
       message.textContent = "Added.";
     }).catch(function (error) { message.textContent = error.message; });
   });
