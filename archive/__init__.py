@@ -98,3 +98,6 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.session_protection = "basic"
+    from archive import i18n
+
+    i18n.init_app(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -18,6 +19,7 @@ from archive.models import Base
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
 db = SQLAlchemy(model_class=Base)
+babel = Babel()
 migrate = Migrate(directory=MIGRATIONS_DIR, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

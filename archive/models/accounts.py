@@ -26,6 +26,8 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # The interface language the person chose ("ru", "kk", "en"); None follows the browser.
+    locale: Mapped[str | None] = mapped_column(String(8), default=None)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
