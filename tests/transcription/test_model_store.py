@@ -349,3 +349,18 @@ def test_a_damaged_installed_model_is_reported_and_refused(runner, downloaded, c
     listing = runner.invoke(args=["models", "list"])
     assert listing.exit_code == 1
     assert "DAMAGED" in listing.output and "model.bin is 1000 bytes" in listing.output
+
+
+def test_a_job_naming_a_model_not_installed_fails_saying_how_to_install_it(app, cache) -> None:
+    app.config["WHISPER_MODEL"] = "large-v3"
+    pipeline._model.cache_clear()
+    interviewer = accounts.create_user(None, "ivo@example.org", "interviewer", "long enough pw")
+    interview = interviews.create_interview(interviewer, {"title": "Address", "language": "en"})
+    with storage.copy_to_incoming(FIXTURES / "jfk.flac") as temp:
+        recording = recordings.add_recording(interviewer, interview, temp, "jfk.flac")
+    pipeline.run(recording.id, "test:1")
+    pipeline._model.cache_clear()
+    db.session.refresh(recording)
+    assert recording.status == "failed"
+    assert "flask --app wsgi models download large-v3" in recording.error
+    assert "models import" in recording.error
