@@ -288,6 +288,8 @@ def models_download(name: str, replace: bool) -> None:
         model = model_store.download_model(name, _model_cache(), replace=replace, say=click.echo)
     except ModelError as exc:
         _fail(str(exc))
+    except OSError as exc:  # disk full, permissions: the staging folder is already gone
+        _fail(f"{exc}. Nothing was installed.")
     click.echo(
         f"Installed {model.name} ({model.size / 1e6:,.0f} MB, {model.languages}) in "
         f"{model.path}; {model.verified}."
@@ -308,6 +310,8 @@ def models_import(source: Path, name: str | None, replace: bool) -> None:
         model = model_store.import_model(source, _model_cache(), name=name, replace=replace)
     except ModelError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc}. Nothing was installed.")
     click.echo(
         f"Installed {model.name} ({model.size / 1e6:,.0f} MB, {model.languages}) in "
         f"{model.path}; {model.verified}."

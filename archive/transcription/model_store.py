@@ -427,7 +427,13 @@ def import_model(
         if source.is_dir():
             folder = source
         elif source.is_file() and tarfile.is_tarfile(source):
-            folder = _safe_extract(source, Path(unpack))
+            try:
+                folder = _safe_extract(source, Path(unpack))
+            except (tarfile.TarError, EOFError, FileExistsError) as exc:
+                raise ModelIntegrityError(
+                    f"{source} cannot be unpacked ({type(exc).__name__}: {exc}); the copy is "
+                    "damaged or not a model archive. Nothing was installed."
+                ) from exc
         else:
             raise ModelNotFoundError(
                 f"{source} is neither a model folder nor a .tar/.tar.gz archive of one."

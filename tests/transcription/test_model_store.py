@@ -243,7 +243,8 @@ def downloaded(hub, tmp_path) -> Path:
 
 
 def _tar(folder: Path, target: Path, arcname: str = "small") -> Path:
-    with tarfile.open(target, "w:gz") as tar:
+    mode = "w:gz" if target.name.endswith(".gz") else "w"
+    with tarfile.open(target, mode, **({"compresslevel": 1} if mode == "w:gz" else {})) as tar:
         tar.add(folder, arcname=arcname)
     return target
 
@@ -364,3 +365,24 @@ def test_a_job_naming_a_model_not_installed_fails_saying_how_to_install_it(app, 
     assert recording.status == "failed"
     assert "flask --app wsgi models download large-v3" in recording.error
     assert "models import" in recording.error
+
+
+def test_list_verify_notices_a_changed_byte_that_sizes_miss(runner, downloaded, cache) -> None:
+    model_store.import_model(downloaded, cache)
+    config = cache / "models" / "small" / "config.json"
+    text = config.read_text()
+    config.write_text(text.replace("5", "6", 1))
+    assert runner.invoke(args=["models", "list"]).exit_code == 0  # sizes only
+    listing = runner.invoke(args=["models", "list", "--verify"])
+    assert listing.exit_code == 1
+    assert "config.json does not match its SHA-256" in listing.output
+
+
+def test_a_truncated_archive_is_refused(runner, downloaded, cache, tmp_path) -> None:
+    whole = _tar(downloaded, tmp_path / "whole.tar").read_bytes()
+    cut = tmp_path / "small.tar"
+    cut.write_bytes(whole[: len(whole) // 2])
+    result = runner.invoke(args=["models", "import", str(cut)])
+    assert result.exit_code == 1
+    assert "Nothing was installed" in result.output or "nothing was installed" in result.output
+    assert _installed(cache) == []
