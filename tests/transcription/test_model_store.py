@@ -386,3 +386,14 @@ def test_a_truncated_archive_is_refused(runner, downloaded, cache, tmp_path) -> 
     assert result.exit_code == 1
     assert "Nothing was installed" in result.output or "nothing was installed" in result.output
     assert _installed(cache) == []
+
+
+def test_a_revision_the_hub_does_not_have_is_a_refusal_not_offline(
+    runner, hub, cache, monkeypatch
+) -> None:
+    monkeypatch.setitem(CATALOGUE, "small", Downloadable("small", REPO, "f" * 40, None, 78))
+    result = runner.invoke(args=["models", "download", "small"])
+    assert result.exit_code == 1
+    assert "The hub refused" in result.output and "RevisionNotFoundError" in result.output
+    assert "offline" not in result.output
+    assert _installed(cache) == []
