@@ -17,6 +17,7 @@ from archive.models import ROLES
 
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="Inspect the audit log.")
+models_cli = AppGroup("models", help="Whisper models: list, download (online), import (offline).")
 
 
 def _fail(message: str) -> None:
@@ -226,9 +227,102 @@ def demo() -> None:
     )
 
 
+def _model_cache() -> Path:
+    from flask import current_app
+
+    return Path(current_app.config["MODEL_CACHE_DIR"])
+
+
+def _show_model(model) -> None:
+    size = f"{model.size / 1e6:,.0f} MB" if model.size else "-"
+    click.echo(f"{model.name:<16} {size:>9}  {model.languages:<13} {model.verified}")
+    click.echo(f"{'':<16} {model.source}; in {model.path}")
+    for problem in model.problems:
+        click.echo(f"{'':<16} problem: {problem}", err=True)
+
+
+@models_cli.command("list")
+@click.option("--verify", is_flag=True, help="Re-hash every file against its manifest (slow).")
+def models_list(verify: bool) -> None:
+    """Installed Whisper models: name, size, languages, checks, source and folder."""
+    from flask import current_app
+
+    from archive.transcription import model_store
+
+    found = model_store.list_models(_model_cache(), rehash=verify)
+    configured = current_app.config["WHISPER_MODEL"]
+    click.echo(f"{'name':<16} {'size':>9}  {'languages':<13} verified")
+    for model in found:
+        _show_model(model)
+    missing = [n for n in model_store.CATALOGUE if n not in {m.name for m in found}]
+    if missing:
+        click.echo(
+            f"Not installed: {', '.join(missing)} (`flask --app wsgi models download NAME`, "
+            "or `models import` on a machine without internet)."
+        )
+    click.echo(f"ARCHIVE_WHISPER_MODEL is {configured!r}.")
+    if any(not m.ok for m in found):
+        sys.exit(1)
+
+
+@models_cli.command("download")
+@click.argument("name")
+@click.option("--replace", is_flag=True, help="Download again over an installed copy.")
+def models_download(name: str, replace: bool) -> None:
+    """Download NAME (small, medium, large-v3, large-v3-turbo) from the Hugging Face Hub.
+
+    The only command that goes online. Files are checked by SHA-256 and installed in
+    one rename, so an interrupted download leaves nothing usable behind.
+    """
+    from archive.transcription import model_store
+    from archive.transcription.models import ModelError
+
+    item = model_store.CATALOGUE.get(name)
+    if item is not None:
+        click.echo(
+            f"Going online: downloading {name} (about {item.approx_mb:,} MB) from "
+            f"{model_store.hub_endpoint()}/{item.repo} at revision {item.revision} into "
+            f"{_model_cache() / 'models' / name}. No other archive command uses the network."
+        )
+    try:
+        model = model_store.download_model(name, _model_cache(), replace=replace, say=click.echo)
+    except ModelError as exc:
+        _fail(str(exc))
+    except OSError as exc:  # disk full, permissions: the staging folder is already gone
+        _fail(f"{exc}. Nothing was installed.")
+    click.echo(
+        f"Installed {model.name} ({model.size / 1e6:,.0f} MB, {model.languages}) in "
+        f"{model.path}; {model.verified}."
+    )
+    click.echo(f"Use it with ARCHIVE_WHISPER_MODEL={model.name} (workers load it at start).")
+
+
+@models_cli.command("import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--name", help="Name to install it under (default: its manifest's, or the file's).")
+@click.option("--replace", is_flag=True, help="Replace an installed model of that name.")
+def models_import(source: Path, name: str | None, replace: bool) -> None:
+    """Install a model from a folder or a .tar/.tar.gz, for machines without internet."""
+    from archive.transcription import model_store
+    from archive.transcription.models import ModelError
+
+    try:
+        model = model_store.import_model(source, _model_cache(), name=name, replace=replace)
+    except ModelError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc}. Nothing was installed.")
+    click.echo(
+        f"Installed {model.name} ({model.size / 1e6:,.0f} MB, {model.languages}) in "
+        f"{model.path}; {model.verified}."
+    )
+    click.echo(f"Use it with ARCHIVE_WHISPER_MODEL={model.name} (workers load it at start).")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(models_cli)
     app.cli.add_command(worker)
     app.cli.add_command(import_recordings)
     app.cli.add_command(fixity)

