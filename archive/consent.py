@@ -352,13 +352,16 @@ def pending_requests() -> list[AccessRequest]:
     return list(db.session.scalars(query))
 
 
-def active_grants() -> list[Grant]:
+def active_grants(expiring_within: int | None = None) -> list[Grant]:
+    """Grants in force; with ``expiring_within`` days, only those ending by then."""
     today = date.today()
     query = (
         select(Grant)
         .where(Grant.ended_at.is_(None), or_(Grant.expires_on.is_(None), Grant.expires_on >= today))
         .order_by(Grant.expires_on)
     )
+    if expiring_within is not None:
+        query = query.where(Grant.expires_on <= today + timedelta(days=expiring_within))
     return list(db.session.scalars(query))
 
 
