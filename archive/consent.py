@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from sqlalchemy import or_, select, update
 
-from archive import access_copies, audit, indexing, policy, speakers, storage
+from archive import access_copies, audit, indexing, notifications, policy, speakers, storage
 from archive.errors import ConflictError, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import (
@@ -246,6 +246,7 @@ def request_access(researcher: User, data: dict) -> AccessRequest:
         collection=request.collection_id,
     )
     db.session.commit()
+    notifications.announce("access_requested", request.id)
     return request
 
 
@@ -308,6 +309,7 @@ def decide(
         expires_on=grant.expires_on.isoformat() if grant else None,
     )
     db.session.commit()
+    notifications.announce("access_decided", request.id)
     return grant
 
 
