@@ -94,7 +94,7 @@ def deliver(kind: str, object_id: int, attempt: int = 0) -> int:
     key = f"{subject}:{attempt}" if attempt else subject
     sent = 0
     for user in recipients:
-        if not user.active or not _claim(kind, key, user.id):
+        if user is None or not user.active or not _claim(kind, key, user.id):
             continue
         try:
             message = render(kind, object_id, user)
