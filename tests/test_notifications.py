@@ -336,3 +336,53 @@ def test_smtp_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("ARCHIVE_SMTP_SSL", "0")
     monkeypatch.setenv("ARCHIVE_SMTP_PORT", "2525")
     assert (smtp_config()["SMTP_PORT"], smtp_config()["SMTP_STARTTLS"]) == (2525, True)
+
+
+def test_a_queue_that_is_down_loses_the_mail_not_the_request(client, people, smtp, caplog):
+    from huey.storage import RedisStorage
+
+    interview = _interview(people)
+    kept = tasks.huey.storage
+    # A Redis queue whose server is not there (nothing listens on the port).
+    tasks.huey.storage = RedisStorage("archive", url=f"redis://127.0.0.1:{_free_port()}/0")
+    try:
+        request = _ask_through_the_page(client, people["researcher"], interview)
+    finally:
+        tasks.huey.storage = kept
+    assert request is not None and request.status == "pending"
+    assert any("not queued" in r.getMessage() for r in caplog.records)
+    assert smtp.inbox.messages == []
+
+
+def test_the_archive_logs_in_when_a_username_is_set(app, people, worker_tasks):
+    from aiosmtpd.smtp import AuthResult
+
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"mail password")
+
+    server = SmtpServer()
+    server.controller = Controller(
+        server.inbox,
+        hostname="127.0.0.1",
+        port=server.port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    server.controller.start()
+    try:
+        app.config.update(
+            SMTP_PORT=server.port, SMTP_USERNAME="archive", SMTP_PASSWORD="mail password"
+        )
+        interview = _interview(people)
+        consent.request_access(
+            people["researcher"],
+            {"interview_id": interview.id, "purpose": PURPOSE, "accept_terms": True},
+        )
+        worker_tasks()
+    finally:
+        server.stop()
+    assert logins == [(b"archive", b"mail password")] * 2
+    assert len(server.inbox.messages) == 2
