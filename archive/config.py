@@ -102,4 +102,32 @@ def load_config(instance_dir: Path) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "PER_PAGE": 25,
+        # E-mail notifications (archive/notifications.py): none is sent without a host.
+        **smtp_config(),
+    }
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    return (_env(name, default) or "0").lower() in ("1", "true", "yes", "on")
+
+
+def smtp_config() -> dict:
+    """The SMTP server notifications go through, from ``ARCHIVE_SMTP_*``. With
+    ``_SSL`` the connection is TLS from the start (port 465), otherwise STARTTLS is
+    asked for unless ``_STARTTLS=0`` (a local relay on port 25)."""
+    ssl = _flag("SMTP_SSL")
+    port = _env("SMTP_PORT", "465" if ssl else "587")
+    if not port.isdigit():
+        raise ValueError(f"ARCHIVE_SMTP_PORT must be a port number, not {port!r}.")
+    return {
+        "SMTP_HOST": _env("SMTP_HOST"),
+        "SMTP_PORT": int(port),
+        "SMTP_USERNAME": _env("SMTP_USERNAME"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_FROM": _env("SMTP_FROM", "archive@localhost"),
+        "SMTP_STARTTLS": not ssl and _flag("SMTP_STARTTLS", "1"),
+        "SMTP_SSL": ssl,
+        "SMTP_TIMEOUT": float(_env("SMTP_TIMEOUT", "30")),
+        # The archive's address as its readers reach it: the links in the mail.
+        "BASE_URL": (_env("BASE_URL", "http://localhost:5000") or "").rstrip("/"),
     }

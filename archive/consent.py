@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from sqlalchemy import or_, select, update
 
-from archive import access_copies, audit, indexing, policy, speakers, storage
+from archive import access_copies, audit, indexing, notifications, policy, speakers, storage
 from archive.errors import ConflictError, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import (
@@ -246,6 +246,7 @@ def request_access(researcher: User, data: dict) -> AccessRequest:
         collection=request.collection_id,
     )
     db.session.commit()
+    notifications.announce("access_requested", request.id)
     return request
 
 
@@ -308,6 +309,7 @@ def decide(
         expires_on=grant.expires_on.isoformat() if grant else None,
     )
     db.session.commit()
+    notifications.announce("access_decided", request.id)
     return grant
 
 
@@ -352,13 +354,16 @@ def pending_requests() -> list[AccessRequest]:
     return list(db.session.scalars(query))
 
 
-def active_grants() -> list[Grant]:
+def active_grants(expiring_within: int | None = None) -> list[Grant]:
+    """Grants in force; with ``expiring_within`` days, only those ending by then."""
     today = date.today()
     query = (
         select(Grant)
         .where(Grant.ended_at.is_(None), or_(Grant.expires_on.is_(None), Grant.expires_on >= today))
         .order_by(Grant.expires_on)
     )
+    if expiring_within is not None:
+        query = query.where(Grant.expires_on <= today + timedelta(days=expiring_within))
     return list(db.session.scalars(query))
 
 

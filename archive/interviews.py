@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from archive import audit, identity, policy, redaction
 from archive.errors import NotFoundError, ValidationError, parse_date
 from archive.extensions import db
-from archive.models import SPEAKER_ROLES, Collection, Interview, Speaker, User
+from archive.models import SPEAKER_ROLES, Collection, Interview, Recording, Speaker, User
 from archive.sequences import lock, next_number
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,12 @@ class CatalogueFilter:
     language: str | None = None
     year: int | None = None
     access: str | None = None
+    # The work filters the home page's counts link to (archive/home.py): only for
+    # people who make interviews (staff and interviewers), see ``work_filters``.
+    mine: bool = False
+    missing: str | None = None
+    job: str | None = None
+    embargo: str | None = None
 
     @classmethod
     def from_args(cls, args: Any) -> CatalogueFilter:
@@ -59,7 +65,63 @@ class CatalogueFilter:
             language=args.get("language") or None,
             year=_year(args.get("year", type=int)),
             access=args.get("access") or None,
+            mine=args.get("mine") in ("1", "y", "true"),
+            missing=_choice(args.get("missing"), MISSING_FILTERS),
+            job=_choice(args.get("job"), JOB_FILTERS),
+            embargo=_choice(args.get("embargo"), EMBARGO_FILTERS),
         )
+
+    @property
+    def is_work(self) -> bool:
+        return bool(self.mine or self.missing or self.job or self.embargo)
+
+
+#: What an interview may lack: an agreement, or a pseudonym for a speaker.
+MISSING_FILTERS = ("agreement", "speaker_names")
+#: A recording of the interview in this job state.
+JOB_FILTERS = ("queued", "processing", "running", "failed", "done")
+#: "lifting": an embargo that ends within ``EMBARGO_SOON_DAYS``.
+EMBARGO_FILTERS = ("lifting",)
+EMBARGO_SOON_DAYS = 30
+#: Workflow states an archivist still has to review.
+AWAITING_REVIEW = ("machine_transcript", "in_review")
+
+
+WORK_ARGS = ("mine", "missing", "job", "embargo")
+
+
+def work_filter_label(filters: CatalogueFilter) -> str | None:
+    """The work filters in force, in words (the list says what it shows)."""
+    from flask_babel import gettext
+
+    parts = []
+    if filters.mine:
+        parts.append(gettext("your interviews"))
+    if filters.missing == "agreement":
+        parts.append(gettext("without an agreement"))
+    elif filters.missing == "speaker_names":
+        parts.append(gettext("with a speaker who has no pseudonym"))
+    if filters.job:
+        parts.append(
+            {
+                "queued": gettext("with a recording waiting for transcription"),
+                "processing": gettext("with a recording being transcribed"),
+                "running": gettext("with a recording waiting or being transcribed"),
+                "failed": gettext("with a failed transcription"),
+                "done": gettext("with a finished transcription"),
+            }[filters.job]
+        )
+    if filters.embargo == "lifting":
+        parts.append(
+            gettext("with an embargo ending in the next %(days)d days", days=EMBARGO_SOON_DAYS)
+        )
+    if filters.status == "awaiting_review":
+        parts.append(gettext("awaiting review"))
+    return ", ".join(parts) or None
+
+
+def _choice(value: str | None, choices: tuple[str, ...]) -> str | None:
+    return value if value in choices else None
 
 
 def _year(value: int | None) -> int | None:
@@ -77,7 +139,9 @@ def list_visible(
     """A page of the interviews ``user`` may see in the catalogue, newest first."""
     filters = filters or CatalogueFilter(status=status)
     query = policy.visible(user, select(Interview)).order_by(Interview.id.desc())
-    if filters.status:
+    if filters.status == "awaiting_review":
+        query = query.where(Interview.workflow_status.in_(AWAITING_REVIEW))
+    elif filters.status:
         query = query.where(Interview.workflow_status == filters.status)
     if filters.collection:
         query = query.where(Interview.collection_id == filters.collection)
@@ -90,7 +154,40 @@ def list_visible(
         )
     if filters.access:
         query = query.where(Interview.access_level == filters.access)
+    if filters.is_work and policy.can(user, "create_interview"):
+        query = work_filtered(query, user, filters)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def work_filtered(query, user: Any, filters: CatalogueFilter):
+    """The work filters as WHERE clauses (on a query the policy has already narrowed)."""
+    if filters.mine:
+        query = query.where(Interview.interviewer_id == user.id)
+    if filters.missing == "agreement":
+        query = query.where(Interview.agreement_version == 0)
+    elif filters.missing == "speaker_names":
+        query = query.where(unnamed_speaker_exists())
+    if filters.job:
+        wanted = ("queued", "processing") if filters.job == "running" else (filters.job,)
+        query = query.where(
+            exists().where(Recording.interview_id == Interview.id, Recording.status.in_(wanted))
+        )
+    if filters.embargo == "lifting":
+        today = date.today()
+        query = query.where(
+            Interview.embargo_until > today,
+            Interview.embargo_until <= today + timedelta(days=EMBARGO_SOON_DAYS),
+        )
+    return query
+
+
+def unnamed_speaker_exists():
+    """An interview with a speaker (not merged away) who has no pseudonym yet."""
+    return exists().where(
+        Speaker.interview_id == Interview.id,
+        Speaker.merged_into_id.is_(None),
+        Speaker.pseudonym == "",
+    )
 
 
 def access_status(interview: Interview) -> str:

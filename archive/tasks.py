@@ -104,6 +104,29 @@ def enqueue_forget_deleted(attempt: int = 1) -> None:
     forget_deleted_entries.schedule(args=(attempt,), delay=FORGET_RETRY_SECONDS)
 
 
+# E-mail notifications (archive/notifications.py): a failed send is tried again,
+# every five minutes for half an hour, then logged and given up.
+NOTIFY_RETRIES = 6
+NOTIFY_RETRY_SECONDS = 300
+
+
+@huey.task(retries=NOTIFY_RETRIES, retry_delay=NOTIFY_RETRY_SECONDS)
+def send_notification(kind: str, object_id: int, attempt: int = 0) -> None:
+    from archive import notifications
+
+    with _app_context():
+        notifications.deliver(kind, object_id, attempt)
+
+
+@huey.periodic_task(crontab(minute="17"))
+def remind_expiring_grants() -> None:
+    """Hourly, so a reminder due while the worker was down still goes (once)."""
+    from archive import notifications
+
+    with _app_context():
+        notifications.remind_expiring_grants()
+
+
 def enqueue_access_copies(recording_id: int) -> None:
     build_access_copies(recording_id)
 

@@ -24,6 +24,7 @@ from archive.models.interviews import (
     Segment,
     Speaker,
 )
+from archive.models.notifications import SentNotification
 
 __all__ = [
     "ACCESS_LEVELS",
@@ -48,6 +49,7 @@ __all__ = [
     "Redaction",
     "Revision",
     "Segment",
+    "SentNotification",
     "Speaker",
     "User",
     "UserSession",

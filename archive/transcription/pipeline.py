@@ -98,8 +98,20 @@ def run(recording_id: int, worker: str) -> None:
         db.session.rollback()
         log.exception("transcription of recording %s failed", recording_id)
         _fail(recording_id, exc)
+        _announce("transcription_failed", recording_id)
         return
     log.info("recording %s transcribed in %.1f s", recording_id, time.monotonic() - started)
+    _announce("transcription_done", recording_id)
+
+
+def _announce(kind: str, recording_id: int) -> None:
+    """Tell the interviewer (by e-mail, when configured): once per attempt, so a job
+    tried again after a failure reports its new outcome."""
+    from archive import notifications
+
+    recording = db.session.get(Recording, recording_id)
+    if recording is not None and recording.status in ("done", "failed"):
+        notifications.announce(kind, recording_id, recording.attempts or 1)
 
 
 def _fail(recording_id: int, exc: Exception) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from archive import accounts, policy
@@ -19,7 +19,14 @@ def _admins_only():
 
 @bp.get("/users")
 def users():
-    return render_template("admin/users.html", users=accounts.list_users(), form=NewUserForm())
+    shown = accounts.list_users()
+    role = request.args.get("role")
+    if role:
+        shown = [user for user in shown if user.role == role]
+    if request.args.get("active") in ("0", "1"):
+        active = request.args["active"] == "1"
+        shown = [user for user in shown if user.active == active]
+    return render_template("admin/users.html", users=shown, form=NewUserForm())
 
 
 @bp.post("/users")

@@ -146,10 +146,13 @@ def mine():
 @bp.get("/access/queue")
 def queue():
     policy.require(current_user, "decide_access")
+    expiring = request.args.get("expiring", type=int)
+    expiring = expiring if expiring is not None and 0 <= expiring <= 3660 else None
     return render_template(
         "consent/queue.html",
         requests=consent.pending_requests(),
-        grants=consent.active_grants(),
+        grants=consent.active_grants(expiring_within=expiring),
+        expiring=expiring,
         form=EmptyForm(),
         default_expiry=date.today() + timedelta(days=consent.GRANT_DAYS),
     )

@@ -27,7 +27,13 @@ def index():
         filters=filters,
         collections=interviews.collections(),
         access_status=interviews.access_status,
-        args=kept_args(request.args, ("status", "collection", "language", "year", "access")),
+        args=kept_args(
+            request.args,
+            ("status", "collection", "language", "year", "access", *interviews.WORK_ARGS),
+        ),
+        work_filter=interviews.work_filter_label(filters)
+        if policy.can(current_user, "create_interview")
+        else None,
         doubted=review_queue.doubted_counts(i.id for i in page.items)
         if policy.can(current_user, "review_queue")
         else {},

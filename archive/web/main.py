@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from archive import policy, samples
+from archive import home as work
+from archive import interviews, policy, samples
 from archive.errors import ArchiveError
 from archive.web.access import public
 
@@ -16,7 +17,13 @@ bp = Blueprint("main", __name__)
 @public
 def home():
     offer_sample = policy.can(current_user, "load_sample") and samples.archive_is_empty()
-    return render_template("main/home.html", offer_sample=offer_sample)
+    return render_template(
+        "main/home.html",
+        offer_sample=offer_sample,
+        work=work.work_for(current_user),
+        access_status=interviews.access_status,
+        soon_days=work.SOON_DAYS,
+    )
 
 
 @bp.post("/sample-interview")
