@@ -26,6 +26,7 @@ def register_web(app: Flask) -> None:
         consent,
         interviews,
         main,
+        oai,
         research,
         review,
         speakers,
@@ -43,6 +44,7 @@ def register_web(app: Flask) -> None:
         speakers,
         consent,
         research,
+        oai,
     )
     for module in blueprints:
         app.register_blueprint(module.bp)
