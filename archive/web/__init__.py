@@ -24,6 +24,7 @@ def register_web(app: Flask) -> None:
         api,
         auth,
         consent,
+        iiif,
         interviews,
         main,
         oai,
@@ -45,6 +46,7 @@ def register_web(app: Flask) -> None:
         consent,
         research,
         oai,
+        iiif,
     )
     for module in blueprints:
         app.register_blueprint(module.bp)
