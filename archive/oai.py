@@ -20,7 +20,6 @@ the catalogue, and a server restart does not break a harvest).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +30,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from lxml import etree
 from sqlalchemy import and_, exists, func, or_, select
 
-from archive import identity, policy, rendering
+from archive import linked_data, policy, rendering
 from archive.exports.common import ORGANIZATION, xml_safe
 from archive.extensions import db
 from archive.models import Agreement, Collection, Interview
@@ -60,14 +59,6 @@ VERBS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "GetRecord": (frozenset({"identifier", "metadataPrefix"}), frozenset()),
 }
 PAGED = frozenset({"ListIdentifiers", "ListRecords", "ListSets"})
-
-RIGHTS = {
-    "open": "Open: the transcript and (where the narrator allowed) the recording can be "
-    "read and heard at the archive's address.",
-    "on_request": "On request: the transcript can be read by researchers the archive grants "
-    "access to.",
-    "catalogue": "Catalogue only: the transcript is kept closed by the narrator's agreement.",
-}
 
 _STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
 
@@ -384,40 +375,8 @@ def dublin_core(parent, interview: Interview) -> None:
         parent, f"{{{OAI_DC_NS}}}dc", nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS}
     )
     dc.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_DC_NS} {DC_SCHEMA}")
-    for name, value in catalogue_fields(None, interview):
+    for name, value in linked_data.dublin_core(None, interview):
         _sub(dc, name, value, ns=DC_NS)
-
-
-def catalogue_fields(user: Any, interview: Interview) -> list[tuple[str, str]]:
-    """(Dublin Core element, value) pairs of the interview as ``user`` may see its
-    catalogue entry: OAI-PMH for visitors, the meta tags of the page for its reader."""
-    shown = rendering.metadata_for(user, interview)
-    fields = [("title", shown.title)]
-    for speaker in interview.speakers:
-        element = "creator" if speaker.role == "narrator" else "contributor"
-        fields.append((element, identity.display_name(user, speaker)))
-    fields += [
-        ("description", shown.summary),
-        ("date", interview.recorded_on.isoformat() if interview.recorded_on else ""),
-        ("coverage", shown.place),
-        ("language", interview.language or ""),
-        ("type", "Sound"),
-        ("type", "oral history interview"),
-        ("format", _duration(interview)),
-        ("relation", shown.collection or ""),
-        ("publisher", ORGANIZATION),
-        ("rights", RIGHTS.get(interview.access_level, "")),
-        ("identifier", url_for("interviews.detail", interview_id=interview.id, _external=True)),
-    ]
-    return [(name, value) for name, value in fields if value and value.strip()]
-
-
-def _duration(interview: Interview) -> str:
-    seconds = sum(r.duration or 0 for r in interview.recordings)
-    if not seconds or not math.isfinite(seconds):
-        return ""
-    whole = int(seconds)
-    return f"PT{whole // 3600}H{whole % 3600 // 60}M{whole % 60}S"
 
 
 def _get_record(body, given, query) -> None:
