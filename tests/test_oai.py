@@ -258,3 +258,23 @@ def test_a_new_pseudonym_is_a_change_of_the_record(client, catalogue):
     assert root.findtext("o:GetRecord/o:record/o:metadata//dc:creator", namespaces=NS) == (
         "Renamed"
     )
+
+
+HOSTILE = ["inf", "-1", "99999999999999999999", "../../etc/passwd", "\u202eü𝄞", "'; DROP", "%00"]
+
+
+@pytest.mark.parametrize(
+    "verb", ["ListRecords", "ListIdentifiers", "GetRecord", "ListMetadataFormats", "ListSets"]
+)
+def test_hostile_values_in_every_argument_are_protocol_errors(client, catalogue, verb):
+    for value in HOSTILE:
+        for argument in ("metadataPrefix", "identifier", "from", "until", "set", "resumptionToken"):
+            query = {"verb": verb, "metadataPrefix": "oai_dc", argument: value}
+            if verb == "GetRecord":
+                query.setdefault("identifier", "oai:localhost:interview/1")
+            response = client.get("/oai", query_string=query)
+            assert response.status_code == 200
+            root = etree.fromstring(response.data)
+            # Every such request is wrong somewhere: answered with its error code.
+            assert root.findall("o:error", NS), (verb, argument, value)
+            assert b"Nurlanova" not in response.data
