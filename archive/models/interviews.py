@@ -67,7 +67,8 @@ class Interview(Base):
     identity: Mapped[str] = mapped_column(String(20), default="pseudonym")
     embargo_until: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The last change of what the catalogue shows: OAI-PMH datestamps, from/until.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     collection: Mapped[Collection | None] = relationship(back_populates="interviews")
     interviewer = relationship("User", foreign_keys=[interviewer_id])
