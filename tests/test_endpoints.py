@@ -23,6 +23,11 @@ PUBLIC = {
     "api.citation",
     "api.index_points",
     "research.search_page",
+    # Archival protocols: a manifest and its player ask the policy; OAI-PMH answers
+    # everyone as a visitor (archive/oai.py).
+    "iiif.manifest",
+    "iiif.player",
+    "oai.endpoint",
     # For load balancers and monitors; /metrics asks the policy (this machine, or admins).
     "ops.healthz",
     "ops.metrics",
@@ -66,5 +71,7 @@ def test_public_endpoints_answer_404_for_a_missing_record(client):
         "/api/v1/recordings/999",
         "/api/v1/interviews/999/transcript",
         "/api/v1/interviews/999/audio",
+        "/iiif/interviews/999/manifest.json",
+        "/iiif/interviews/999/player",
     ):
         assert client.get(path).status_code == 404, path

@@ -39,7 +39,7 @@ HOSTILE_QUERY = [
 QUERY_NAMES = (
     "t page per_page q collection language role year status access interview recording "
     "action actor since until timestamps reason next v _external _anchor _scheme _method "
-    "endpoint values"
+    "endpoint values verb metadataPrefix identifier from set resumptionToken"
 ).split()
 HOSTILE_IDS = ("0", "2147483648", "99999999999999999999")
 HOSTILE_JSON = ["[1, 2]", '{"a": 1}', "NaN", "Infinity", "-Infinity", "-1", "1" + "0" * 30, "true"]

@@ -322,3 +322,76 @@ def test_a_narrators_name_said_in_another_interview_reads_as_withheld(client, na
         as_text=True
     )
     assert client.get("/api/v1/search?q=Aigul").json["hits"] == []
+
+
+ARCHIVAL_READERS = ["visitor", "researcher", "researcher without grant", "archivist"]
+
+
+def _oai_urls(interview_ids: list[int]) -> list[str]:
+    urls = [
+        "/oai?verb=Identify",
+        "/oai?verb=ListSets",
+        "/oai?verb=ListRecords&metadataPrefix=oai_dc",
+        "/oai?verb=ListIdentifiers&metadataPrefix=oai_dc",
+    ]
+    urls += [
+        f"/oai?verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:localhost:interview/{i}"
+        for i in interview_ids
+    ]
+    return urls
+
+
+def test_manifests_oai_records_linked_data_and_citations_show_no_name(
+    app, client, narrated, people
+):
+    """IIIF, OAI-PMH, JSON-LD and the citation styles, as visitor and researcher: the
+    name typed everywhere reaches none of them; withdrawn, the interview is a 404 in
+    IIIF and a deleted record in OAI-PMH."""
+    filled = _fill_every_field(client, narrated, people)
+    interview = narrated["interview"]
+    ids = [interview.id, filled["second"]]
+    urls = _oai_urls(ids)
+    for i in ids:
+        urls += [
+            f"/iiif/interviews/{i}/manifest.json",
+            f"/iiif/interviews/{i}/player",
+            f"/interviews/{i}",
+            f"/api/v1/interviews/{i}/citation?t=1",
+            f"/api/v1/interviews/{i}/transcript.vtt?recording={narrated['recording_id']}",
+        ]
+    answered = {}
+    for who in ARCHIVAL_READERS:
+        reader = app.test_client()
+        user = None if who == "visitor" else (people.get(who) or filled["others"][who])
+        if user is not None:
+            reader.login_as(user)
+        for url in urls:
+            response = reader.get(url)
+            assert response.status_code < 500, (who, url)
+            body = response.get_data(as_text=True)
+            assert _forms_in(body) == [], (who, url, _forms_in(body))
+            answered[(who, url)] = response.status_code
+    # They answered: the researcher with a grant reads the manifest, a visitor harvests
+    # the record of the interview on request (its catalogue entry) and of the open one.
+    assert answered[("researcher", f"/iiif/interviews/{interview.id}/manifest.json")] == 200
+    assert answered[("visitor", f"/iiif/interviews/{interview.id}/manifest.json")] == 404
+    assert answered[("visitor", f"/iiif/interviews/{filled['second']}/manifest.json")] == 200
+    records = client.get("/oai?verb=ListRecords&metadataPrefix=oai_dc").get_data(as_text=True)
+    assert "<dc:title>Testimony of Svetlana</dc:title>" in records
+    assert "<dc:title>The neighbour of [name withheld]</dc:title>" in records
+    assert "Papers of [name withheld]" in client.get("/oai?verb=ListSets").get_data(as_text=True)
+
+    consent.withdraw(people["custodian"], interview, "The narrator asked.")
+    db.session.expire_all()
+    for who in ARCHIVAL_READERS:
+        reader = app.test_client()
+        user = None if who == "visitor" else (people.get(who) or filled["others"][who])
+        if user is not None:
+            reader.login_as(user)
+        for path in ("manifest.json", "player"):
+            assert reader.get(f"/iiif/interviews/{interview.id}/{path}").status_code == 404
+    record = client.get(_oai_urls([interview.id])[-1]).get_data(as_text=True)
+    assert '<header status="deleted">' in record
+    assert "<metadata>" not in record and "Svetlana" not in record
+    listed = client.get("/oai?verb=ListIdentifiers&metadataPrefix=oai_dc").get_data(as_text=True)
+    assert listed.count('status="deleted"') == 1

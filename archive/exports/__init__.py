@@ -19,6 +19,7 @@ from collections.abc import Callable
 from archive.exports import to_docx, to_json, to_ohms, to_srt, to_txt, to_vtt
 from archive.exports.bag import BagBusyError, bag_file, write_bag, zip_bag
 from archive.exports.model import ExportDocument, ExportSegment, IndexPoint
+from archive.exports.parts import one_part
 from archive.exports.to_json import load_json
 
 Renderer = Callable[..., bytes]
@@ -63,6 +64,7 @@ __all__ = [
     "bag_file",
     "filename",
     "load_json",
+    "one_part",
     "render",
     "write_bag",
     "zip_bag",

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    event,
+    false,
+    inspect,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
 from archive.models.types import EncryptedJSON, EncryptedText
@@ -55,7 +67,8 @@ class Interview(Base):
     identity: Mapped[str] = mapped_column(String(20), default="pseudonym")
     embargo_until: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The last change of what the catalogue shows: OAI-PMH datestamps, from/until.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     collection: Mapped[Collection | None] = relationship(back_populates="interviews")
     interviewer = relationship("User", foreign_keys=[interviewer_id])
@@ -253,3 +266,28 @@ class IndexPoint(Base):
     synopsis: Mapped[str] = mapped_column(EncryptedText, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# What a catalogue record shows of an interview (OAI-PMH datestamps, archive/oai.py)
+# changes with its speakers' public names and its collection's title as well as with
+# its own row: those changes move ``Interview.updated_at`` too.
+_SPEAKER_SHOWN = ("pseudonym", "role", "named", "merged_into_id")
+
+
+@event.listens_for(Session, "before_flush")
+def _touch_interviews(session, _context, _instances) -> None:
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Speaker):
+            changed = obj in session.new or any(
+                inspect(obj).attrs[name].history.has_changes() for name in _SPEAKER_SHOWN
+            )
+            interview = obj.interview if changed else None
+            if interview is not None:
+                interview.updated_at = utcnow()
+        elif (
+            isinstance(obj, Collection)
+            and obj not in session.new
+            and inspect(obj).attrs.title.history.has_changes()
+        ):
+            for interview in obj.interviews:
+                interview.updated_at = utcnow()

@@ -24,8 +24,10 @@ def register_web(app: Flask) -> None:
         api,
         auth,
         consent,
+        iiif,
         interviews,
         main,
+        oai,
         research,
         review,
         speakers,
@@ -43,6 +45,8 @@ def register_web(app: Flask) -> None:
         speakers,
         consent,
         research,
+        oai,
+        iiif,
     )
     for module in blueprints:
         app.register_blueprint(module.bp)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from archive import audit, citations, interviews, policy, recordings, rendering, review_queue
+from archive import (
+    audit,
+    citations,
+    interviews,
+    linked_data,
+    policy,
+    recordings,
+    rendering,
+    review_queue,
+)
 from archive.errors import ArchiveError
 from archive.extensions import db
 from archive.web.access import kept_args, public
@@ -84,6 +93,9 @@ def detail(interview_id: int):
         button_form=EmptyForm(),
         eta=recordings.eta_seconds,
         citation=citations.cite(current_user, interview) if segments else None,
+        cite_styles=citations.styles(current_user, interview) if segments else None,
+        json_ld=linked_data.json_ld(current_user, interview),
+        dublin_core=linked_data.dublin_core(current_user, interview),
         contents=rendering.contents_for(current_user, interview) if segments is not None else [],
         to_check=len(review_queue.risks(interview))
         if policy.can(current_user, "edit_transcript", interview)

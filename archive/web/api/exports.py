@@ -19,6 +19,8 @@ def export(interview_id: int, fmt: str):
         raise NotFoundError()
     interview = interviews.get_visible(current_user, interview_id, "export")
     document = rendering.export_document(current_user, interview)
+    if request.args.get("recording") is not None:
+        document = _one_part(interview, document, request.args.get("recording", type=int))
     timestamps = request.args.get("timestamps", "1") != "0"
     body = exports.render(fmt, document, timestamps=timestamps)
     audit.record_read(db.session, current_user, interview, f"export_{fmt.replace('.', '_')}")
@@ -30,6 +32,16 @@ def export(interview_id: int, fmt: str):
             "Cache-Control": "no-store",
         },
     )
+
+
+def _one_part(interview, document, recording_id: int | None):
+    """``?recording=``: one part, timed from its own start (a IIIF canvas's WebVTT)."""
+    start = 0.0
+    for recording in interview.recordings:
+        if recording.id == recording_id:
+            return exports.one_part(document, recording.id, start, recording.duration or 0.0)
+        start += recording.duration or 0.0
+    raise NotFoundError()
 
 
 @bp.get("/interviews/<int:interview_id>/bag.zip")

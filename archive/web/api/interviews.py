@@ -144,6 +144,8 @@ def citation(interview_id: int):
     return {
         "citation": citations.cite(current_user, interview, at),
         "url": citations.interview_url(interview, at),
+        "styles": citations.styles(current_user, interview, at),
+        "csl": citations.csl(current_user, interview, at),
     }
 
 
