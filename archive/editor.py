@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
+
 from archive import identity, policy, redaction, rendering, review_queue
 from archive import transcript_edits as edits
 from archive.errors import ValidationError
@@ -46,7 +48,11 @@ def editor_data(user: User, interview: Interview) -> dict[str, Any]:
         "can_rename": policy.can(user, "rename_speaker", interview),
         # Each segment's "tr": its machine translation, read-only, hidden as the text.
         "translation": (
-            {"label": track.label, "language": track.language, "status": track.status}
+            {
+                "label": gettext("Machine translation"),
+                "language": track.language,
+                "status": track.status,
+            }
             if track.status
             else None
         ),

@@ -235,6 +235,7 @@ def translate_recording(recording: Recording, worker: str) -> int:
     language = _language(recording)
     samples = audio.decode(storage.recordings_path(recording.master_key))
     name = current_app.config["TRANSLATION_MODEL"]
+    _beat(recording.id, worker)  # loading the model may have taken a while
     count = 0
     for _ in range(MAX_PASSES):
         todo = outdated(recording.id)
@@ -247,12 +248,7 @@ def translate_recording(recording: Recording, worker: str) -> int:
             version = segment.version
             text, suspect = translate_span(model, samples, segment.start, segment.end, language)
             _store(segment_id, version, text, suspect, name)
-            db.session.execute(
-                update(Recording)
-                .where(Recording.id == recording.id, Recording.translation_worker == worker)
-                .values(translation_heartbeat_at=utcnow())
-            )
-            db.session.commit()
+            _beat(recording.id, worker)
             count += 1
     recording = db.session.get(Recording, recording.id)
     db.session.refresh(recording)
@@ -261,6 +257,16 @@ def translate_recording(recording: Recording, worker: str) -> int:
     indexing.reindex(db.session, recording.interview)  # the translation is searchable
     db.session.commit()
     return count
+
+
+def _beat(recording_id: int, worker: str) -> None:
+    """Show the lease is alive, and commit what was done."""
+    db.session.execute(
+        update(Recording)
+        .where(Recording.id == recording_id, Recording.translation_worker == worker)
+        .values(translation_heartbeat_at=utcnow())
+    )
+    db.session.commit()
 
 
 def translate_span(
@@ -330,6 +336,21 @@ def recover_abandoned(worker: str) -> int:
     for recording_id in dict.fromkeys(requeue):
         tasks.enqueue_translation(recording_id)
     return len(set(requeue))
+
+
+def queue_all(retry_failed: bool = False) -> list[int]:
+    """Queue every transcribed recording whose translation is missing or stale (an
+    archive transcribed before the track existed); with ``retry_failed``, failed
+    translations too. Returns the recordings queued."""
+    queued: list[int] = []
+    for interview in db.session.scalars(select(Interview).where(Interview.withdrawn_at.is_(None))):
+        if retry_failed:
+            for recording in interview.recordings:
+                if recording.translation_status == "failed":
+                    recording.translation_status = None
+        queued += refresh(db.session, interview)
+    db.session.commit()
+    return queued
 
 
 def status_of(interview: Interview) -> str | None:

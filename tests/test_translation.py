@@ -19,7 +19,7 @@ import zipfile
 import pytest
 from sqlalchemy import LargeBinary, func, select, type_coerce
 
-from archive import indexing, tokens, translation
+from archive import indexing, tasks, tokens, translation
 from archive import transcript_edits as edits
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, SegmentTranslation, utcnow
@@ -76,6 +76,7 @@ def translated_state(tmp_path_factory, databases, template_db, model_cache):
         pipeline.run(recording_id, "test:1")
         recording = db.session.get(Recording, recording_id)
         queued_after_transcription = recording.translation_status
+        pending = [task.name for task in tasks.huey.pending()]
         translation.run(recording_id, "test:1")
         db.session.expire_all()
         interview = db.session.get(Interview, interview_id)
@@ -96,6 +97,7 @@ def translated_state(tmp_path_factory, databases, template_db, model_cache):
         "interview": interview_id,
         "recording": recording_id,
         "queued_after_transcription": queued_after_transcription,
+        "pending": pending,
     }
     yield base, database, ids
     databases.drop(database)
@@ -156,7 +158,9 @@ def _give_english(ids, text: str = ENGLISH) -> Segment:
 
 
 def test_a_real_job_translates_every_segment_with_the_same_times(client, ids):
-    assert ids["queued_after_transcription"] == "queued"  # enqueued by the transcription
+    # Queued by the transcription's end, for a worker (the test then ran the job).
+    assert ids["queued_after_transcription"] == "queued"
+    assert any(name.endswith("translate_recording") for name in ids["pending"])
     recording = db.session.get(Recording, ids["recording"])
     assert recording.language == "ru"
     assert recording.translation_status == "done"
@@ -284,6 +288,9 @@ def test_a_transliterated_name_is_hidden_on_every_surface(client, ids, people, r
         assert _search(client, word, headers) == []
     hits = _search(client, "almaty", headers)
     assert hits and all(hit["track"] == "translation" for hit in hits)
+    # The speaker's role still filters (the track is packed beside it in the index).
+    by_role = client.get("/api/v1/search?q=almaty&role=narrator", headers=headers).json
+    assert by_role["hits"] and by_role["facets"]["speaker_role"] == {"narrator": 1}
     assert all(not _names_in(hit["snippet"] + hit["text"]) for hit in hits)
 
 
@@ -352,3 +359,16 @@ def test_an_english_interview_gets_no_translation(app):
     assert not translation.wanted(recording)
     recording.language = "kk"
     assert translation.wanted(recording)
+
+
+def test_the_translate_command_queues_what_is_missing(app, ids):
+    recording = db.session.get(Recording, ids["recording"])
+    recording.translation_status, recording.translation_error = "failed", "Translation failed"
+    db.session.delete(db.session.scalar(select(SegmentTranslation).limit(1)))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    assert "0 recording(s)" in runner.invoke(args=["translate"]).output  # failed: left
+    result = runner.invoke(args=["translate", "--retry-failed"])
+    assert result.exit_code == 0 and "1 recording(s) queued" in result.output
+    db.session.expire_all()
+    assert db.session.get(Recording, ids["recording"]).translation_status == "queued"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext
 from flask_login import current_user
 
 from archive import audit, citations, identity, interviews, policy, recordings, rendering
@@ -138,7 +139,7 @@ def transcript(interview_id: int):
     if track.status is not None:
         # Each segment's "translation" (when made): a machine translation, so labelled.
         payload["translation"] = {
-            "label": track.label,
+            "label": gettext("Machine translation"),
             "language": track.language,
             "status": track.status,
         }
