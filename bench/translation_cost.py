@@ -3,8 +3,9 @@
 Builds a Russian "interview" of about ``--minutes`` from the espeak-ng fixtures
 (``russian_translation.flac`` and ``russian_narrator.flac`` in turns, with pauses),
 transcribes it once with the archive's settings (language given), then times the
-translation pass as the worker runs it (``translation.translate_span`` over every
-segment: Whisper's ``translate`` task on each segment's audio). The model is loaded
+translation pass as the worker runs it (``translation.translate_spans``, BATCH segments
+at a time: Whisper's ``translate`` task on each segment's audio); ``--one-by-one``
+also times the same segments decoded one at a time. The model is loaded
 once before either, as a running worker has it.
 
     .venv/bin/python bench/translation_cost.py --model base --minutes 1 --threads 2
@@ -51,11 +52,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--one-by-one", action="store_true", help="also time unbatched")
     parser.add_argument("--cache", default=str(REPO / "cache"))
     args = parser.parse_args()
 
     from archive.transcription import engine
-    from archive.translation import translate_span
+    from archive.translation import BATCH, translate_span, translate_spans
 
     model = engine.load_model(args.model, Path(args.cache), args.device, args.threads)
     samples = russian_audio(args.minutes)
@@ -66,18 +68,26 @@ def main() -> None:
     engine.transcribe(model, samples, "ru", [], segments.append)
     transcribed = time.perf_counter() - started
 
+    spans = [(segment.start, segment.end) for segment in segments]
     started = time.perf_counter()
     words = 0
-    for segment in segments:
-        text, _suspect = translate_span(model, samples, segment.start, segment.end, "ru")
-        words += len(text.split())
+    for first in range(0, len(spans), BATCH):  # as the worker does
+        for text, _suspect in translate_spans(model, samples, spans[first : first + BATCH], "ru"):
+            words += len(text.split())
     translated = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for start, end in spans if args.one_by_one else []:
+        translate_span(model, samples, start, end, "ru")
+    one_by_one = time.perf_counter() - started
 
     print(f"model {args.model}, {args.device}, threads {args.threads or 'all'}")
     print(f"audio: {minutes:.2f} min, {len(segments)} segments, {words} English words")
     print(f"transcription: {transcribed / minutes:.1f} s per minute of audio")
     print(f"translation:   {translated / minutes:.1f} s per minute of audio")
     print(f"translation share of the job: {translated / (translated + transcribed):.0%}")
+    if args.one_by_one:
+        print(f"translation one segment at a time: {one_by_one / minutes:.1f} s per minute")
 
 
 if __name__ == "__main__":
