@@ -16,7 +16,8 @@ times (``SegmentTranslation``, encrypted at rest like the original).
   it was made from the segment as it is.
 - Every change to a transcript reindexes it (``indexing.reindex``), which calls
   ``refresh`` here: a recording with a missing or stale translation is queued
-  again, after the commit.
+  again, after the commit (a failed one too: the change may be its cure);
+  ``flask --app wsgi translate [--retry-failed]`` queues an archive's backlog.
 - Readers see it only through ``rendering`` (``translation=True``), hidden by
   ``redaction.Redactor.translation`` exactly as strictly as the original.
 """

@@ -288,6 +288,8 @@ def test_a_transliterated_name_is_hidden_on_every_surface(client, ids, people, r
         assert _search(client, word, headers) == []
     hits = _search(client, "almaty", headers)
     assert hits and all(hit["track"] == "translation" for hit in hits)
+    page = client.get("/search?q=almaty").get_data(as_text=True)
+    assert "matched the machine translation" in page and _names_in(page) == []
     # The speaker's role still filters (the track is packed beside it in the index).
     by_role = client.get("/api/v1/search?q=almaty&role=narrator", headers=headers).json
     assert by_role["hits"] and by_role["facets"]["speaker_role"] == {"narrator": 1}
