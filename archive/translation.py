@@ -57,6 +57,11 @@ BATCH = 8
 #: Longer segments (a merge can make one) are translated alone, by the model's
 #: own sliding 30 s windows: a batched clip is one window.
 MAX_BATCHED_SECONDS = 28.0
+#: The most tokens a clip's English may take: speech runs at about 4 tokens a
+#: second, so twice that, and a few more, bounds a decoding that loops (without it
+#: one looping clip keeps its whole batch decoding up to Whisper's 448 tokens).
+TOKENS_PER_SECOND = 8
+EXTRA_TOKENS = 16
 #: Passes over the recording in one run: an edit made while the job runs leaves a
 #: stale translation, which the next pass makes again.
 MAX_PASSES = 3
@@ -309,6 +314,7 @@ def translate_spans(
             vad_filter=False,
             without_timestamps=True,
             batch_size=len(clips),
+            max_new_tokens=_token_limit(max(c["end"] - c["start"] for c in clips)),
             beam_size=5,
             condition_on_previous_text=False,
             no_speech_threshold=engine.NO_SPEECH_THRESHOLD,
@@ -329,6 +335,10 @@ def translate_spans(
     return [r if r is not None else ("", None) for r in results]
 
 
+def _token_limit(seconds: float) -> int:
+    return int(seconds * TOKENS_PER_SECOND) + EXTRA_TOKENS
+
+
 def _doubt(text: str, start: float, end: float) -> str | None:
     probe = engine.Segment(start=start, end=end, text=text, avg_logprob=0.0, no_speech_prob=0.0)
     return engine.suspect_reason(probe, frozenset())
@@ -347,6 +357,7 @@ def translate_span(
     pieces, _info = model.transcribe(
         samples[lo:hi],
         task="translate",
+        max_new_tokens=_token_limit(min(hi - lo, 30 * rate) / rate),
         language=language,
         beam_size=5,
         vad_filter=False,
