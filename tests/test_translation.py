@@ -263,6 +263,9 @@ def _reader_surfaces(client, interview_id: int, headers=None, login=None) -> dic
     with zipfile.ZipFile(io.BytesIO(docx)) as archive_zip:
         out["docx"] = archive_zip.read("word/document.xml").decode()
     out["ohms"] = client.get(f"{base}/transcript.ohms.xml", headers=headers).get_data(as_text=True)
+    editor = client.get(f"{base}/editor", headers=headers)
+    if editor.status_code == 200:  # staff only
+        out["editor"] = str(editor.json)
     return out
 
 
@@ -279,6 +282,9 @@ def test_a_transliterated_name_is_hidden_on_every_surface(client, ids, people, r
     assert "Svetlana" in surfaces["api"] and "Almaty" in surfaces["api"]
     for name, text in surfaces.items():
         assert _names_in(text) == [], f"{role} reads a name on the {name}"
+    assert ("editor" in surfaces) == (role == "archivist")
+    if role == "archivist":
+        assert "Svetlana. I live in Almaty" in surfaces["editor"]
     assert "Machine translation" in surfaces["txt"]
     assert "NOTE\nMachine translation" in surfaces["vtt"]
     assert "Machine translation" in surfaces["docx"]
