@@ -143,6 +143,17 @@ def fixity() -> None:
     click.echo(f"All {checked} master(s) match their SHA-256.")
 
 
+@click.command("translate")
+@click.option("--retry-failed", is_flag=True, help="Queue failed translations again too.")
+def translate(retry_failed: bool) -> None:
+    """Queue the machine English translation of every recording not in English that
+    lacks one (or has a stale one); a running worker makes them."""
+    from archive import translation
+
+    queued = translation.queue_all(retry_failed)
+    click.echo(f"{len(queued)} recording(s) queued for translation.")
+
+
 @click.command("backup")
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 def backup(target: Path) -> None:
@@ -326,6 +337,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(import_recordings)
     app.cli.add_command(fixity)
+    app.cli.add_command(translate)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
     app.cli.add_command(demo)

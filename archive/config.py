@@ -76,6 +76,8 @@ def load_config(instance_dir: Path) -> dict:
         "TRANSCRIPTS_DIR": Path(_env("TRANSCRIPTS_DIR", str(PROJECT_ROOT / "transcripts"))),
         "WHISPER_MODEL": _env("WHISPER_MODEL", "base"),
         "WHISPER_DEVICE": _env("WHISPER_DEVICE", "auto"),
+        # The multilingual model whose ``translate`` task makes the English track.
+        "TRANSLATION_MODEL": _env("TRANSLATION_MODEL", "base"),
         "WORKER_THREADS": int(_env("WORKER_THREADS", "0")) or None,
         "MODEL_CACHE_DIR": Path(_env("MODEL_CACHE_DIR", str(PROJECT_ROOT / "cache"))),
         "MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "4096")),

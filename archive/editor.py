@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
+
 from archive import identity, policy, redaction, rendering, review_queue
 from archive import transcript_edits as edits
 from archive.errors import ValidationError
@@ -23,7 +25,10 @@ def editor_data(user: User, interview: Interview) -> dict[str, Any]:
     """Everything the editor page needs, in compact arrays (a 3-hour interview is
     about 2,500 segments and 30,000 words)."""
     redactor = redaction.redactor_for(user, interview)
-    rows = rendering.segments_of(interview, Segment.version, *review_queue.COLUMNS, doubted=True)
+    rows = rendering.segments_of(
+        interview, Segment.version, *review_queue.COLUMNS, doubted=True, translation=True
+    )
+    track = rendering.translation_track(interview)
     return {
         "interview": interview.id,
         "unsure": review_queue.UNSURE_BELOW,
@@ -41,6 +46,16 @@ def editor_data(user: User, interview: Interview) -> dict[str, Any]:
             for risk in review_queue.rank(rows)
         ],
         "can_rename": policy.can(user, "rename_speaker", interview),
+        # Each segment's "tr": its machine translation, read-only, hidden as the text.
+        "translation": (
+            {
+                "label": gettext("Machine translation"),
+                "language": track.language,
+                "status": track.status,
+            }
+            if track.status
+            else None
+        ),
     }
 
 
@@ -99,7 +114,15 @@ def segment_view(segment: Any, redactor: redaction.Redactor | None) -> dict[str,
         "h": labels,
         "w": words,
         "x": getattr(segment, "suspect", None),
-    }
+    } | _translation_view(segment, redactor)
+
+
+def _translation_view(segment: Any, redactor: redaction.Redactor | None) -> dict[str, Any]:
+    """``tr``: the segment's machine translation as the editor's user may read it."""
+    english = getattr(segment, "translation", None)
+    if english is None:
+        return {}
+    return {"tr": redactor.translation(segment, english) if redactor else english}
 
 
 def _chip_at(chips: list[redaction.Chip], where: tuple[int, int]) -> int | None:

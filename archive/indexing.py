@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from archive import identity, search
-from archive.models import Interview, Recording, Segment
+from archive import identity, search, translation
+from archive.models import Interview, Recording, Segment, SegmentTranslation
 from archive.redaction import Redactor
 
 
@@ -42,8 +42,50 @@ def reindex(session: Session, interview: Interview) -> bool:
                 text=redactor.text(segment),
             )
         )
+    rows += _translation_rows(session, interview, redactor, speakers)
     search.index_interview(session, interview.id, rows)
+    translation.refresh(session, interview)
     return moved
+
+
+def _translation_rows(session: Session, interview: Interview, redactor, speakers) -> list:
+    """The machine translation of each segment, hidden as its original is (see
+    ``Redactor.translation``), indexed as a row of its own marked ``translation``:
+    a hit on it says it matched the translation."""
+    rows = []
+    for segment, translated in session.execute(_translated(interview)):
+        shown = redactor.translation(segment, translated.text)
+        if not shown:
+            continue
+        speaker = speakers.get(segment.speaker_id)
+        rows.append(
+            search.IndexRow(
+                segment_id=segment.id,
+                recording_id=segment.recording_id,
+                start=segment.start,
+                speaker=identity.public_name(speaker) if speaker else "",
+                speaker_role=speaker.role if speaker else "",
+                text=shown,
+                track="translation",
+            )
+        )
+    return rows
+
+
+def _translated(interview: Interview) -> Select:
+    """Readable segments with a translation made from them as they are now."""
+    return (
+        select(Segment, SegmentTranslation)
+        .join(Recording)
+        .join(SegmentTranslation, SegmentTranslation.segment_id == Segment.id)
+        .where(
+            Recording.interview_id == interview.id,
+            Segment.readable(),
+            SegmentTranslation.source_version == Segment.version,
+            SegmentTranslation.suspect.is_(None),
+        )
+        .order_by(Recording.position, Segment.start, Segment.id)
+    )
 
 
 def reindex_others(session: Session, interview: Interview) -> list[Interview]:

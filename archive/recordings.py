@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from sqlalchemy import delete, select
 
-from archive import audio, audit, storage
+from archive import audio, audit, storage, translation
 from archive.errors import ConflictError, ValidationError
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, User, utcnow
@@ -110,8 +110,10 @@ def retry(actor: User, recording: Recording) -> Recording:
     """Queue a failed job again; its partial segments are cleared first."""
     if recording.status != "failed":
         raise ConflictError("Only a failed transcription can be retried.")
+    translation.forget(db.session, recording_id=recording.id)
     db.session.execute(delete(Segment).where(Segment.recording_id == recording.id))
     recording.status, recording.progress, recording.error = "queued", 0.0, None
+    recording.translation_status = recording.translation_error = None
     recording.worker = recording.heartbeat_at = None
     audit.record(
         db.session,

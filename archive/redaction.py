@@ -32,6 +32,10 @@ from archive.name_matching import Mention, NameMatcher, ProtectedName
 _MATCHER_CODE = hashlib.sha256(Path(name_matching.__file__).read_bytes()).digest()
 
 DEFAULT_REPLACEMENT = "[redacted]"
+# What a reader of redacted text sees of a machine translation that cannot be shown
+# safely: its original has a marked redaction, or a protected name the translation
+# does not visibly carry (see ``Redactor.translation``).
+TRANSLATION_WITHHELD = "[translation withheld]"
 # What a protected name of another interview's speaker reads as: never that
 # speaker's pseudonym, which would link the two interviews.
 WITHHELD = "[name withheld]"
@@ -287,6 +291,34 @@ class Redactor:
             if m.key in self.replacements
         ]
         return apply(text, _union(spans))
+
+    def translation(self, segment: Segment, translated: str | None) -> str:
+        """The machine translation of ``segment`` as a reader of redacted text sees it.
+
+        Names are found in the English by the same matcher (it knows
+        transliteration: "Гульнара" is also "Gulnara", "Gulnora") and replaced as in
+        the original. Character spans cannot be carried from one language to the
+        other, so where the original hides something the translation cannot be
+        shown to hide in the same place, the whole translated segment is withheld:
+
+        - a span an archivist marked in the original (whatever it covers, it may
+          be said anywhere in the English);
+        - a protected name hidden in the original whose speaker the matcher does
+          not find in the translation (the model may have spelled it in a way no
+          rule knows): the name may be there, unrecognised.
+        """
+        translated = translated or ""
+        if not translated.strip():
+            return ""
+        original = self.hidden(segment)
+        if any(span.source == "marked" for span in original):
+            return TRANSLATION_WITHHELD
+        mentions = [m for m in self.matcher.find(translated) if m.key in self.replacements]
+        named_here = {key for _s, _e, key in self.all_names(segment) if key in self.replacements}
+        if named_here - {m.key for m in mentions}:
+            return TRANSLATION_WITHHELD
+        spans = [Hidden(m.start, m.end, self.replacements[m.key], "name") for m in mentions]
+        return apply(translated, _union(spans))
 
     def plain(self, text: str) -> str:
         """Names hidden in any other text about the interview: every free-text field

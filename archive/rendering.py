@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import Row, select
 
-from archive import identity, redaction
+from archive import identity, redaction, translation
 from archive.exports import ExportDocument, ExportSegment, IndexPoint
 from archive.extensions import db
-from archive.models import Interview, Recording, Segment
+from archive.models import Interview, Recording, Segment, SegmentTranslation
 
 
 @dataclass
@@ -30,9 +30,13 @@ class RenderedSegment:
     speaker_role: str
     text: str
     words: list[dict] = field(default_factory=list)
+    #: Its machine translation as this reader may read it (``render(translation=
+    #: True)``): None when there is none made from the segment as it is now.
+    translation: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        more = {} if self.translation is None else {"translation": self.translation}
+        return more | {
             "id": self.id,
             "recording": self.recording,
             "start": self.start,
@@ -46,7 +50,9 @@ class RenderedSegment:
         }
 
 
-def segments_of(interview: Interview, *more: Any, doubted: bool = False) -> list[Row]:
+def segments_of(
+    interview: Interview, *more: Any, doubted: bool = False, translation: bool = False
+) -> list[Row]:
     """The interview's segments in reading order, as rows of the columns a reading
     needs (``id``, ``recording_id``, ``start``, ``end``, ``speaker_id``, ``text``, and
     the names indexing found in it: ``name_spans``, ``name_key``), and ``more``.
@@ -55,6 +61,10 @@ def segments_of(interview: Interview, *more: Any, doubted: bool = False) -> list
     left out unless ``doubted``: only the editor shows them, for an archivist to
     check against the audio. Every reading, export and the search index come
     through here or ``Segment.readable`` and so never show one.
+
+    With ``translation``, each row also has ``translation``: the text of the
+    segment's machine translation when one was made from the segment as it is now
+    (not stale) and is not doubted, else None.
 
     Rows, not ORM objects, and without the timed words unless asked: a page of an
     hour-long interview builds and decrypts half as much."""
@@ -77,17 +87,29 @@ def segments_of(interview: Interview, *more: Any, doubted: bool = False) -> list
     )
     if not doubted:
         query = query.where(Segment.readable())
+    if translation:
+        query = query.add_columns(SegmentTranslation.text.label("translation")).outerjoin(
+            SegmentTranslation,
+            (SegmentTranslation.segment_id == Segment.id)
+            & (SegmentTranslation.source_version == Segment.version)
+            & SegmentTranslation.suspect.is_(None),
+        )
     return list(db.session.execute(query))
 
 
-def render(user: Any, interview: Interview) -> list[RenderedSegment]:
+def render(user: Any, interview: Interview, translation: bool = False) -> list[RenderedSegment]:
     """The transcript as ``user`` may read it (the caller has asked the policy):
-    speakers by the name ``identity.display_name`` allows, text through ``redaction``."""
+    speakers by the name ``identity.display_name`` allows, text through ``redaction``.
+    With ``translation``, each segment also carries its machine translation, hidden
+    as strictly as the original (``Redactor.translation``)."""
     names = {s.id: (identity.display_name(user, s), s.role) for s in interview.speakers}
     redactor = redaction.redactor_for(user, interview)
     rendered = []
-    for segment in segments_of(interview):
+    for segment in segments_of(interview, translation=translation):
         name, role = names.get(segment.speaker_id, ("…", ""))
+        english = segment.translation if translation else None
+        if english is not None and redactor is not None:
+            english = redactor.translation(segment, english)
         rendered.append(
             RenderedSegment(
                 id=segment.id,
@@ -98,9 +120,23 @@ def render(user: Any, interview: Interview) -> list[RenderedSegment]:
                 speaker_name=name,
                 speaker_role=role,
                 text=redactor.text(segment) if redactor else segment.text,
+                translation=english,
             )
         )
     return rendered
+
+
+@dataclass(frozen=True)
+class TranslationTrack:
+    """What a page says about the interview's machine translation."""
+
+    status: str | None  # None: none is made (the interview is in English)
+    label: str = translation.LABEL
+    language: str = translation.LANGUAGE
+
+
+def translation_track(interview: Interview) -> TranslationTrack:
+    return TranslationTrack(translation.status_of(interview))
 
 
 @dataclass(frozen=True)
@@ -198,28 +234,41 @@ def contents_for(user: Any, interview: Interview) -> list[RenderedPoint]:
     ]
 
 
-def export_document(user: Any, interview: Interview) -> ExportDocument:
+def export_document(user: Any, interview: Interview, track: str = "original") -> ExportDocument:
     """Everything an export holds, already rendered for ``user``: nothing an export
-    writes comes from anywhere else."""
+    writes comes from anywhere else. ``track`` "translation": the segments are the
+    machine translation (those that have one), and the document says so; with the
+    original, ``translation`` holds it too (OHMS writes it as its alternate
+    transcript)."""
     from archive.citations import cite, interview_url
 
     offsets, position = {}, 0.0
     for recording in interview.recordings:
         offsets[recording.id] = position
         position += recording.duration or 0.0
-    segments = tuple(
-        ExportSegment(
-            id=s.id,
-            recording=s.recording,
-            start=s.start,
-            end=s.end,
-            offset=offsets.get(s.recording, 0.0),
-            speaker=s.speaker_name,
-            speaker_role=s.speaker_role,
-            text=s.text,
+    rendered = render(user, interview, translation=True)
+
+    def export_segments(english: bool) -> tuple[ExportSegment, ...]:
+        return tuple(
+            ExportSegment(
+                id=s.id,
+                recording=s.recording,
+                start=s.start,
+                end=s.end,
+                offset=offsets.get(s.recording, 0.0),
+                speaker=s.speaker_name,
+                speaker_role=s.speaker_role,
+                text=s.translation if english else s.text,
+            )
+            for s in rendered
+            if not english or s.translation
         )
-        for s in render(user, interview)
-    )
+
+    translated = export_segments(english=True)
+    if track == "translation":
+        segments, alternate = translated, ()
+    else:
+        segments, alternate = export_segments(english=False), translated
     shown = metadata_for(user, interview)
     return ExportDocument(
         interview_id=interview.id,
@@ -227,7 +276,7 @@ def export_document(user: Any, interview: Interview) -> ExportDocument:
         summary=shown.summary,
         recorded_on=interview.recorded_on.isoformat() if interview.recorded_on else None,
         place=shown.place,
-        language=interview.language,
+        language=translation.LANGUAGE if track == "translation" else interview.language,
         collection=shown.collection,
         duration=position,
         citation=cite(user, interview),
@@ -240,4 +289,6 @@ def export_document(user: Any, interview: Interview) -> ExportDocument:
         ),
         access_level=interview.access_level,
         audio_permission=interview.audio_permission,
+        track=track,
+        translation=alternate,
     )

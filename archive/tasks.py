@@ -63,12 +63,22 @@ def transcribe_recording(recording_id: int) -> None:
         pipeline.run(recording_id, worker_id())
 
 
+@huey.task()
+def translate_recording(recording_id: int) -> None:
+    from archive import translation
+
+    with _app_context():
+        translation.run(recording_id, worker_id())
+
+
 @huey.periodic_task(crontab(minute="*"))
 def recover_abandoned_jobs() -> None:
+    from archive import translation
     from archive.transcription import pipeline
 
     with _app_context():
         pipeline.recover_abandoned(worker_id())
+        translation.recover_abandoned(worker_id())
 
 
 @huey.task()
@@ -133,3 +143,7 @@ def enqueue_access_copies(recording_id: int) -> None:
 
 def enqueue_transcription(recording_id: int) -> None:
     transcribe_recording(recording_id)
+
+
+def enqueue_translation(recording_id: int) -> None:
+    translate_recording(recording_id)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from archive import audit, indexing, policy
+from archive import audit, indexing, policy, translation
 from archive import redaction as hiding
 from archive.errors import ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
@@ -557,6 +557,7 @@ def _merge(actor: User, segment: Segment) -> Segment:
     db.session.add(_revision(segment, actor, "merge"))
     db.session.flush()
     gone = following.id
+    translation.forget(db.session, segment_id=gone)
     db.session.delete(following)
     _finish(actor, segment, "segments_merged", merged_segment=gone)
     return segment

@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from archive.exports.model import ExportDocument, ExportSegment
+from archive.exports.model import TRANSLATION_LABEL, ExportDocument, ExportSegment
 
 ORGANIZATION = "Testimony Archive"
 
@@ -85,9 +85,17 @@ def turns(doc: ExportDocument) -> list[Turn]:
     return result
 
 
+#: What a machine translation's header says (TXT, DOCX, VTT NOTE, OHMS).
+TRANSLATION_NOTE = (
+    f"{TRANSLATION_LABEL} into English of the original transcript, segment by segment, "
+    "made by a speech model and not checked by a person"
+)
+
+
 def metadata_lines(doc: ExportDocument) -> list[tuple[str, str]]:
     """(label, value) pairs of the header block of TXT and DOCX; empty values left out."""
     pairs = [
+        ("Transcript", TRANSLATION_NOTE if doc.machine_translation else ""),
         ("Date", doc.recorded_on or ""),
         ("Place", doc.place),
         ("Language", doc.language or ""),

@@ -59,3 +59,18 @@ class ExportDocument:
     index_points: tuple[IndexPoint, ...]
     access_level: str  # agreement summary for BagIt
     audio_permission: str
+    #: "original", or "translation": ``segments`` are a machine translation (every
+    #: format says so: ``TRANSLATION_LABEL``).
+    track: str = "original"
+    #: The machine translation of the original's segments (already redacted), for
+    #: formats that carry both (OHMS's alternate-language transcript).
+    translation: tuple[ExportSegment, ...] = ()
+
+    @property
+    def machine_translation(self) -> bool:
+        return self.track == "translation"
+
+
+#: How a machine translation is labelled in every export.
+TRANSLATION_LABEL = "Machine translation"
+TRANSLATION_LANGUAGE = "en"

@@ -18,7 +18,7 @@ from archive.exports.common import (
     turns,
     xml_safe,
 )
-from archive.exports.model import ExportDocument
+from archive.exports.model import TRANSLATION_LABEL, ExportDocument
 
 _GREY = RGBColor(0x59, 0x59, 0x59)
 
@@ -59,7 +59,7 @@ def render(doc: ExportDocument, timestamps: bool = True) -> bytes:
             if point.keywords:
                 paragraph.add_run(" (" + xml_safe("; ".join(point.keywords)) + ")").italic = True
 
-    document.add_heading("Transcript", level=1)
+    document.add_heading(TRANSLATION_LABEL if doc.machine_translation else "Transcript", level=1)
     for turn in turns(doc):
         paragraph = document.add_paragraph()
         if timestamps:

@@ -9,7 +9,11 @@ Layout (``format_version`` 1)::
      "speakers": [{"name": ..., "role": ...}],
      "index_points": [{"time": 60.0, "title": ..., "keywords": [...], "synopsis": ...}],
      "segments": [{"id": 1, "recording": 3, "start": 0.0, "end": 4.2, "offset": 0.0,
-                   "speaker": ..., "speaker_role": ..., "text": ...}]}
+                   "speaker": ..., "speaker_role": ..., "text": ...}],
+     "track": "original", "translation": [segments as above]}
+
+``track`` "translation": the segments are a machine translation (English);
+``translation``: the machine translation beside the original (both optional).
 
 Times are seconds; a segment's time in the whole interview is offset + start.
 """
@@ -24,6 +28,19 @@ from archive.exports.model import ExportDocument, ExportSegment, IndexPoint
 
 FORMAT = "testimony-archive/transcript"
 FORMAT_VERSION = 1
+
+
+def _segment_dict(s: ExportSegment) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "recording": s.recording,
+        "start": s.start,
+        "end": s.end,
+        "offset": s.offset,
+        "speaker": s.speaker,
+        "speaker_role": s.speaker_role,
+        "text": s.text,
+    }
 
 
 def to_dict(doc: ExportDocument) -> dict[str, Any]:
@@ -47,6 +64,8 @@ def to_dict(doc: ExportDocument) -> dict[str, Any]:
             {"time": p.time, "title": p.title, "keywords": list(p.keywords), "synopsis": p.synopsis}
             for p in doc.index_points
         ],
+        "track": doc.track,
+        "translation": [_segment_dict(s) for s in doc.translation],
         "segments": [
             {
                 "id": s.id,
@@ -128,21 +147,11 @@ def from_dict(data: Any) -> ExportDocument:
                 synopsis=_field(p, "synopsis", str, where),
             )
         )
-    segments = []
-    for i, s in enumerate(_objects(data, "segments", w)):
-        where = f"segments[{i}]"
-        segments.append(
-            ExportSegment(
-                id=_field(s, "id", int, where),
-                recording=_field(s, "recording", int, where),
-                start=_field(s, "start", float, where),
-                end=_field(s, "end", float, where),
-                offset=_field(s, "offset", float, where),
-                speaker=_field(s, "speaker", str, where),
-                speaker_role=_field(s, "speaker_role", str, where),
-                text=_field(s, "text", str, where),
-            )
-        )
+    segments = _segments(data, "segments", w)
+    translation = _segments(data, "translation", w) if "translation" in data else ()
+    track = data.get("track", "original")
+    if track not in ("original", "translation"):
+        raise ValueError(f"{w}: 'track' must be 'original' or 'translation'")
     return ExportDocument(
         interview_id=_field(data, "interview_id", int, w),
         title=_field(data, "title", str, w),
@@ -155,11 +164,32 @@ def from_dict(data: Any) -> ExportDocument:
         citation=_field(data, "citation", str, w),
         url=_field(data, "url", str, w),
         speakers=speakers,
-        segments=tuple(segments),
+        segments=segments,
         index_points=tuple(points),
         access_level=_field(data, "access_level", str, w),
         audio_permission=_field(data, "audio_permission", str, w),
+        track=track,
+        translation=translation,
     )
+
+
+def _segments(data: dict, key: str, w: str) -> tuple[ExportSegment, ...]:
+    segments = []
+    for i, s in enumerate(_objects(data, key, w)):
+        where = f"{key}[{i}]"
+        segments.append(
+            ExportSegment(
+                id=_field(s, "id", int, where),
+                recording=_field(s, "recording", int, where),
+                start=_field(s, "start", float, where),
+                end=_field(s, "end", float, where),
+                offset=_field(s, "offset", float, where),
+                speaker=_field(s, "speaker", str, where),
+                speaker_role=_field(s, "speaker_role", str, where),
+                text=_field(s, "text", str, where),
+            )
+        )
+    return tuple(segments)
 
 
 def load_json(data: bytes | str) -> ExportDocument:

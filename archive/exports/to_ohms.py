@@ -30,6 +30,7 @@ per turn, ``<v Speaker>`` voices) instead, with exact times.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -37,7 +38,7 @@ from lxml import etree as ET
 
 from archive.exports import to_vtt
 from archive.exports.common import ORGANIZATION, hms, one_line, stamp, turns, xml_safe
-from archive.exports.model import ExportDocument
+from archive.exports.model import TRANSLATION_LABEL, ExportDocument
 
 NS = "https://www.weareavp.com/nunncenter/ohms"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -58,6 +59,9 @@ POINT_ELEMENTS = (
     "time", "title", "title_alt", "partial_transcript", "partial_transcript_alt", "synopsis",
     "synopsis_alt", "keywords", "keywords_alt", "subjects", "subjects_alt",
 )  # fmt: skip
+
+# The elements that hold the machine translation, marked type="Machine translation".
+ALT_ELEMENTS = ("transcript_alt_lang", "transcript_alt", "vtt_transcript_alt")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -125,6 +129,8 @@ def render(
     def names(role: str) -> str:
         return "; ".join(one_line(name) for name, r in doc.speakers if r == role)
 
+    alternate = _alternate(doc)
+    alt_lines, alt_sync = legacy_transcript(alternate, timestamps) if alternate else ([], "")
     values.update(
         version=VERSION,
         date_nonpreferred_format="" if iso else recorded,
@@ -136,7 +142,12 @@ def render(
         interviewee=names("narrator"),
         interviewer=names("interviewer"),
         sync=sync,
-        translate="0",
+        # The alternate-language transcript: the machine translation into English.
+        translate="1" if alternate else "0",
+        transcript_alt_lang=alternate.language if alternate else "",
+        sync_alt=alt_sync,
+        transcript_alt="\n".join(alt_lines),
+        vtt_transcript_alt=to_vtt.render_turns(alternate, ohms_notes=True) if alternate else "",
         language=doc.language or "",
         description=doc.summary,
         transcript="\n".join(lines),
@@ -158,8 +169,19 @@ def render(
             _index(element, doc)
         elif values[name]:
             element.text = xml_safe(values[name])
+            if alternate and name in ALT_ELEMENTS:
+                element.set("type", TRANSLATION_LABEL)
     # pretty printing only adds white space between elements, never inside a text
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+
+
+def _alternate(doc: ExportDocument) -> ExportDocument | None:
+    """The machine translation as a document of its own (None when there is none)."""
+    if not doc.translation or doc.machine_translation:
+        return None
+    return dataclasses.replace(
+        doc, segments=doc.translation, translation=(), track="translation", language="en"
+    )
 
 
 def _index(index: ET.Element, doc: ExportDocument) -> None:

@@ -6,7 +6,7 @@ gives one cue per speaker turn, the shape of OHMS's ``<vtt_transcript>``.
 
 from __future__ import annotations
 
-from archive.exports.common import clock, one_line, turns
+from archive.exports.common import TRANSLATION_NOTE, clock, one_line, turns
 from archive.exports.cues import cues
 from archive.exports.model import ExportDocument
 
@@ -33,6 +33,8 @@ def _cue(start: float, end: float, speaker: str, lines) -> str:
 def render(doc: ExportDocument, timestamps: bool = True) -> bytes:
     """``timestamps`` is ignored: subtitles are nothing without their times."""
     blocks = ["WEBVTT"]
+    if doc.machine_translation:
+        blocks.append(translation_note())
     blocks += [_cue(c.start, c.end, c.speaker, c.lines) for c in cues(doc)]
     return ("\n\n".join(blocks) + "\n").encode("utf-8")
 
@@ -41,9 +43,16 @@ def render_turns(doc: ExportDocument, ohms_notes: bool = False) -> str:
     """One cue per speaker turn. ``ohms_notes`` frames the cues with the
     ``NOTE TRANSCRIPTION BEGIN`` / ``END`` comments OHMS writes around them."""
     blocks = ["WEBVTT"]
+    if doc.machine_translation:
+        blocks.append(translation_note())
     if ohms_notes:
         blocks.append("NOTE\nTRANSCRIPTION BEGIN")
     blocks += [_cue(t.start, t.end, t.speaker, [t.text]) for t in turns(doc)]
     if ohms_notes:
         blocks.append("NOTE\nTRANSCRIPTION END")
     return "\n\n".join(blocks) + "\n"
+
+
+def translation_note() -> str:
+    """The NOTE block that opens a machine translation's cues."""
+    return "NOTE\n" + escape(TRANSLATION_NOTE)

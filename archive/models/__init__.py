@@ -14,6 +14,7 @@ from archive.models.consent import (
 from archive.models.interviews import (
     JOB_STATUSES,
     SPEAKER_ROLES,
+    TRANSLATION_STATUSES,
     WORKFLOW_STATUSES,
     Collection,
     IndexPoint,
@@ -22,6 +23,7 @@ from archive.models.interviews import (
     Redaction,
     Revision,
     Segment,
+    SegmentTranslation,
     Speaker,
 )
 from archive.models.notifications import SentNotification
@@ -34,6 +36,7 @@ __all__ = [
     "ROLES",
     "SPEAKER_ROLES",
     "STAFF_ROLES",
+    "TRANSLATION_STATUSES",
     "WORKFLOW_STATUSES",
     "AccessRequest",
     "Agreement",
@@ -49,6 +52,7 @@ __all__ = [
     "Redaction",
     "Revision",
     "Segment",
+    "SegmentTranslation",
     "SentNotification",
     "Speaker",
     "User",

@@ -24,6 +24,8 @@ from archive.models.types import EncryptedJSON, EncryptedText
 
 WORKFLOW_STATUSES = ("new", "transcribing", "machine_transcript", "in_review", "approved")
 JOB_STATUSES = ("queued", "processing", "done", "failed")
+#: The machine English translation of a recording (None: not wanted, it is in English).
+TRANSLATION_STATUSES = ("queued", "running", "done", "failed")
 SPEAKER_ROLES = ("interviewer", "narrator", "other")
 
 
@@ -135,6 +137,13 @@ class Recording(Base):
     # Lease of the worker transcribing it: "host:pid" and when it last showed life.
     worker: Mapped[str | None] = mapped_column(String(120))
     heartbeat_at: Mapped[datetime | None]
+    #: The machine English translation of its segments (``archive.translation``):
+    #: None when none is wanted (English), else one of TRANSLATION_STATUSES, with
+    #: its own lease, as the transcription has.
+    translation_status: Mapped[str | None] = mapped_column(String(16))
+    translation_error: Mapped[str | None] = mapped_column(Text)
+    translation_worker: Mapped[str | None] = mapped_column(String(120))
+    translation_heartbeat_at: Mapped[datetime | None]
 
     interview: Mapped[Interview] = relationship(back_populates="recordings")
     segments: Mapped[list[Segment]] = relationship(
@@ -211,6 +220,30 @@ class Segment(Base):
     recording: Mapped[Recording] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()
     redactions = relationship("Redaction", back_populates="segment")
+
+
+class SegmentTranslation(Base):
+    """The machine English translation of one segment: the same times, its own text.
+
+    Made from the segment's audio by Whisper's ``translate`` task (``archive.
+    translation``), at the segment's ``version``: once the segment changes (a
+    corrected text, new times) it is stale, no reader sees it, and it is made again.
+    One per segment (a job run twice, or resumed, updates it).
+    """
+
+    __tablename__ = "segment_translations"
+    __table_args__ = (Index("uq_segment_translations_segment", "segment_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"))
+    # What the model said, names included: encrypted at rest like the original.
+    text: Mapped[str] = mapped_column(EncryptedText, default="")
+    #: The segment's version it was made from.
+    source_version: Mapped[int] = mapped_column(Integer)
+    #: Why the translation is doubted (a loop, ...): then no reader sees it.
+    suspect: Mapped[str | None] = mapped_column(String(20))
+    model: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Revision(Base):

@@ -114,6 +114,8 @@ class Hit:
     text: str = ""
     recording_id: int | None = None
     speaker_role: str | None = None
+    #: "translation" when the words matched the segment's machine translation.
+    track: str = "original"
 
 
 @dataclass
@@ -264,6 +266,7 @@ def search(
             text=row["text"],
             recording_id=row["recording_id"],
             speaker_role=row["speaker_role"],
+            track="translation" if row["translated"] else "original",
         )
         for row in found
     ]

@@ -36,6 +36,12 @@ INDEX_TABLE = "search_index"
 ROLE_CODES: dict[str | None, int] = {None: 0, "interviewer": 1, "narrator": 2, "other": 3}
 assert set(SPEAKER_ROLES) <= set(ROLE_CODES), "give the new speaker role a code"
 ROLE_NAMES: dict[int, str | None] = {code: role for role, code in ROLE_CODES.items()}
+# The fourth bit of the role's four says the row is a segment's machine translation
+# (``IndexRow.track``), not its original text: roles use codes 0-7 only.
+TRANSLATION_BIT = 8
+ROLE_MASK = TRANSLATION_BIT - 1
+assert max(ROLE_CODES.values()) <= ROLE_MASK
+TRACKS = ("original", "translation")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class IndexRow:
     speaker: str | None
     speaker_role: str | None
     text: str
+    #: "original", or "translation": the segment's machine translation.
+    track: str = "original"
 
 
 class PackedIndex:
@@ -95,7 +103,10 @@ class PackedIndex:
         return (self._key if key is None else key).op(">>")(self.INTERVIEW_SHIFT)
 
     def _role_of(self):
-        return self._key.op(">>")(self.ROLE_SHIFT).op("&")(0xF)
+        return self._key.op(">>")(self.ROLE_SHIFT).op("&")(ROLE_MASK)
+
+    def _track_of(self, key):
+        return key.op(">>")(self.ROLE_SHIFT).op("&")(TRANSLATION_BIT)
 
     def _range(self, interview_id: int) -> tuple[int, int]:
         low = int(interview_id) << self.INTERVIEW_SHIFT
@@ -110,7 +121,10 @@ class PackedIndex:
             role = row.speaker_role or None  # "" and None: no speaker
             if role not in ROLE_CODES:
                 raise ValueError(f"unknown speaker role {row.speaker_role!r}")
-            yield low | ROLE_CODES[role] << self.ROLE_SHIFT | ordinal, role, row
+            if row.track not in TRACKS:
+                raise ValueError(f"unknown track {row.track!r}")
+            code = ROLE_CODES[role] | (TRANSLATION_BIT if row.track == "translation" else 0)
+            yield low | code << self.ROLE_SHIFT | ordinal, role, row
 
     # -- the shared statements
 
@@ -138,7 +152,7 @@ class PackedIndex:
             .subquery("groups")
         )
         interview_id = groups.c.key.op(">>")(self.INTERVIEW_SHIFT - self.ROLE_SHIFT)
-        role = groups.c.key.op("&")(0xF)
+        role = groups.c.key.op("&")(ROLE_MASK)
         statement = (
             select(Interview.collection_id, Interview.language, role, func.sum(groups.c.n))
             .select_from(groups)
@@ -197,6 +211,7 @@ class PackedIndex:
                 shown.c.speaker_role,
                 shown.c.text,
                 top.c.score,
+                self._track_of(top.c.id).label("translated"),
             )
             .select_from(top)
             .join(shown, next(iter(shown.c)) == top.c.id)

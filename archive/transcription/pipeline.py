@@ -20,7 +20,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
-from archive import audio, audit, indexing, interviews, storage
+from archive import audio, audit, indexing, interviews, storage, translation
 from archive.extensions import db
 from archive.models import Interview, Recording, Revision, Segment, Speaker, utcnow
 from archive.models.types import decrypt_bytes, encrypt_bytes
@@ -212,6 +212,7 @@ class Job:
 
     def _by_channel(self, model, path, language, hotwords):
         """One microphone per person: each channel is one speaker, transcribed alone."""
+        translation.forget(db.session, recording_id=self.recording.id)
         db.session.execute(delete(Segment).where(Segment.recording_id == self.recording.id))
         db.session.commit()
         speakers = self._speakers_for(2)

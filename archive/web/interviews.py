@@ -83,7 +83,7 @@ def detail(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "see_metadata")
     segments = None
     if policy.can(current_user, "read_transcript", interview):
-        segments = rendering.render(current_user, interview)
+        segments = rendering.render(current_user, interview, translation=True)
         audit.record_read(db.session, current_user, interview, "transcript_page")
     return render_template(
         "interviews/detail.html",
@@ -97,6 +97,7 @@ def detail(interview_id: int):
         json_ld=linked_data.json_ld(current_user, interview),
         dublin_core=linked_data.dublin_core(current_user, interview),
         contents=rendering.contents_for(current_user, interview) if segments is not None else [],
+        translation_track=rendering.translation_track(interview) if segments else None,
         to_check=len(review_queue.risks(interview))
         if policy.can(current_user, "edit_transcript", interview)
         else 0,

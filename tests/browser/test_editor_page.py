@@ -274,3 +274,27 @@ def test_the_review_queue_leads_to_the_riskiest_segment_by_key(editor, narrated)
     page.locator(".seg-text").first.focus()
     page.keyboard.press("Alt+r")
     expect(page.locator(".seg.focus")).to_have_attribute("data-id", str(doubted.id))
+
+
+def test_the_machine_translation_shows_read_only_with_names_hidden(editor):
+    from archive import indexing, translation
+
+    segments = db.session.scalars(select(Segment).order_by(Segment.start)).all()
+    translation.store(segments[1], "The soldiers wrote Gulnara Bekova on the list.")
+    indexing.reindex(db.session, segments[1].recording.interview)
+    db.session.commit()
+    page = editor()
+    shown = page.locator(".seg").nth(1).locator(".seg-translation")
+    expect(shown).to_have_count(1)
+    expect(shown).to_contain_text("Machine translation:")
+    expect(shown).to_contain_text("The soldiers wrote Svetlana on the list.")
+    assert _forms_in(shown.inner_text()) == []
+    assert shown.get_attribute("contenteditable") is None
+    # Correcting the original leaves the translation stale: it is not shown.
+    word = page.locator(".seg").nth(1).locator(".w", has_text="soul")
+    word.dblclick()
+    page.keyboard.type("soldier")
+    _saved(page)
+    assert _texts()[1].startswith("The soldier just wrote Bicova on the list.")
+    page.reload()
+    expect(page.locator(".seg").nth(1).locator(".seg-translation")).to_have_count(0)

@@ -23,6 +23,7 @@
   data.recordings.forEach(function (r) { offsets[r.id] = total; total += r.duration || 0; });
 
   // ---- rendering -------------------------------------------------------------------
+  var translationLabel = (data.translation && data.translation.label) || "Machine translation";
   var segs = data.segments.map(function (view) { return { view: view, el: null, saved: null }; });
   var byId = {};
 
@@ -93,9 +94,17 @@
     return '<li class="seg' + (v.x ? " doubtful" : "") + '" data-id="' + v.id + '">' +
       '<div class="seg-meta"><button type="button" class="seg-time" data-act="play" tabindex="-1" title="Play from here">' +
       clock(v.s) + '</button> <button type="button" class="seg-speaker" data-act="speaker" tabindex="-1" title="Change the speaker (Alt+S)">' +
-      esc(speakerName(v.sp)) + '</button><span class="seg-state" aria-live="polite"></span>' + doubtHtml(v) + '</div>' +
+      esc(speakerName(v.sp)) + '</button><span class="seg-state" aria-live="polite"></span>' + doubtHtml(v) + '</div>' + translationHtml(v) +
       '<div class="seg-text" contenteditable="true" spellcheck="true" role="textbox" aria-label="Segment at ' +
       clock(v.s) + '">' + textHtml(v) + "</div></li>";
+  }
+
+  // The machine translation, read-only, above the text it translates (the text stays
+  // the item's last child: ``attach`` finds it there).
+  function translationHtml(v) {
+    if (v.tr === undefined || v.tr === null) { return ""; }
+    return '<div class="seg-translation" lang="en"><span class="track-label">' +
+      esc(translationLabel) + ':</span> ' + esc(v.tr) + "</div>";
   }
 
   // The first screenful is drawn at once and painted; the rest follows in chunks,

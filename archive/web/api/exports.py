@@ -17,18 +17,25 @@ from archive.web.api import bp
 def export(interview_id: int, fmt: str):
     if fmt not in exports.FORMATS:
         raise NotFoundError()
+    track = request.args.get("track", "original")
+    if track not in ("original", "translation"):
+        raise NotFoundError()
     interview = interviews.get_visible(current_user, interview_id, "export")
-    document = rendering.export_document(current_user, interview)
+    document = rendering.export_document(current_user, interview, track=track)
     if request.args.get("recording") is not None:
         document = _one_part(interview, document, request.args.get("recording", type=int))
     timestamps = request.args.get("timestamps", "1") != "0"
     body = exports.render(fmt, document, timestamps=timestamps)
-    audit.record_read(db.session, current_user, interview, f"export_{fmt.replace('.', '_')}")
+    action = f"export_{fmt.replace('.', '_')}" + ("_translation" if track == "translation" else "")
+    audit.record_read(db.session, current_user, interview, action)
+    name = exports.filename(document, fmt)
+    if track == "translation":
+        name = name.replace(f".{fmt}", f"-machine-translation-en.{fmt}")
     return Response(
         body,
         mimetype=exports.MIME_TYPES[fmt],
         headers={
-            "Content-Disposition": f"attachment; filename={exports.filename(document, fmt)}",
+            "Content-Disposition": f"attachment; filename={name}",
             "Cache-Control": "no-store",
         },
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext
 from flask_login import current_user
 
 from archive import audit, citations, identity, interviews, policy, recordings, rendering
@@ -131,9 +132,18 @@ def retry_recording(recording_id: int):
 @public
 def transcript(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "read_transcript")
-    segments = rendering.render(current_user, interview)
+    segments = rendering.render(current_user, interview, translation=True)
     audit.record_read(db.session, current_user, interview, "transcript")
-    return {"segments": [s.as_json() for s in segments]}
+    track = rendering.translation_track(interview)
+    payload = {"segments": [s.as_json() for s in segments]}
+    if track.status is not None:
+        # Each segment's "translation" (when made): a machine translation, so labelled.
+        payload["translation"] = {
+            "label": gettext("Machine translation"),
+            "language": track.language,
+            "status": track.status,
+        }
+    return payload
 
 
 @bp.get("/interviews/<int:interview_id>/citation")

@@ -39,6 +39,8 @@ def search_transcripts():
                 "speaker_role": hit.speaker_role,
                 "text": hit.text,
                 "snippet": str(hit.snippet_html),
+                # "translation": the words matched the machine translation.
+                "track": hit.track,
             }
             for hit in result.hits
         ],
