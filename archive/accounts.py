@@ -322,3 +322,9 @@ def load_session_user(session_id: str) -> User | None:
         return None
     user.session_key = key
     return user
+
+
+def set_locale(user: User, locale: str) -> None:
+    """The interface language ``user`` chose in the picker (a code of ``i18n.LANGUAGES``)."""
+    user.locale = locale
+    db.session.commit()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
-from archive import policy, samples
+from archive import accounts, i18n, policy, samples
 from archive.errors import ArchiveError
-from archive.web.access import public
+from archive.web.access import public, safe_next
+from archive.web.errors import translated
+from archive.web.forms import EmptyForm
 
 bp = Blueprint("main", __name__)
 
@@ -25,11 +28,36 @@ def load_sample():
     try:
         interview = samples.load_sample_interview(current_user)
     except ArchiveError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("main.home"))
     flash(
-        "The sample interview is loaded. The worker is transcribing it now: the progress "
-        "bar below shows how far it has come.",
+        gettext(
+            "The sample interview is loaded. The worker is transcribing it now: the "
+            "progress bar below shows how far it has come."
+        ),
         "info",
     )
     return redirect(url_for("interviews.detail", interview_id=interview.id))
+
+
+@bp.post("/language")
+@public
+def choose_language():
+    """The header's language picker: kept in the account of a signed-in person and,
+    for anyone, in a cookie for a year; then back to the page it was chosen on."""
+    back = safe_next(request.form.get("next"), url_for("main.home"))
+    chosen = request.form.get("language")
+    if not EmptyForm().validate_on_submit() or chosen not in i18n.LANGUAGES:
+        return redirect(back)
+    if current_user.is_authenticated:
+        accounts.set_locale(current_user, chosen)
+    response = redirect(back)
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE,
+        chosen,
+        max_age=i18n.LANGUAGE_COOKIE_MAX_AGE,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+    )
+    return response
