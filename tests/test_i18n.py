@@ -71,9 +71,7 @@ def test_every_message_is_translated(locale):
             problems.append(f"missing: {msgid!r} ({where})")
         elif message.fuzzy:
             problems.append(f"fuzzy: {msgid!r} ({where})")
-        elif not message.string or (
-            isinstance(message.string, tuple) and not all(message.string)
-        ):
+        elif not message.string or (isinstance(message.string, tuple) and not all(message.string)):
             problems.append(f"untranslated: {msgid!r} ({where})")
     assert not problems, (
         f"{len(problems)} messages lack a {locale} translation (`make messages`, "
@@ -85,9 +83,7 @@ def test_every_message_is_translated(locale):
 def test_translations_keep_placeholders_and_plural_forms(locale):
     catalogue = _catalogue(locale)
     assert catalogue.num_plurals == {"ru": 3, "kk": 2}[locale]
-    errors = [
-        f"{message.id!r}: {', '.join(map(str, errs))}" for message, errs in catalogue.check()
-    ]
+    errors = [f"{message.id!r}: {', '.join(map(str, errs))}" for message, errs in catalogue.check()]
     assert not errors, "\n".join(errors)
     for message in catalogue:
         if not message.id:

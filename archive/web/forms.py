@@ -20,13 +20,14 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 from archive.accounts import MIN_PASSWORD_LENGTH
 from archive.models import ROLES
 
-ROLE_CHOICES = [
-    ("admin", _l("Administrator")),
-    ("custodian", _l("Custodian")),
-    ("archivist", _l("Archivist")),
-    ("interviewer", _l("Interviewer")),
-    ("researcher", _l("Researcher")),
-]
+_ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "custodian": _l("Custodian"),
+    "archivist": _l("Archivist"),
+    "interviewer": _l("Interviewer"),
+    "researcher": _l("Researcher"),
+}
+ROLE_CHOICES = [(role, _ROLE_LABELS[role]) for role in ROLES]
 LANGUAGE_CHOICES = [
     ("", _l("Detect it from the recording")),
     ("en", _l("English")),
