@@ -90,12 +90,12 @@ def test_translations_keep_placeholders_and_plural_forms(locale):
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        wanted = set(re.findall(r"%\(\w+\)[sd]|<[^>]+>", ids[-1])) - {"%(num)s", "%(num)d"}
+        wanted = set(re.findall(r"%\(\w+\)[sdr]|<[^>]+>", ids[-1])) - {"%(num)s", "%(num)d"}
         for string in strings:
-            got = set(re.findall(r"%\(\w+\)[sd]|<[^>]+>", string)) - {"%(num)s", "%(num)d"}
+            got = set(re.findall(r"%\(\w+\)[sdr]|<[^>]+>", string)) - {"%(num)s", "%(num)d"}
             assert got == wanted, f"{locale} {message.id!r} -> {string!r}"
             # A bare % would break Jinja's formatting of every translated string.
-            assert "%" not in re.sub(r"%\(\w+\)[sd]", "", string), string
+            assert "%" not in re.sub(r"%\(\w+\)[sdr]", "", string), string
 
 
 def test_a_changed_catalogue_is_compiled_by_make_test():
@@ -265,3 +265,31 @@ def test_stored_codes_are_shown_translated(client, make_user):
     assert '<span class="role">хранитель</span>' in body
     body = client.get("/interviews/").get_data(as_text=True)
     assert ">по запросу</option>" in body and ">on request<" not in body
+
+
+def test_a_service_error_is_translated_with_its_values_put_in_after(client, make_user):
+    from archive import tokens
+
+    user = make_user("interviewer")
+    _row, token = tokens.issue_token(user, user)
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"title": "Almaty", "language": "xx"}
+    response = client.post("/api/v1/interviews", json=body, headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"] == (
+        "Unknown language code 'xx': use a code such as en, ru, kk or de, "
+        "or leave it empty to detect the language."
+    )
+    response = client.post(
+        "/api/v1/interviews", json=body, headers={**headers, "Accept-Language": "kk"}
+    )
+    assert response.get_json()["error"].startswith("Белгісіз тіл коды 'xx':")
+    accounts.set_locale(db.session.get(User, user.id), "ru")
+    response = client.post("/api/v1/interviews", json=body, headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"].startswith("Неизвестный код языка 'xx':")
+    # A typed value is put in after translation, never looked up in the catalogue.
+    response = client.post(
+        "/api/v1/interviews", json={**body, "language": "Not found."}, headers=headers
+    )
+    assert "'Not found.'" in response.get_json()["error"]

@@ -39,7 +39,9 @@ def record_agreement(interview_id: int):
     if unknown:
         raise ValidationError(N_("Unknown field(s): %(fields)s."), fields=", ".join(unknown))
     if "access_level" not in data:
-        raise ValidationError("access_level is required: sealed, catalogue, on_request or open.")
+        raise ValidationError(
+            N_("access_level is required: sealed, catalogue, on_request or open.")
+        )
     agreement = consent.record_agreement(current_user, interview, data)
     return agreement_json(agreement), 201
 

@@ -67,7 +67,7 @@ def _int(value, field: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ValidationError(f"{field} must be a speaker id.") from None
+        raise ValidationError(N_("%(field)s must be a speaker id."), field=field) from None
 
 
 def _segment_for(action: str, segment_id: int):
