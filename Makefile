@@ -18,7 +18,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TRANSLATIONS := archive/translations
 CATALOGUES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
-BABEL_KEYWORDS := -k lazy_gettext -k _l
+BABEL_KEYWORDS := -k lazy_gettext -k _l -k Nn_:1,2
 
 .PHONY: run serve test test-pg lint venv translations messages
 

@@ -146,7 +146,152 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["interface_languages"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["js_strings"] = js_strings
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["duration"] = format_duration
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a plural message for the catalogues (``pybabel -k Nn_:1,2``)."""
+    return singular, plural
+
+
+# What the page scripts (static/js) show, by their English text: each page that has
+# scripts carries these translated in a JSON block the scripts read (``t()`` there),
+# so a script shows English exactly as written when the reader's language is English.
+JS_MESSAGES: tuple[str, ...] = (
+    # interview.js: uploads and live transcription
+    N_("Upload of %(file)s"),
+    N_("sent"),
+    N_("stored, checked and queued for transcription"),
+    N_("The upload failed (%(status)s)."),
+    N_("The connection failed; nothing was stored. Try this file again."),
+    N_("sending…"),
+    N_("Try again"),
+    N_("Part %(number)s"),
+    N_("Transcription progress of part %(number)s"),
+    N_("about %(time)s left"),
+    N_("waiting for a worker"),
+    N_("transcribing"),
+    N_("done"),
+    N_("failed"),
+    # editor.js
+    N_("a name"),
+    N_("redacted"),
+    N_("Hidden (%(kind)s): it cannot be edited here"),
+    N_("the same words over and over"),
+    N_("mostly the names the model was given"),
+    N_("more words than the time allows"),
+    N_(
+        "Possible hallucination (%(why)s): check the audio. "
+        "Hidden from readers until corrected or confirmed."
+    ),
+    N_("%(num)s change(s) waiting to be saved…"),
+    N_(
+        "%(num)s change(s) not saved: %(why)s. Trying again in %(delay)s s; "
+        "they are kept in this browser meanwhile."
+    ),
+    N_("%(num)s change(s) from an earlier visit are being saved…"),
+    N_("It is what was said"),
+    N_("Play from here"),
+    N_("Change the speaker (Alt+S)"),
+    N_("Segment at %(time)s"),
+    N_("not saved yet"),
+    N_("All changes saved."),
+    N_("Saving…"),
+    N_("saving…"),
+    N_("interviewer"),
+    N_("narrator"),
+    N_("Loading…"),
+    N_("Version %(version)s"),
+    N_("speaker %(name)s"),
+    N_("the server did not answer (%(status)s)"),
+    N_("not saved: %(why)s"),
+    N_("refused"),
+    N_("A change was refused; it is still on the page (see the segment)."),
+    N_("you are offline"),
+    N_("the archive could not be reached"),
+    N_("Confirmed: readers, search and exports now include this segment."),
+    N_("Someone else changed this segment."),
+    N_("Theirs is shown above; yours was:"),
+    N_("I have merged them"),
+    N_("changed elsewhere"),
+    N_("A segment was changed by someone else; your text is shown beside it."),
+    N_("not saved yet (kept from before)"),
+    N_("You may not listen to this interview."),
+    N_(
+        "The listening copy is not ready (it is remade after each redaction). "
+        "Try again in a minute."
+    ),
+    N_("Click into a segment first."),
+    N_("This segment has changes that are not saved yet; try again when they are."),
+    N_("The archive refused (%(status)s)."),
+    N_("Put the cursor where the segment should be split."),
+    N_("Split: the second part starts at %(time)s."),
+    N_("Merged with the next segment."),
+    N_("Start must stay before the end."),
+    N_("Name of %(speaker)s"),
+    N_("Rename"),
+    N_("Renamed everywhere in this interview: %(name)s."),
+    N_("edited"),
+    N_("restored"),
+    N_("split"),
+    N_("merged"),
+    N_("came with a merge"),
+    N_("machine transcript"),
+    N_("This is the current version."),
+    N_("Restore version %(version)s"),
+    N_("Restored as version %(version)s."),
+    N_("Select the words to redact inside one segment first."),
+    N_("Give a reason; it is kept with the redaction."),
+    N_("Redacted. The listening copy is being remade."),
+    N_("No uncertain words are left."),
+    N_("possible hallucination"),
+    N_("many uncertain words"),
+    N_("low confidence"),
+    N_("short turn between speakers"),
+    N_("Nothing stands out: no segment is doubted or full of uncertain words."),
+    N_("Nothing is left to check first."),
+    N_("Enter does not break a segment: Ctrl+Enter splits it at the cursor."),
+    N_("Machine transcript"),
+    N_("In review"),
+    N_("Approved"),
+    N_("set by %(name)s"),
+    N_("on %(when)s"),
+    N_("remove"),
+    N_("Added."),
+)
+#: Plural messages of the scripts: (singular, plural), chosen there by Intl.PluralRules.
+JS_PLURALS: tuple[tuple[str, str], ...] = (
+    Nn_(
+        "%(num)s segment to check first (Alt+R: the next one).",
+        "%(num)s segments to check first (Alt+R: the next one).",
+    ),
+)
+# A number of each CLDR plural category, to pick the catalogue's form for it.
+_PLURAL_SAMPLES = {"one": 1, "few": 2, "many": 5, "other": 5}
+
+
+def js_strings() -> dict:
+    """The scripts' messages in the reader's language (empty for English: the
+    scripts then show their own text)."""
+    from flask_babel import get_translations
+
+    if current_language() == DEFAULT_LANGUAGE:
+        return {"lang": DEFAULT_LANGUAGE, "messages": {}, "plurals": {}}
+    # The catalogue's text as it is: the scripts put the values in themselves.
+    translations = get_translations()
+    plurals = {
+        singular: {
+            category: translations.ungettext(singular, plural, number)
+            for category, number in _PLURAL_SAMPLES.items()
+        }
+        for singular, plural in JS_PLURALS
+    }
+    return {
+        "lang": current_language(),
+        "messages": {message: translations.ugettext(message) for message in JS_MESSAGES},
+        "plurals": plurals,
+    }

@@ -20,7 +20,7 @@ from archive.models import User
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "archive" / "translations"
 TRANSLATED = ("ru", "kk")
-KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "Nn_": (1, 2)}
 
 
 def _extracted() -> dict[str, tuple[str, int]]:
