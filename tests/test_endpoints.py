@@ -23,6 +23,8 @@ PUBLIC = {
     "api.citation",
     "api.index_points",
     "research.search_page",
+    # The language picker: a visitor's choice is kept in a cookie (changes no record).
+    "main.choose_language",
     # For load balancers and monitors; /metrics asks the policy (this machine, or admins).
     "ops.healthz",
     "ops.metrics",
