@@ -12,6 +12,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from flask_babel import refresh
 
 from archive import accounts, i18n
 from archive.extensions import db
@@ -293,3 +294,32 @@ def test_a_service_error_is_translated_with_its_values_put_in_after(client, make
         "/api/v1/interviews", json={**body, "language": "Not found."}, headers=headers
     )
     assert "'Not found.'" in response.get_json()["error"]
+
+
+def test_scripts_get_their_messages_and_plural_forms_translated(app):
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        refresh()
+        strings = i18n.js_strings()
+    assert strings["lang"] == "ru"
+    assert strings["messages"]["All changes saved."] == "Все изменения сохранены."
+    assert set(strings["messages"]) == set(i18n.JS_MESSAGES)
+    forms = strings["plurals"]["%(num)s segment to check first (Alt+R: the next one)."]
+    assert forms["one"].startswith("%(num)s сегмент ")
+    assert forms["few"].startswith("%(num)s сегмента ")
+    assert forms["many"].startswith("%(num)s сегментов ")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        refresh()  # the test's app context outlives one request; a real one does not
+        # In English the scripts show their own text, unchanged.
+        assert i18n.js_strings() == {"lang": "en", "messages": {}, "plurals": {}}
+
+
+def test_every_script_message_is_listed_for_translation():
+    """A t("...") or tr("...") call in a script whose text is not in JS_MESSAGES would
+    stay English on a Russian or Kazakh page."""
+    listed = set(i18n.JS_MESSAGES) | {pair[0] for pair in i18n.JS_PLURALS}
+    for script in (ROOT / "archive" / "static" / "js").glob("*.js"):
+        source = script.read_text()
+        called = re.findall(r'\btrn?\(\s*"((?:[^"\\]|\\.)*)"', source)
+        called += re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)*)"', source)
+        for text in called:
+            assert text in listed, f"{script.name}: {text!r} is not in i18n.JS_MESSAGES"

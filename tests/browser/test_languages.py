@@ -5,6 +5,8 @@ no English in its navigation."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -20,6 +22,8 @@ PAGES = {
         "search": "Поиск по свидетельствам",
         "editor": "Этот сегмент",
         "saved": "Все изменения сохранены.",
+        "risks": "в первую очередь|Ничего не выделяется",
+        "play": "Воспроизвести отсюда",
         "queue": "Запросы доступа",
         "account": "API-токены",
         "password": "Смена пароля",
@@ -33,6 +37,8 @@ PAGES = {
         "search": "Куәліктерден іздеу",
         "editor": "Осы сегмент",
         "saved": "Барлық өзгерістер сақталды.",
+        "risks": "Алдымен тексерілетін|Ерекше ештеңе жоқ",
+        "play": "Осы жерден ойнату",
         "queue": "Рұқсат сұраулары",
         "account": "API токендері",
         "password": "Құпиясөзді өзгерту",
@@ -93,6 +99,9 @@ def test_a_custodian_works_through_the_archive_in_the_language(
     page.goto(f"{live_server}/interviews/{interview_id}/edit")
     _check(page, lang, words["editor"], "h2")
     expect(page.locator("#save-status")).to_have_text(words["saved"])
+    # What the editor's script writes comes from the page's translated messages.
+    expect(page.locator("#risk-count")).to_have_text(re.compile(words["risks"]))
+    expect(page.locator(".seg-time").first).to_have_attribute("title", words["play"])
     page.goto(f"{live_server}/access/queue")
     _check(page, lang, words["queue"])
     page.goto(f"{live_server}/account/tokens")
