@@ -323,3 +323,33 @@ def test_every_script_message_is_listed_for_translation():
         called += re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)*)"', source)
         for text in called:
             assert text in listed, f"{script.name}: {text!r} is not in i18n.JS_MESSAGES"
+
+
+def test_the_typed_name_notice_in_russian(client, make_user):
+    """The notice that a protected name was typed into a field, and the field's name,
+    in the reader's language; the name itself is not in it."""
+    from archive import interviews
+
+    user = make_user("interviewer")
+    interview = interviews.create_interview(
+        user,
+        {
+            "title": "Testimony of Gulnara Bekova",
+            "speakers": [
+                {"pseudonym": "Svetlana", "role": "narrator", "real_name": "Gulnara Bekova"}
+            ],
+        },
+    )
+    speaker = interview.speakers[0]
+    client.login_as(user)
+    client.set_cookie(i18n.LANGUAGE_COOKIE, "ru")
+    page = client.post_form(
+        f"/interviews/{interview.id}/speakers/{speaker.id}",
+        {"pseudonym": "Svetlana", "role": "narrator"},
+        token_from=f"/interviews/{interview.id}/speakers",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Защищённое имя введено в поля: название." in page
+    assert "A protected name" not in page
+    assert ": сохранено." in page
+    assert "Gulnara" not in page and "Bekova" not in page

@@ -57,7 +57,7 @@ def new():
             flash(translated(exc), "error")
             return render_template("interviews/new.html", form=form), exc.status
         flash(gettext("The interview is created. Now add its recordings."), "info")
-        notice = rendering.names_notice(interview)
+        notice = rendering.names_notice(interview, gettext)
         if notice:
             flash(notice, "info")
         return redirect(url_for("interviews.detail", interview_id=interview.id))

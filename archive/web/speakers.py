@@ -57,7 +57,7 @@ def update(interview_id: int, speaker_id: int):
         flash(translated(exc), "error")
         return _page(interview, status=exc.status)
     flash(gettext("%(speaker)s saved.", speaker=speaker.label), "info")
-    notice = rendering.names_notice(interview)
+    notice = rendering.names_notice(interview, gettext)
     if notice:
         flash(notice, "info")
     return redirect(url_for("speakers.index", interview_id=interview.id))
