@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
@@ -46,6 +48,11 @@ def choose_language():
     """The header's language picker: kept in the account of a signed-in person and,
     for anyone, in a cookie for a year; then back to the page it was chosen on."""
     back = safe_next(request.form.get("next"), url_for("main.home"))
+    # The page's query (a search, a filter) comes back from the browser's Referer
+    # when it names the same page of this site; the form itself never echoes it.
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path == back and referrer.query:
+        back = safe_next(f"{referrer.path}?{referrer.query}", back)
     chosen = request.form.get("language")
     if not EmptyForm().validate_on_submit() or chosen not in i18n.LANGUAGES:
         return redirect(back)
