@@ -366,3 +366,18 @@ def test_the_typed_name_notice_in_russian(client, make_user):
     assert "A protected name" not in page
     assert ": сохранено." in page
     assert "Gulnara" not in page and "Bekova" not in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "number", "length"),
+    [
+        ("en", "12,345.5", "3 minutes"),
+        ("ru", "12 345,5", "3 минуты"),
+        ("kk", "12 345,5", "3 минут"),
+    ],
+)
+def test_numbers_and_lengths_in_the_readers_locale(app, lang, number, length):
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        refresh()
+        assert re.sub(r"[\u00a0\u202f]", " ", i18n.format_number(12345.5)) == number
+        assert i18n.format_duration(185) == length
