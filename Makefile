@@ -12,9 +12,17 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql+psycopg://archive_test:archive_test@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run serve test test-pg lint venv
+# The interface's languages (docs/development.md): the .po catalogues are the
+# source, kept in git; the .mo files the app reads are built from them here, by
+# every target that runs the app, whenever a .po is newer than its .mo.
+TRANSLATIONS := archive/translations
+CATALOGUES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+BABEL_KEYWORDS := -k lazy_gettext -k _l -k Nn_:1,2
 
-venv: $(STAMP)
+.PHONY: run serve test test-pg lint venv translations messages
+
+venv: $(STAMP) $(COMPILED)
 
 $(STAMP): requirements.txt requirements-nodeps.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +30,20 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel -q compile --statistics -l $* -i $< -o $@
+
+translations: $(COMPILED)
+
+# After changing user-visible text: re-extract every marked string into
+# messages.pot and merge it into each language's .po (new strings arrive empty,
+# changed ones fuzzy); translate those, then `make translations`.
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --sort-by-file \
+		--project "Testimony Archive" --no-wrap -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap
+
+run: $(STAMP) $(COMPILED)
 	mkdir -p recordings transcripts
 	$(FLASK) db upgrade
 	$(FLASK) users ensure-admin
@@ -34,15 +55,15 @@ run: $(STAMP)
 # Production: migrate, then gunicorn (gunicorn.conf.py; ARCHIVE_BIND, default
 # 127.0.0.1:8000). Transcription workers run as their own processes:
 # `.venv/bin/flask --app wsgi worker`, as many as the machines have room for.
-serve: $(STAMP)
+serve: $(STAMP) $(COMPILED)
 	mkdir -p recordings transcripts
 	$(FLASK) db upgrade
 	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: $(STAMP)
+test: $(STAMP) $(COMPILED)
 	env -u ARCHIVE_TEST_DATABASE_URL -u ARCHIVE_TEST_REDIS_URL $(BIN)/python -m pytest
 
-test-pg: $(STAMP)
+test-pg: $(STAMP) $(COMPILED)
 	ARCHIVE_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' ARCHIVE_TEST_REDIS_URL='$(TEST_REDIS_URL)' \
 		$(BIN)/python -m pytest
 

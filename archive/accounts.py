@@ -16,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 
 from archive import audit
-from archive.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from archive.errors import N_, AuthenticationError, ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import ROLES, ApiToken, User, UserSession, utcnow
 
@@ -33,17 +33,24 @@ def normalise_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValidationError(f"That email address is not valid: {exc}") from None
+        raise ValidationError(N_("That email address is not valid: %(exc)s"), exc=exc) from None
 
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+        raise ValidationError(
+            N_("The password must have at least %(min_password_length)s characters."),
+            min_password_length=MIN_PASSWORD_LENGTH,
+        )
 
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+        raise ValidationError(
+            N_("Unknown role %(role)r; choose one of %(choices)s."),
+            role=role,
+            choices=", ".join(ROLES),
+        )
     return role
 
 
@@ -74,7 +81,7 @@ def _new_user(email: str, role: str, password: str, display_name: str) -> User:
     check_role(role)
     check_password_strength(password)
     if find_user(email) is not None:
-        raise ConflictError("An account with that email address already exists.")
+        raise ConflictError(N_("An account with that email address already exists."))
     user = User(
         email=email,
         role=role,
@@ -262,7 +269,7 @@ def change_own_password(user: User, current: str, password: str) -> int:
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
-        raise ValidationError("That is not your current password.") from None
+        raise ValidationError(N_("That is not your current password.")) from None
     return set_password(user, user, password)
 
 
@@ -299,7 +306,7 @@ def _keep_one_admin(user: User) -> None:
         select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
     )
     if admins <= 1:
-        raise ValidationError("This is the last active admin; make another admin first.")
+        raise ValidationError(N_("This is the last active admin; make another admin first."))
 
 
 def load_session_user(session_id: str) -> User | None:
@@ -322,3 +329,9 @@ def load_session_user(session_id: str) -> User | None:
         return None
     user.session_key = key
     return user
+
+
+def set_locale(user: User, locale: str) -> None:
+    """The interface language ``user`` chose in the picker (a code of ``i18n.LANGUAGES``)."""
+    user.locale = locale
+    db.session.commit()

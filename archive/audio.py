@@ -12,6 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from archive.errors import N_
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
@@ -51,7 +53,7 @@ class AudioInfo:
 def probe(path: Path) -> AudioInfo:
     """Check that ``path`` is complete, decodable audio, and describe it."""
     if path.stat().st_size == 0:
-        raise NotAudioError("The file is empty.")
+        raise NotAudioError(N_("The file is empty."))
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             stream = _audio_stream(container)
@@ -68,8 +70,10 @@ def probe(path: Path) -> AudioInfo:
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         log.info("probe refused a file: %s", type(exc).__name__)
         raise NotAudioError(
-            "This file is not audio the archive can read. Upload a recording such as "
-            "WAV, FLAC, MP3, M4A or Ogg."
+            N_(
+                "This file is not audio the archive can read. Upload a recording such as "
+                "WAV, FLAC, MP3, M4A or Ogg."
+            )
         ) from None
     _check_riff_length(path)
     _check_decodes_to_the_end(path, info)
@@ -86,17 +90,19 @@ def _check_riff_length(path: Path) -> None:
     declared = int.from_bytes(header[4:8], order) + 8
     if declared != 0xFFFFFFFF + 8 and declared > path.stat().st_size:
         raise NotAudioError(
-            "This recording is incomplete: it ends before its stated length. "
-            "The upload may have been cut off; try it again."
+            N_(
+                "This recording is incomplete: it ends before its stated length. "
+                "The upload may have been cut off; try it again."
+            )
         )
 
 
 def _audio_stream(container):
     if not container.streams.audio:
-        raise NotAudioError("This file has no audio in it.")
+        raise NotAudioError(N_("This file has no audio in it."))
     stream = container.streams.audio[0]
     if not stream.codec_context.sample_rate or not stream.codec_context.channels:
-        raise NotAudioError("This file has no audio in it.")
+        raise NotAudioError(N_("This file has no audio in it."))
     return stream
 
 
@@ -114,17 +120,19 @@ def _check_decodes_to_the_end(path: Path, info: AudioInfo) -> None:
         with av.open(str(path)) as container:
             stream = container.streams.audio[0]
             if _decoded_seconds(container, stream, limit=1.0) <= 0:
-                raise NotAudioError("This file holds no sound that can be decoded.")
+                raise NotAudioError(N_("This file holds no sound that can be decoded."))
             if info.duration > 4:
                 container.seek(int((info.duration - 2.0) * av.time_base), any_frame=False)
                 if _decoded_seconds(container, stream, limit=0.5) <= 0:
                     raise NotAudioError(
-                        "This recording is incomplete: it ends before its stated length. "
-                        "The upload may have been cut off; try it again."
+                        N_(
+                            "This recording is incomplete: it ends before its stated length. "
+                            "The upload may have been cut off; try it again."
+                        )
                     )
     except av.FFmpegError:
         raise NotAudioError(
-            "This recording is damaged or incomplete and cannot be decoded to the end."
+            N_("This recording is damaged or incomplete and cannot be decoded to the end.")
         ) from None
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from flask import url_for
 
 from archive import identity, rendering
-from archive.errors import ValidationError
+from archive.errors import N_, ValidationError
 from archive.models import Interview
 
 # A moment further in than this (115 days) is no moment of an interview.
@@ -31,7 +31,9 @@ def moment(value: str | None) -> float | None:
     except ValueError:
         at = math.nan
     if not math.isfinite(at) or not 0 <= at <= MAX_SECONDS:
-        raise ValidationError(f"t must be a time in seconds, from 0 to {MAX_SECONDS}.")
+        raise ValidationError(
+            N_("t must be a time in seconds, from 0 to %(max_seconds)s."), max_seconds=MAX_SECONDS
+        )
     return at
 
 

@@ -15,7 +15,7 @@ from typing import IO, Any
 from sqlalchemy import or_, select, update
 
 from archive import access_copies, audit, indexing, notifications, policy, speakers, storage
-from archive.errors import ConflictError, NotFoundError, ValidationError, parse_date
+from archive.errors import N_, ConflictError, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import (
     ACCESS_LEVELS,
@@ -44,19 +44,23 @@ MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 def _choice(data: dict, key: str, choices: tuple[str, ...], default: str) -> str:
     value = data.get(key, default)
     if value not in choices:
-        raise ValidationError(f"{key} must be one of {', '.join(choices)}.")
+        raise ValidationError(
+            N_("%(key)s must be one of %(choices)s."), key=key, choices=", ".join(choices)
+        )
     return value
 
 
 def _embargo(data: dict) -> date | None:
-    return parse_date(data.get("embargo_until"), "embargo_until must be a date such as 2051-01-01.")
+    return parse_date(
+        data.get("embargo_until"), N_("embargo_until must be a date such as 2051-01-01.")
+    )
 
 
 def agreement_terms(data: dict) -> dict[str, Any]:
     """Validated terms of an agreement, from a form or a JSON body."""
     notes = data.get("notes") or ""
     if not isinstance(notes, str) or len(notes) > 20_000:
-        raise ValidationError("notes must be text of at most 20,000 characters.")
+        raise ValidationError(N_("notes must be text of at most 20,000 characters."))
     identity = _choice(data, "identity", IDENTITY_CHOICES, "pseudonym")
     return {
         "access_level": _choice(data, "access_level", ACCESS_LEVELS, "sealed"),
@@ -74,13 +78,15 @@ def _named_speakers(data: dict) -> list[int]:
         value = [part for part in value.replace(",", " ").split()]
     if not isinstance(value, list) or not value:
         raise ValidationError(
-            'With identity "named", say which speakers chose to be named: named_speakers, '
-            "a list of speaker ids. Nobody else is shown by name."
+            N_(
+                'With identity "named", say which speakers chose to be named: named_speakers, '
+                "a list of speaker ids. Nobody else is shown by name."
+            )
         )
     try:
         return sorted({int(item) for item in value if not isinstance(item, bool)})
     except (TypeError, ValueError):
-        raise ValidationError("named_speakers must be a list of speaker ids.") from None
+        raise ValidationError(N_("named_speakers must be a list of speaker ids.")) from None
 
 
 def _check_named(actor: User, interview: Interview, named: list[int] | None) -> None:
@@ -89,12 +95,14 @@ def _check_named(actor: User, interview: Interview, named: list[int] | None) -> 
         return
     if not policy.can(actor, "manage_agreements", interview):
         raise ValidationError(
-            "Only a custodian can record that a speaker chose to be named; record the "
-            "agreement with identity pseudonym and ask a custodian."
+            N_(
+                "Only a custodian can record that a speaker chose to be named; record the "
+                "agreement with identity pseudonym and ask a custodian."
+            )
         )
     ids = {s.id for s in interview.speakers}
     if not set(named) <= ids:
-        raise ValidationError("named_speakers must be speakers of this interview.")
+        raise ValidationError(N_("named_speakers must be speakers of this interview."))
 
 
 def record_agreement(
@@ -106,7 +114,7 @@ def record_agreement(
 ) -> Agreement:
     """Record a new version of the interview's agreement; it is in force at once."""
     if interview.withdrawn_at is not None:
-        raise ConflictError("This interview has been withdrawn; its agreement cannot change.")
+        raise ConflictError(N_("This interview has been withdrawn; its agreement cannot change."))
     terms = agreement_terms(data)
     _check_named(actor, interview, terms["named_speakers"])
     document_key = document_sha = None
@@ -175,9 +183,9 @@ def _store_document(document: IO[bytes], content_type: str | None) -> tuple[str,
     path = Path(document.name)
     head = path.read_bytes()[:8] if path.exists() else b""
     if extension is None or not _looks_like(extension, head):
-        raise ValidationError("The signed agreement must be a PDF, JPEG or PNG file.")
+        raise ValidationError(N_("The signed agreement must be a PDF, JPEG or PNG file."))
     if path.stat().st_size > MAX_DOCUMENT_BYTES:
-        raise ValidationError("The signed agreement is larger than 50 MB.")
+        raise ValidationError(N_("The signed agreement is larger than 50 MB."))
     sha = storage.sha256_file(path)
     key = storage.store_file(path, "agreements", extension)
     return key, sha
@@ -216,12 +224,12 @@ def request_access(researcher: User, data: dict) -> AccessRequest:
     policy.require(researcher, "request_access")
     purpose = data.get("purpose")
     if not isinstance(purpose, str) or len(purpose.strip()) < 20:
-        raise ValidationError("Describe your purpose in at least 20 characters.")
+        raise ValidationError(N_("Describe your purpose in at least 20 characters."))
     if data.get("accept_terms") not in (True, "true", "y", "yes", "on", "1"):
-        raise ValidationError("You must accept the terms of use to ask for access.")
+        raise ValidationError(N_("You must accept the terms of use to ask for access."))
     interview_id, collection_id = data.get("interview_id"), data.get("collection_id")
     if bool(interview_id) == bool(collection_id):
-        raise ValidationError("Ask for one interview_id or one collection_id.")
+        raise ValidationError(N_("Ask for one interview_id or one collection_id."))
     if interview_id:
         interview = db.session.get(Interview, _id(interview_id))
         policy.require(researcher, "see_metadata", interview)
@@ -254,7 +262,7 @@ def _id(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ValidationError("Ids are whole numbers.") from None
+        raise ValidationError(N_("Ids are whole numbers.")) from None
 
 
 def get_request(request_id: int) -> AccessRequest:
@@ -274,15 +282,15 @@ def decide(
     """Approve (a grant until ``expires_on``, one year by default) or refuse."""
     policy.require(custodian, "decide_access")
     if not isinstance(approve, bool):
-        raise ValidationError("approve must be true or false.")
+        raise ValidationError(N_("approve must be true or false."))
     if message is not None and not isinstance(message, str):
-        raise ValidationError("message must be text.")
+        raise ValidationError(N_("message must be text."))
     expiry = _expiry(expires_on) if approve else None  # every check before any change
     lock(AccessRequest, request.id)  # two custodians at once: one decides, one gets 409
     db.session.refresh(request)
     if request.status != "pending":
         db.session.rollback()
-        raise ConflictError("This request has already been decided.")
+        raise ConflictError(N_("This request has already been decided."))
     request.status = "approved" if approve else "refused"
     request.message = (message or "").strip()[:5000]
     request.decided_by_id, request.decided_at = custodian.id, utcnow()
@@ -314,11 +322,11 @@ def decide(
 
 
 def _expiry(value: Any) -> date:
-    expiry = parse_date(value, "expires_on must be a date such as 2027-06-30.")
+    expiry = parse_date(value, N_("expires_on must be a date such as 2027-06-30."))
     if expiry is None:
         return date.today() + timedelta(days=GRANT_DAYS)
     if expiry <= date.today():
-        raise ValidationError("expires_on must be in the future.")
+        raise ValidationError(N_("expires_on must be in the future."))
     return expiry
 
 
@@ -404,16 +412,16 @@ def withdraw(
     policy.require(custodian, "withdraw", interview)
     reason = reason.strip() if isinstance(reason, str) else ""
     if len(reason) < 5:
-        raise ValidationError("Give the reason for the withdrawal.")
+        raise ValidationError(N_("Give the reason for the withdrawal."))
     if not isinstance(purge_master, bool):
-        raise ValidationError("purge_master must be true or false.")
+        raise ValidationError(N_("purge_master must be true or false."))
     if purge_master:
         _check_title(interview, confirm_title)
     lock(Interview, interview.id)  # two custodians at once: the second waits, then sees it
     db.session.refresh(interview)
     if interview.withdrawn_at is not None:
         db.session.rollback()
-        raise ConflictError("This interview is already withdrawn.")
+        raise ConflictError(N_("This interview is already withdrawn."))
     try:
         interview.withdrawn_at = utcnow()
         terms = {
@@ -457,7 +465,7 @@ def withdraw(
 
 def _check_title(interview: Interview, confirm_title: str | None) -> None:
     if not isinstance(confirm_title, str) or confirm_title.strip() != interview.title.strip():
-        raise ValidationError("Type the interview's title exactly to confirm the purge.")
+        raise ValidationError(N_("Type the interview's title exactly to confirm the purge."))
 
 
 def _drop_derived(interview: Interview) -> list[str]:
@@ -506,7 +514,7 @@ def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> 
     db.session.refresh(interview)
     if interview.withdrawn_at is None:
         db.session.rollback()
-        raise ConflictError("Only a withdrawn interview's recordings can be purged.")
+        raise ConflictError(N_("Only a withdrawn interview's recordings can be purged."))
     try:
         keys = _purge(custodian, interview)
         db.session.commit()

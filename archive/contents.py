@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from archive import audit
-from archive.errors import NotFoundError, ValidationError
+from archive.errors import N_, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import IndexPoint, Interview, User
 
@@ -33,7 +33,7 @@ def _keywords(value: Any) -> list[str]:
     if isinstance(value, str):
         value = value.split(";") if ";" in value else value.split(",")
     if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
-        raise ValidationError("keywords must be a list of words, or text separated by commas.")
+        raise ValidationError(N_("keywords must be a list of words, or text separated by commas."))
     return [k.strip() for k in value if k.strip()][:50]
 
 
@@ -41,16 +41,18 @@ def add_index_point(actor: User, interview: Interview, data: dict) -> IndexPoint
     try:
         time = float(data.get("time"))
     except (TypeError, ValueError):
-        raise ValidationError("time must be a number of seconds from the start.") from None
+        raise ValidationError(N_("time must be a number of seconds from the start.")) from None
     duration = sum(r.duration or 0 for r in interview.recordings)
     if not 0 <= time <= max(duration, 0) + 0.5:
-        raise ValidationError(f"time must be between 0 and {duration:.0f} seconds.")
+        raise ValidationError(
+            N_("time must be between 0 and %(duration)s seconds."), duration=duration
+        )
     title = data.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 300:
-        raise ValidationError("Give the index point a title (at most 300 characters).")
+        raise ValidationError(N_("Give the index point a title (at most 300 characters)."))
     synopsis = data.get("synopsis") or ""
     if not isinstance(synopsis, str) or len(synopsis) > 5_000:
-        raise ValidationError("synopsis must be text of at most 5,000 characters.")
+        raise ValidationError(N_("synopsis must be text of at most 5,000 characters."))
     point = IndexPoint(
         interview_id=interview.id,
         time=round(time, 2),

@@ -16,7 +16,7 @@ from flask_babel import gettext
 
 from archive import identity, policy, redaction, rendering, review_queue
 from archive import transcript_edits as edits
-from archive.errors import ValidationError
+from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.models import Interview, Segment, User
 
@@ -138,15 +138,17 @@ def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     speaker, start and end; with ``version``, only if nobody changed it since."""
     changes = {k: v for k, v in data.items() if k not in ("parts", "version")}
     if not changes and "parts" not in data:
-        raise ValidationError("Nothing to change: send text, speaker_id, start or end.")
+        raise ValidationError(N_("Nothing to change: send text, speaker_id, start or end."))
     # Claimed first, so the hidden words are read from the segment as it now is.
     edits.claim(segment, data.get("version"))
     hidden = _hidden(user, segment)
     try:
         if "text" in changes and hidden:
             raise ValidationError(
-                "This segment has hidden words you do not see; send parts, with "
-                '{"hidden": n} where each of them stands, so they are kept.'
+                N_(
+                    "This segment has hidden words you do not see; send parts, with "
+                    '{"hidden": n} where each of them stands, so they are kept.'
+                )
             )
         if "parts" in data:
             changes["text"] = redaction.splice(segment.text, hidden, data["parts"])
@@ -160,7 +162,7 @@ def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """Split at ``at``, a position in the rendered text the editor shows."""
     at = data.get("at")
     if not isinstance(at, int) or isinstance(at, bool):
-        raise ValidationError("at must be a character position in the segment's text.")
+        raise ValidationError(N_("at must be a character position in the segment's text."))
     edits.claim(segment, data.get("version"))
     try:
         position = redaction.source_offset(_hidden(user, segment), at)
@@ -174,7 +176,7 @@ def redact(user: User, segment: Segment, data: dict[str, Any]):
     """Redact a selection of the rendered text (positions as the editor shows them)."""
     start, end = data.get("start"), data.get("end")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
-        raise ValidationError("start and end must be character positions (whole numbers).")
+        raise ValidationError(N_("start and end must be character positions (whole numbers)."))
     edits.check_version(segment, data.get("version"))
     return edits.add_redaction(
         user, segment, start, end, data.get("reason"), data.get("replacement")

@@ -1,6 +1,20 @@
-"""Domain errors raised by services; ``archive.web.errors`` turns them into responses."""
+"""Domain errors raised by services; ``archive.web.errors`` turns them into responses.
+
+A message is English text marked with ``N_`` for the catalogues, with
+``%(name)s`` placeholders whose values come as keywords::
+
+    raise ValidationError(N_("Unknown language code %(code)r."), code=value)
+
+``message`` is the English text with the values in (logs, the CLI, tests); the web
+translates ``template`` into the reader's language and puts the values in after.
+"""
 
 from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalogues without translating it (no request here)."""
+    return message
 
 
 class ArchiveError(Exception):
@@ -8,9 +22,11 @@ class ArchiveError(Exception):
 
     status = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, **params: object) -> None:
+        self.template = message
+        self.params = params
+        self.message = message % params if params else message
+        super().__init__(self.message)
 
 
 class NotFoundError(ArchiveError):
@@ -18,8 +34,8 @@ class NotFoundError(ArchiveError):
 
     status = 404
 
-    def __init__(self, message: str = "Not found.") -> None:
-        super().__init__(message)
+    def __init__(self, message: str = N_("Not found."), **params: object) -> None:
+        super().__init__(message, **params)
 
 
 class ValidationError(ArchiveError):
@@ -35,8 +51,8 @@ class AuthenticationError(ArchiveError):
 
     status = 401
 
-    def __init__(self, message: str = "Wrong email or password.") -> None:
-        super().__init__(message)
+    def __init__(self, message: str = N_("Wrong email or password."), **params: object) -> None:
+        super().__init__(message, **params)
 
 
 def parse_date(value: object, message: str):

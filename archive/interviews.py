@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import exists, select
 
 from archive import audit, identity, policy, redaction
-from archive.errors import NotFoundError, ValidationError, parse_date
+from archive.errors import N_, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.models import SPEAKER_ROLES, Collection, Interview, Recording, Speaker, User
 from archive.sequences import lock, next_number
@@ -212,8 +212,11 @@ def check_language(language: str | None) -> str | None:
     code = str(language).strip().lower()
     if code not in LANGUAGE_CODES:
         raise ValidationError(
-            f"Unknown language code {language!r}: use a code such as en, ru, kk or de, "
-            "or leave it empty to detect the language."
+            N_(
+                "Unknown language code %(language)r: use a code such as en, ru, kk or de, "
+                "or leave it empty to detect the language."
+            ),
+            language=language,
         )
     return code
 
@@ -223,31 +226,40 @@ def _text(data: dict, key: str, limit: int, required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError(f"{key} must be text.")
+        raise ValidationError(N_("%(key)s must be text."), key=key)
     value = value.strip()
     if required and not value:
-        raise ValidationError(f"{key} is required.")
+        raise ValidationError(N_("%(key)s is required."), key=key)
     if len(value) > limit:
-        raise ValidationError(f"{key} is longer than {limit} characters.")
+        raise ValidationError(
+            N_("%(key)s is longer than %(limit)s characters."), key=key, limit=limit
+        )
     return value
 
 
 def _speakers(data: dict) -> list[dict]:
     speakers = data.get("speakers") or []
     if not isinstance(speakers, list) or len(speakers) > MAX_SPEAKERS:
-        raise ValidationError(f"speakers must be a list of at most {MAX_SPEAKERS} speakers.")
+        raise ValidationError(
+            N_("speakers must be a list of at most %(max_speakers)s speakers."),
+            max_speakers=MAX_SPEAKERS,
+        )
     cleaned = []
     for number, item in enumerate(speakers, start=1):
         if not isinstance(item, dict):
-            raise ValidationError(f"speaker {number} must be an object.")
+            raise ValidationError(N_("speaker %(number)s must be an object."), number=number)
         role = item.get("role") or "other"
         if role not in SPEAKER_ROLES:
             raise ValidationError(
-                f"speaker {number}: role must be one of {', '.join(SPEAKER_ROLES)}."
+                N_("speaker %(number)s: role must be one of %(choices)s."),
+                number=number,
+                choices=", ".join(SPEAKER_ROLES),
             )
         aliases = item.get("aliases") or []
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise ValidationError(f"speaker {number}: aliases must be a list of names.")
+            raise ValidationError(
+                N_("speaker %(number)s: aliases must be a list of names."), number=number
+            )
         cleaned.append(
             {
                 "pseudonym": _text(item, "pseudonym", 120),
@@ -266,9 +278,12 @@ def _expected_speakers(data: dict) -> int | None:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ValidationError("expected_speakers must be a whole number.") from None
+        raise ValidationError(N_("expected_speakers must be a whole number.")) from None
     if not 1 <= number <= MAX_SPEAKERS:
-        raise ValidationError(f"expected_speakers must be between 1 and {MAX_SPEAKERS}.")
+        raise ValidationError(
+            N_("expected_speakers must be between 1 and %(max_speakers)s."),
+            max_speakers=MAX_SPEAKERS,
+        )
     return number
 
 
@@ -281,13 +296,13 @@ def _collection_id(data: dict) -> int | None:
     except (TypeError, ValueError):
         collection = None
     if collection is None:
-        raise ValidationError("There is no such collection.")
+        raise ValidationError(N_("There is no such collection."))
     return collection.id
 
 
 def _recorded_on(data: dict) -> date | None:
     value = data.get("recorded_on") or data.get("date")
-    return parse_date(value, "The date must look like 2022-01-05.")
+    return parse_date(value, N_("The date must look like 2022-01-05."))
 
 
 def create_interview(actor: User, data: dict) -> Interview:

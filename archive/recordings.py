@@ -10,7 +10,7 @@ from typing import IO, Any
 from sqlalchemy import delete, select
 
 from archive import audio, audit, storage, translation
-from archive.errors import ConflictError, ValidationError
+from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, User, utcnow
 from archive.sequences import lock, next_number
@@ -41,7 +41,7 @@ def add_recording(
     no row is written: a refused or failed upload leaves nothing behind.
     """
     if interview.withdrawn_at is not None:
-        raise ConflictError("This interview has been withdrawn; nothing can be added to it.")
+        raise ConflictError(N_("This interview has been withdrawn; nothing can be added to it."))
     temp_path = Path(upload.name)
     try:
         info = audio.probe(temp_path)
@@ -109,7 +109,7 @@ def _enqueue(recording_id: int) -> None:
 def retry(actor: User, recording: Recording) -> Recording:
     """Queue a failed job again; its partial segments are cleared first."""
     if recording.status != "failed":
-        raise ConflictError("Only a failed transcription can be retried.")
+        raise ConflictError(N_("Only a failed transcription can be retried."))
     translation.forget(db.session, recording_id=recording.id)
     db.session.execute(delete(Segment).where(Segment.recording_id == recording.id))
     recording.status, recording.progress, recording.error = "queued", 0.0, None

@@ -421,12 +421,14 @@ def names_itself(text: str, names: list[str]) -> bool:
 
 def check_pseudonym(speaker: Speaker) -> None:
     """Refuse a pseudonym that is the speaker's own name: it would be shown to all."""
-    from archive.errors import ValidationError
+    from archive.errors import N_, ValidationError
 
     if names_itself(speaker.pseudonym or "", identity.protected_names(speaker)):
         raise ValidationError(
-            "The pseudonym must not be the speaker's real name or one of their aliases "
-            "(nor a spelling of them): readers see the pseudonym. Choose another."
+            N_(
+                "The pseudonym must not be the speaker's real name or one of their aliases "
+                "(nor a spelling of them): readers see the pseudonym. Choose another."
+            )
         )
 
 
@@ -659,10 +661,10 @@ def splice(text: str, spans: list[Hidden], parts: list[Any]) -> str:
     stored text, so a reader of the redacted rendering can correct the words around
     a name without ever holding it, and never saves a pseudonym in its place.
     """
-    from archive.errors import ValidationError
+    from archive.errors import N_, ValidationError
 
     if not isinstance(parts, list) or len(parts) > 10_000:
-        raise ValidationError('parts must be a list of text and {"hidden": n} items.')
+        raise ValidationError(N_('parts must be a list of text and {"hidden": n} items.'))
     out: list[str] = []
     last, after_hidden, tail = -1, False, ""
     for part in parts:
@@ -677,7 +679,7 @@ def splice(text: str, spans: list[Hidden], parts: list[Any]) -> str:
         index = part.get("hidden") if isinstance(part, dict) else None
         if not isinstance(index, int) or isinstance(index, bool) or not last < index < len(spans):
             raise ValidationError(
-                "Each hidden part must name a hidden span of this version once, in order."
+                N_("Each hidden part must name a hidden span of this version once, in order.")
             )
         if tail.isalnum():
             out.append(" ")

@@ -8,12 +8,14 @@ from ``identity.display_name`` and (with the redaction rules) the text from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row, select
 
 from archive import identity, redaction, translation
+from archive.errors import N_
 from archive.exports import ExportDocument, ExportSegment, IndexPoint
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, SegmentTranslation
@@ -180,16 +182,32 @@ def request_texts(user: Any, row: Any) -> tuple[str, str]:
     return hide(row.purpose or ""), hide(row.message or "")
 
 
-def names_notice(interview: Interview) -> str | None:
-    """What a form says when a protected name was typed into the interview's fields."""
+#: The interview's fields as the names notice calls them.
+FIELD_NAMES = {
+    "title": N_("title"),
+    "summary": N_("summary"),
+    "place": N_("place"),
+    "vocabulary": N_("vocabulary"),
+    "file name": N_("file name"),
+}
+
+
+def names_notice(
+    interview: Interview, translate: Callable[[str], str] = lambda text: text
+) -> str | None:
+    """What a form says when a protected name was typed into the interview's fields;
+    ``translate`` (the web's ``gettext``) puts it in the reader's language."""
     fields = fields_hiding_names(interview)
     if not fields:
         return None
-    return (
-        f"A protected name is typed in the {', '.join(fields)}: everyone who may not "
-        "see it reads the speaker's pseudonym there instead (or “[name withheld]” for "
-        "a person of another interview)."
+    template = translate(
+        N_(
+            "A protected name is typed in the %(fields)s: everyone who may not see it "
+            "reads the speaker's pseudonym there instead (or “[name withheld]” for a "
+            "person of another interview)."
+        )
     )
+    return template % {"fields": ", ".join(translate(FIELD_NAMES[name]) for name in fields)}
 
 
 def fields_hiding_names(interview: Interview) -> list[str]:

@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 
 from archive import audio, audit, identity, indexing, redaction, search, storage
-from archive.errors import NotFoundError, ValidationError
+from archive.errors import N_, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import (
     SPEAKER_ROLES,
@@ -44,9 +44,9 @@ def _names(value: Any, field: str) -> list[str]:
     if isinstance(value, str):
         value = [part for part in value.replace("\n", ",").split(",")]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError(f"{field} must be a list of names.")
+        raise ValidationError(N_("%(field)s must be a list of names."), field=field)
     if any(len(item) > 300 for item in value):
-        raise ValidationError(f"Each of {field} must be at most 300 characters.")
+        raise ValidationError(N_("Each of %(field)s must be at most 300 characters."), field=field)
     return value
 
 
@@ -56,18 +56,20 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
     if "pseudonym" in data:
         pseudonym = data["pseudonym"]
         if not isinstance(pseudonym, str) or len(pseudonym.strip()) > 120:
-            raise ValidationError("pseudonym must be text of at most 120 characters.")
+            raise ValidationError(N_("pseudonym must be text of at most 120 characters."))
         speaker.pseudonym = pseudonym.strip()
         changed.append("pseudonym")
     if "role" in data:
         if data["role"] not in SPEAKER_ROLES:
-            raise ValidationError(f"role must be one of {', '.join(SPEAKER_ROLES)}.")
+            raise ValidationError(
+                N_("role must be one of %(choices)s."), choices=", ".join(SPEAKER_ROLES)
+            )
         speaker.role = data["role"]
         changed.append("role")
     names_changed = False
     if "real_name" in data:
         if not isinstance(data["real_name"], str) or len(data["real_name"]) > 300:
-            raise ValidationError("real_name must be text of at most 300 characters.")
+            raise ValidationError(N_("real_name must be text of at most 300 characters."))
         identity.set_identity(speaker, data["real_name"], None)
         changed.append("real_name")
         names_changed = True
@@ -76,7 +78,7 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
         changed.append("aliases")
         names_changed = True
     if not changed:
-        raise ValidationError("Nothing to change: send pseudonym, role, real_name or aliases.")
+        raise ValidationError(N_("Nothing to change: send pseudonym, role, real_name or aliases."))
     redaction.check_pseudonym(speaker)
     if names_changed and speaker.named:
         # The agreement named the person it was recorded for: a new name is shown
@@ -140,7 +142,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     The merged row stays (marked) so that earlier revisions still name it.
     """
     if keep.id == merged.id:
-        raise ValidationError("Choose two different speakers to merge.")
+        raise ValidationError(N_("Choose two different speakers to merge."))
     moved = db.session.execute(
         update(Segment)
         .where(Segment.speaker_id == merged.id)
@@ -182,8 +184,11 @@ def reveal(actor: User, speaker: Speaker, reason: str) -> dict[str, Any]:
     reason = reason.strip() if isinstance(reason, str) else ""
     if len(reason) < MIN_REASON:
         raise ValidationError(
-            f"Say why you need the real name (at least {MIN_REASON} characters): "
-            "the reason is kept in the audit log."
+            N_(
+                "Say why you need the real name (at least %(min_reason)s characters): "
+                "the reason is kept in the audit log."
+            ),
+            min_reason=MIN_REASON,
         )
     audit.record(
         db.session,
@@ -201,7 +206,7 @@ def reveal(actor: User, speaker: Speaker, reason: str) -> dict[str, Any]:
 def reassign_segment(actor: User, segment: Segment, speaker: Speaker) -> Segment:
     """Give a segment to another speaker of the same interview, as a new revision."""
     if speaker.interview_id != segment.recording.interview_id or speaker.merged_into_id:
-        raise ValidationError("That speaker does not belong to this interview.")
+        raise ValidationError(N_("That speaker does not belong to this interview."))
     if segment.speaker_id == speaker.id:
         return segment
     segment.speaker_id = speaker.id

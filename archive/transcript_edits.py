@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from archive import audit, indexing, policy, translation
 from archive import redaction as hiding
-from archive.errors import ConflictError, NotFoundError, ValidationError
+from archive.errors import N_, ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
 from archive.redaction import DEFAULT_REPLACEMENT, Redactor, segment_audio_spans, word_offsets
@@ -66,7 +66,7 @@ def claim(segment: Segment, version: Any = None) -> None:
         db.session.refresh(segment)
         version = segment.version
     elif not isinstance(version, int) or isinstance(version, bool):
-        raise ValidationError("version must be the whole number the segment was shown with.")
+        raise ValidationError(N_("version must be the whole number the segment was shown with."))
     won = db.session.execute(
         update(Segment)
         .where(Segment.id == segment.id, Segment.version == version)
@@ -76,8 +76,11 @@ def claim(segment: Segment, version: Any = None) -> None:
     if won != 1:
         db.session.rollback()
         raise ConflictError(
-            f"This segment was changed elsewhere (it is now version {segment.version}); "
-            "your text is kept on the page, compare and save again."
+            N_(
+                "This segment was changed elsewhere (it is now version %(version)s); "
+                "your text is kept on the page, compare and save again."
+            ),
+            version=segment.version,
         )
     db.session.refresh(segment)
 
@@ -108,12 +111,16 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
     allowed = {"text", "speaker_id", "start", "end"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        raise ValidationError(
+            N_("Unknown field(s): %(fields)s."), fields=", ".join(sorted(unknown))
+        )
     if not changes:
-        raise ValidationError("Nothing to change: send text, speaker_id, start or end.")
+        raise ValidationError(N_("Nothing to change: send text, speaker_id, start or end."))
     text = changes.get("text", segment.text)
     if not isinstance(text, str) or len(text) > MAX_TEXT:
-        raise ValidationError(f"text must be text of at most {MAX_TEXT} characters.")
+        raise ValidationError(
+            N_("text must be text of at most %(max_text)s characters."), max_text=MAX_TEXT
+        )
     start, end = _times(segment, changes)
     speaker_id = _speaker_id(segment, changes)
     if (text, speaker_id, start, end) == (
@@ -160,7 +167,7 @@ def confirm_segment(actor: User, segment: Segment, version: Any = None) -> Segme
     shown to readers, searched and exported from now on."""
     policy.require(actor, "edit_transcript", segment.recording.interview)
     if segment.suspect is None:
-        raise ConflictError("This segment is not marked as doubtful; nothing to confirm.")
+        raise ConflictError(N_("This segment is not marked as doubtful; nothing to confirm."))
     claim(segment, version)
     try:
         doubt, segment.suspect = segment.suspect, None
@@ -188,11 +195,12 @@ def _times(segment: Segment, changes: dict) -> tuple[float, float]:
         start = float(changes.get("start", segment.start))
         end = float(changes.get("end", segment.end))
     except (TypeError, ValueError):
-        raise ValidationError("start and end must be numbers of seconds.") from None
+        raise ValidationError(N_("start and end must be numbers of seconds.")) from None
     duration = segment.recording.duration or end
     if not 0 <= start < end <= duration + 0.5:
         raise ValidationError(
-            f"start and end must satisfy 0 <= start < end <= {duration:.1f} (the recording)."
+            N_("start and end must satisfy 0 <= start < end <= %(duration)s (the recording)."),
+            duration=duration,
         )
     return round(start, 3), round(end, 3)
 
@@ -208,7 +216,7 @@ def _speaker_id(segment: Segment, changes: dict) -> int | None:
         or speaker.interview_id != segment.recording.interview_id
         or speaker.merged_into_id
     ):
-        raise ValidationError("speaker_id must be a speaker of this interview.")
+        raise ValidationError(N_("speaker_id must be a speaker of this interview."))
     return speaker.id
 
 
@@ -298,14 +306,17 @@ def _add_rendered_redaction(actor, segment, start, end, reason, replacement) -> 
         start, end = int(start), int(end)
     except (TypeError, ValueError):
         raise ValidationError(
-            "start and end must be character positions (whole numbers)."
+            N_("start and end must be character positions (whole numbers).")
         ) from None
     hidden = _hidden_for(actor, segment)
     length = len(hiding.apply(segment.text, hidden))
     if not 0 <= start < end <= length:
         raise ValidationError(
-            f"start and end must satisfy 0 <= start < end <= {length} "
-            "(the length of the segment's text)."
+            N_(
+                "start and end must satisfy 0 <= start < end <= %(length)s "
+                "(the length of the segment's text)."
+            ),
+            length=length,
         )
     return _add_redaction(
         actor,
@@ -327,10 +338,10 @@ def _add_redaction(
 ) -> Redaction:
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
-        raise ValidationError("Give a reason for the redaction; it is kept with it.")
+        raise ValidationError(N_("Give a reason for the redaction; it is kept with it."))
     replacement = replacement.strip() if isinstance(replacement, str) else ""
     if len(replacement) > 120:
-        raise ValidationError("The replacement must be at most 120 characters.")
+        raise ValidationError(N_("The replacement must be at most 120 characters."))
     redaction = Redaction(
         segment_id=segment.id,
         start_char=start,
@@ -364,7 +375,7 @@ def redact_phrase(
     (case-insensitive): hidden words are labels there, never searched."""
     phrase = (phrase or "").strip()
     if not phrase:
-        raise ValidationError("Type the words to redact, as they appear in the segment.")
+        raise ValidationError(N_("Type the words to redact, as they appear in the segment."))
     hidden = _hidden_for(actor, segment)
     text, needle = hiding.apply(segment.text, hidden).casefold(), phrase.casefold()
     starts, position = [], text.find(needle)
@@ -372,7 +383,7 @@ def redact_phrase(
         starts.append(position)
         position = text.find(needle, position + len(needle))
     if not starts:
-        raise ValidationError("Those words are not in this segment's text.")
+        raise ValidationError(N_("Those words are not in this segment's text."))
     spans = [
         (hiding.source_offset(hidden, at), hiding.source_offset(hidden, at + len(needle), True))
         for at in starts
@@ -414,8 +425,11 @@ def check_version(segment: Segment, version: Any) -> None:
     if not isinstance(version, int) or isinstance(version, bool) or version != segment.version:
         db.session.rollback()
         raise ConflictError(
-            f"This segment was changed elsewhere (it is now version {segment.version}); "
-            "your text is kept on the page, compare and save again."
+            N_(
+                "This segment was changed elsewhere (it is now version %(version)s); "
+                "your text is kept on the page, compare and save again."
+            ),
+            version=segment.version,
         )
 
 
@@ -436,17 +450,17 @@ def split_segment(
 def _split(actor: User, segment: Segment, position: Any) -> Segment:
     text = segment.text
     if not isinstance(position, int) or not 0 < position < len(text):
-        raise ValidationError("Put the cursor inside the text, between two words, to split it.")
+        raise ValidationError(N_("Put the cursor inside the text, between two words, to split it."))
     names = Redactor(segment.recording.interview).all_names(segment)
     before, after = text[:position].rstrip(), text[position:].lstrip()
     if not before or not after:
-        raise ValidationError("Put the cursor inside the text, between two words, to split it.")
+        raise ValidationError(N_("Put the cursor inside the text, between two words, to split it."))
     cut = len(text) - len(after)
     marked = list(segment.redactions)
     if any(r.removed_at is None and r.start_char < position < r.end_char for r in marked):
-        raise ValidationError("The cursor is inside a redaction; split before or after it.")
+        raise ValidationError(N_("The cursor is inside a redaction; split before or after it."))
     if any(start < position < end for start, end, _key in names):
-        raise ValidationError("The cursor is inside a hidden name; split before or after it.")
+        raise ValidationError(N_("The cursor is inside a hidden name; split before or after it."))
     first_words, second_words = _split_words(text, segment.words or [], position)
     at = _split_time(segment, second_words, cut / len(text))
     tail = Segment(
@@ -529,7 +543,7 @@ def merge_with_next(actor: User, segment: Segment, version: Any = None) -> Segme
 def _merge(actor: User, segment: Segment) -> Segment:
     following = next_segment(segment)
     if following is None:
-        raise ValidationError("This is the last segment of its recording: nothing follows it.")
+        raise ValidationError(N_("This is the last segment of its recording: nothing follows it."))
     lock(Segment, following.id)  # nobody edits the next one while it is joined
     db.session.refresh(following)
     number = segment.version - 1  # the claim reserved the next number; history first
@@ -611,12 +625,12 @@ def restore(actor: User, segment: Segment, version: Any) -> Segment:
     try:
         number = int(version)
     except (TypeError, ValueError):
-        raise ValidationError("version must be a whole number.") from None
+        raise ValidationError(N_("version must be a whole number.")) from None
     old = db.session.scalar(
         select(Revision).where(Revision.segment_id == segment.id, Revision.version == number)
     )
     if old is None:
-        raise ValidationError(f"This segment has no version {number}.")
+        raise ValidationError(N_("This segment has no version %(number)s."), number=number)
     changes = {"text": old.text, "start": old.start, "end": old.end}
     if old.speaker_id is not None:
         changes["speaker_id"] = old.speaker_id
@@ -629,9 +643,11 @@ WORKFLOW_STEPS = ("machine_transcript", "in_review", "approved")
 def set_workflow(actor: User, interview: Any, status: Any) -> Any:
     """Move an interview through review: machine transcript, in review, approved."""
     if status not in WORKFLOW_STEPS:
-        raise ValidationError(f"status must be one of {', '.join(WORKFLOW_STEPS)}.")
+        raise ValidationError(
+            N_("status must be one of %(choices)s."), choices=", ".join(WORKFLOW_STEPS)
+        )
     if interview.workflow_status in ("new", "transcribing"):
-        raise ValidationError("The interview is still being transcribed.")
+        raise ValidationError(N_("The interview is still being transcribed."))
     previous = interview.workflow_status
     interview.workflow_status = status
     interview.status_changed_at = utcnow()

@@ -28,6 +28,8 @@ PUBLIC = {
     "iiif.manifest",
     "iiif.player",
     "oai.endpoint",
+    # The language picker: a visitor's choice is kept in a cookie (changes no record).
+    "main.choose_language",
     # For load balancers and monitors; /metrics asks the policy (this machine, or admins).
     "ops.healthz",
     "ops.metrics",

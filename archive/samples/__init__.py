@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import exists, select
 
 from archive import consent, interviews, policy, recordings, storage
-from archive.errors import ConflictError
+from archive.errors import N_, ConflictError
 from archive.extensions import db
 from archive.models import Interview, User
 
@@ -66,8 +66,10 @@ def load_sample_interview(actor: User) -> Interview:
     policy.require(actor, "load_sample")
     if not archive_is_empty():
         raise ConflictError(
-            "The sample interview is only loaded into an empty archive, and this one "
-            "already has interviews."
+            N_(
+                "The sample interview is only loaded into an empty archive, and this one "
+                "already has interviews."
+            )
         )
     interview = interviews.create_interview(actor, INTERVIEW)
     consent.record_agreement(actor, interview, AGREEMENT)

@@ -7,6 +7,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from wtforms.validators import ValidationError as CSRFTokenError
@@ -75,7 +76,7 @@ def _require_sign_in():
     if current_user.is_authenticated or is_public(request.endpoint):
         return None
     if request.blueprint == "api":
-        return api_error(401, "Sign in, or send a valid API token.")
+        return api_error(401, gettext("Sign in, or send a valid API token."))
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
@@ -96,7 +97,7 @@ def _before_reading():
             current_app.config["MAX_FORM_BYTES"], current_app.config["MAX_CONTENT_LENGTH"]
         )
     if request.headers.get("Authorization") and not current_user.is_authenticated:
-        return api_error(401, "Sign in, or send a valid API token.")
+        return api_error(401, gettext("Sign in, or send a valid API token."))
     refusal = _require_sign_in()
     if refusal is not None:
         return refusal

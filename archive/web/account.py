@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user
 
 from archive import accounts, policy, tokens
 from archive.errors import ArchiveError
+from archive.web.errors import translated
 from archive.web.forms import EmptyForm, PasswordForm, TokenForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -45,7 +47,7 @@ def revoke_token(token_id: int):
     policy.require(current_user, "manage_own_tokens")
     if EmptyForm().validate_on_submit():
         tokens.revoke_token(current_user, current_user, token_id)
-        flash("The token is revoked; it no longer works.", "info")
+        flash(gettext("The token is revoked; it no longer works."), "info")
     return redirect(url_for("account.token_list"))
 
 
@@ -58,14 +60,17 @@ def password():
                 current_user, form.current.data, form.password.data
             )
         except ArchiveError as exc:
-            form.current.errors.append(exc.message)
+            form.current.errors.append(translated(exc))
         else:
             user = current_user._get_current_object()
             accounts.start_session(user)  # this browser stays signed in, on a new session
             login_user(user)
             flash(
-                "Your password is changed; your other sessions are signed out and your "
-                f"API tokens are revoked ({revoked}): make new ones where you need them.",
+                gettext(
+                    "Your password is changed; your other sessions are signed out and your "
+                    "API tokens are revoked (%(count)s): make new ones where you need them.",
+                    count=revoked,
+                ),
                 "info",
             )
             return redirect(url_for("main.home"))

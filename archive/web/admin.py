@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from archive import accounts, policy
 from archive.errors import ArchiveError
+from archive.i18n import label
+from archive.web.errors import translated
 from archive.web.forms import EditUserForm, NewUserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -42,9 +45,16 @@ def create_user():
                 form.display_name.data,
             )
         except ArchiveError as exc:
-            form.email.errors.append(exc.message)
+            form.email.errors.append(translated(exc))
         else:
-            flash(f"Account {user.email} created as {user.role}.", "info")
+            flash(
+                gettext(
+                    "Account %(email)s created as %(role)s.",
+                    email=user.email,
+                    role=label("role", user.role),
+                ),
+                "info",
+            )
             return redirect(url_for("admin.users"))
     return render_template("admin/users.html", users=accounts.list_users(), form=form), 422
 
@@ -58,8 +68,8 @@ def edit_user(user_id: int):
             accounts.change_role(current_user, user, form.role.data)
             accounts.set_active(current_user, user, form.active.data)
         except ArchiveError as exc:
-            flash(exc.message, "error")
+            flash(translated(exc), "error")
             return render_template("admin/edit_user.html", user=user, form=form), exc.status
-        flash(f"Account {user.email} saved.", "info")
+        flash(gettext("Account %(email)s saved.", email=user.email), "info")
         return redirect(url_for("admin.users"))
     return render_template("admin/edit_user.html", user=user, form=form)

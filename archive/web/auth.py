@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from archive import accounts
 from archive.errors import ArchiveError, AuthenticationError
 from archive.extensions import limiter
 from archive.web.access import public, safe_next
+from archive.web.errors import translated
 from archive.web.forms import EmptyForm, LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__)
@@ -29,7 +31,7 @@ def login():
         try:
             user = accounts.authenticate(form.email.data, form.password.data)
         except AuthenticationError as exc:
-            form.password.errors.append(exc.message)
+            form.password.errors.append(translated(exc))
             return render_template("auth/login.html", form=form), 401
         accounts.start_session(user)
         login_user(user)
@@ -43,7 +45,7 @@ def logout():
         return redirect(url_for("main.home"))
     accounts.record_sign_out(current_user)
     logout_user()
-    flash("You are signed out.", "info")
+    flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -60,13 +62,15 @@ def register():
                 form.email.data, form.password.data, form.display_name.data
             )
         except ArchiveError as exc:
-            form.email.errors.append(exc.message)
+            form.email.errors.append(translated(exc))
             return render_template("auth/register.html", form=form), exc.status
         # The same answer whether or not the address had an account already, so the
         # form cannot be used to learn who has one; nobody is signed in by it.
         flash(
-            "Thank you. If this address had no account, your researcher account is "
-            "ready: sign in with it, then ask for access to what you need.",
+            gettext(
+                "Thank you. If this address had no account, your researcher account is "
+                "ready: sign in with it, then ask for access to what you need."
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))

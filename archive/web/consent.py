@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from archive import consent, interviews, policy, rendering, storage
 from archive.errors import ArchiveError
 from archive.models import ACCESS_LEVELS, AUDIO_PERMISSIONS, IDENTITY_CHOICES
+from archive.web.errors import translated
 from archive.web.forms import EmptyForm
 
 bp = Blueprint("consent", __name__)
@@ -60,9 +62,9 @@ def record(interview_id: int):
             document.mimetype if document and document.filename else None,
         )
     except ArchiveError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return _agreement_page(interview, exc.status)
-    flash("The agreement is recorded and in force.", "info")
+    flash(gettext("The agreement is recorded and in force."), "info")
     return redirect(url_for("interviews.detail", interview_id=interview.id))
 
 
@@ -86,9 +88,12 @@ def withdraw(interview_id: int):
     try:
         consent.withdraw(current_user, interview, request.form.get("reason", ""))
     except ArchiveError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return _agreement_page(interview, exc.status)
-    flash("The interview is withdrawn: sealed, its copies removed, its grants ended.", "info")
+    flash(
+        gettext("The interview is withdrawn: sealed, its copies removed, its grants ended."),
+        "info",
+    )
     return redirect(url_for("consent.agreement", interview_id=interview.id))
 
 
@@ -99,9 +104,12 @@ def purge(interview_id: int):
     try:
         count = consent.purge_masters(current_user, interview, request.form.get("confirm_title"))
     except ArchiveError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return _agreement_page(interview, exc.status)
-    flash(f"{count} master recording(s) deleted.", "info")
+    flash(
+        ngettext("%(num)d master recording deleted.", "%(num)d master recordings deleted.", count),
+        "info",
+    )
     return redirect(url_for("consent.agreement", interview_id=interview.id))
 
 
@@ -121,11 +129,14 @@ def ask():
         try:
             consent.request_access(current_user, data)
         except ArchiveError as exc:
-            flash(exc.message, "error")
+            flash(translated(exc), "error")
             return render_template(
                 "consent/ask.html", interview=interview, form=EmptyForm(), purpose=data["purpose"]
             ), exc.status
-        flash("Your request is sent. A custodian will decide; you see its status here.", "info")
+        flash(
+            gettext("Your request is sent. A custodian will decide; you see its status here."),
+            "info",
+        )
         return redirect(url_for("consent.mine"))
     return render_template("consent/ask.html", interview=interview, form=EmptyForm(), purpose="")
 
@@ -172,9 +183,9 @@ def decide(request_id: int):
             request.form.get("message"),
         )
     except ArchiveError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
-        flash("Access granted." if approve else "Request refused.", "info")
+        flash(gettext("Access granted.") if approve else gettext("Request refused."), "info")
     return redirect(url_for("consent.queue"))
 
 
@@ -183,5 +194,5 @@ def revoke(grant_id: int):
     policy.require(current_user, "decide_access")
     _form_ok()
     consent.revoke_grant(current_user, consent.get_grant(grant_id))
-    flash("The grant is revoked.", "info")
+    flash(gettext("The grant is revoked."), "info")
     return redirect(url_for("consent.queue"))

@@ -7,23 +7,32 @@ import logging
 
 import sqlalchemy.exc
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from archive.errors import ArchiveError
+from archive.errors import N_, ArchiveError
 
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    401: "Please sign in.",
-    403: "This action is not allowed.",
-    404: "Not found.",
-    405: "That method is not allowed here.",
-    413: "The file is larger than this archive accepts.",
-    429: "Too many attempts. Please wait a minute, then try again.",
-    500: "Something went wrong on our side. Nothing you sent was half-stored; please try again.",
+    400: N_("The request could not be understood."),
+    401: N_("Please sign in."),
+    403: N_("This action is not allowed."),
+    404: N_("Not found."),
+    405: N_("That method is not allowed here."),
+    413: N_("The file is larger than this archive accepts."),
+    429: N_("Too many attempts. Please wait a minute, then try again."),
+    500: N_(
+        "Something went wrong on our side. Nothing you sent was half-stored; please try again."
+    ),
 }
+
+
+def translated(exc: ArchiveError) -> str:
+    """A service's error in the reader's language, its values put in after translation
+    (a value, such as a title someone typed, is never looked up in the catalogue)."""
+    return gettext(exc.template, **exc.params)
 
 
 def wants_json() -> bool:
@@ -43,25 +52,27 @@ def _respond(status: int, message: str):
 
 
 def _archive_error(exc: ArchiveError):
-    return _respond(exc.status, exc.message)
+    return _respond(exc.status, translated(exc))
 
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
-    message = MESSAGES.get(status, exc.description or "")
+    message = gettext(MESSAGES[status]) if status in MESSAGES else (exc.description or "")
     if status == 413:
         from flask import current_app
 
         from archive.web.access import is_upload
 
         message = (
-            f"The file is larger than the {current_app.config['MAX_UPLOAD_MB']} MB "
-            "this archive accepts."
+            gettext(
+                "The file is larger than the %(mb)s MB this archive accepts.",
+                mb=current_app.config["MAX_UPLOAD_MB"],
+            )
             if is_upload()
-            else "The request is larger than this address accepts."
+            else gettext("The request is larger than this address accepts.")
         )
     if status == 415:
-        message = exc.description or "This address does not take that kind of body."
+        message = exc.description or gettext("This address does not take that kind of body.")
     return _respond(status, message)
 
 
@@ -70,7 +81,7 @@ def _out_of_range(exc: Exception):
     from archive.extensions import db
 
     db.session.rollback()
-    return _respond(422, "A number in the request is out of range.")
+    return _respond(422, gettext("A number in the request is out of range."))
 
 
 def _database_unavailable(exc: Exception):
@@ -82,7 +93,10 @@ def _database_unavailable(exc: Exception):
     db.session.rollback()
     response = make_response(
         _respond(
-            503, "The archive's database is busy or unreachable; nothing was changed. Try again."
+            503,
+            gettext(
+                "The archive's database is busy or unreachable; nothing was changed. Try again."
+            ),
         )
     )
     response.headers["Retry-After"] = "5"
@@ -99,7 +113,8 @@ def _os_error(exc: OSError):
     db.session.rollback()
     log.error("disk full on %s %s", request.method, request.endpoint)
     return _respond(
-        507, "The archive's disk is full; nothing was stored. Tell the archive's operators."
+        507,
+        gettext("The archive's disk is full; nothing was stored. Tell the archive's operators."),
     )
 
 
@@ -108,17 +123,22 @@ def _conflict(exc: Exception):
     from archive.extensions import db
 
     db.session.rollback()
-    return _respond(409, "Someone else changed this at the same moment; nothing was changed.")
+    return _respond(
+        409, gettext("Someone else changed this at the same moment; nothing was changed.")
+    )
 
 
 def _csrf_error(exc: CSRFError):
     return _respond(
-        400, "The form had expired or did not come from this site. Please reload and try again."
+        400,
+        gettext(
+            "The form had expired or did not come from this site. Please reload and try again."
+        ),
     )
 
 
 def _rate_limited(exc: HTTPException):
-    return _respond(429, MESSAGES[429])
+    return _respond(429, gettext(MESSAGES[429]))
 
 
 def _unexpected(exc: Exception):
@@ -126,7 +146,7 @@ def _unexpected(exc: Exception):
     from archive.extensions import db
 
     db.session.rollback()
-    return _respond(500, MESSAGES[500])
+    return _respond(500, gettext(MESSAGES[500]))
 
 
 def init_app(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,84 +20,93 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 from archive.accounts import MIN_PASSWORD_LENGTH
 from archive.models import ROLES
 
-ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
+_ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "custodian": _l("Custodian"),
+    "archivist": _l("Archivist"),
+    "interviewer": _l("Interviewer"),
+    "researcher": _l("Researcher"),
+}
+ROLE_CHOICES = [(role, _ROLE_LABELS[role]) for role in ROLES]
 LANGUAGE_CHOICES = [
-    ("", "Detect it from the recording"),
-    ("en", "English"),
-    ("ru", "Russian"),
-    ("kk", "Kazakh"),
-    ("uk", "Ukrainian"),
-    ("de", "German"),
-    ("fr", "French"),
-    ("es", "Spanish"),
-    ("ar", "Arabic"),
-    ("tr", "Turkish"),
-    ("uz", "Uzbek"),
-    ("be", "Belarusian"),
-    ("ka", "Georgian"),
-    ("hy", "Armenian"),
-    ("az", "Azerbaijani"),
-    ("fa", "Persian"),
-    ("zh", "Chinese"),
+    ("", _l("Detect it from the recording")),
+    ("en", _l("English")),
+    ("ru", _l("Russian")),
+    ("kk", _l("Kazakh")),
+    ("uk", _l("Ukrainian")),
+    ("de", _l("German")),
+    ("fr", _l("French")),
+    ("es", _l("Spanish")),
+    ("ar", _l("Arabic")),
+    ("tr", _l("Turkish")),
+    ("uz", _l("Uzbek")),
+    ("be", _l("Belarusian")),
+    ("ka", _l("Georgian")),
+    ("hy", _l("Armenian")),
+    ("az", _l("Azerbaijani")),
+    ("fa", _l("Persian")),
+    ("zh", _l("Chinese")),
 ]
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired()], render_kw={"autocomplete": "username"})
+    email = EmailField(
+        _l("Email"), validators=[DataRequired()], render_kw={"autocomplete": "username"}
+    )
     password = PasswordField(
-        "Password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+        _l("Password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
     )
 
 
 class RegisterForm(FlaskForm):
-    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email()])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
     password = PasswordField(
-        "Password",
+        _l("Password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
         render_kw={"autocomplete": "new-password"},
     )
 
 
 class NewUserForm(FlaskForm):
-    display_name = StringField("Name", validators=[Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email()])
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    display_name = StringField(_l("Name"), validators=[Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     password = PasswordField(
-        "First password",
+        _l("First password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "new-password"},
     )
 
 
 class EditUserForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
-    active = BooleanField("Account active")
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    active = BooleanField(_l("Account active"))
 
 
 class TokenForm(FlaskForm):
-    label = StringField("What is this token for?", validators=[Length(max=120)])
+    label = StringField(_l("What is this token for?"), validators=[Length(max=120)])
 
 
 class PasswordForm(FlaskForm):
     current = PasswordField(
-        "Current password",
+        _l("Current password"),
         validators=[DataRequired()],
         render_kw={"autocomplete": "current-password"},
     )
     password = PasswordField(
-        "New password",
+        _l("New password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -106,19 +116,19 @@ class EmptyForm(FlaskForm):
 
 
 class InterviewForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    summary = TextAreaField("Summary", validators=[Length(max=20_000)])
-    recorded_on = DateField("Date of the interview", validators=[Optional()])
-    place = StringField("Place", validators=[Length(max=300)])
-    language = SelectField("Language spoken", choices=LANGUAGE_CHOICES, default="")
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    summary = TextAreaField(_l("Summary"), validators=[Length(max=20_000)])
+    recorded_on = DateField(_l("Date of the interview"), validators=[Optional()])
+    place = StringField(_l("Place"), validators=[Length(max=300)])
+    language = SelectField(_l("Language spoken"), choices=LANGUAGE_CHOICES, default="")
     expected_speakers = IntegerField(
-        "Number of speakers", default=2, validators=[Optional(), NumberRange(min=1, max=20)]
+        _l("Number of speakers"), default=2, validators=[Optional(), NumberRange(min=1, max=20)]
     )
     vocabulary = TextAreaField(
-        "Words the transcription should know", validators=[Length(max=5_000)]
+        _l("Words the transcription should know"), validators=[Length(max=5_000)]
     )
-    narrator_pseudonym = StringField("Narrator's pseudonym", validators=[Length(max=120)])
+    narrator_pseudonym = StringField(_l("Narrator's pseudonym"), validators=[Length(max=120)])
 
 
 class UploadForm(FlaskForm):
-    file = MultipleFileField("Recordings", validators=[DataRequired()])
+    file = MultipleFileField(_l("Recordings"), validators=[DataRequired()])

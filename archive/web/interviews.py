@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from archive import (
@@ -18,6 +19,7 @@ from archive import (
 from archive.errors import ArchiveError
 from archive.extensions import db
 from archive.web.access import kept_args, public
+from archive.web.errors import translated
 from archive.web.forms import EmptyForm, InterviewForm, UploadForm
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews")
@@ -35,7 +37,7 @@ def index():
         page=page,
         filters=filters,
         collections=interviews.collections(),
-        access_status=interviews.access_status,
+        access_status=access_status_text,
         args=kept_args(
             request.args,
             ("status", "collection", "language", "year", "access", *interviews.WORK_ARGS),
@@ -67,10 +69,10 @@ def new():
         try:
             interview = interviews.create_interview(current_user, data)
         except ArchiveError as exc:
-            flash(exc.message, "error")
+            flash(translated(exc), "error")
             return render_template("interviews/new.html", form=form), exc.status
-        flash("The interview is created. Now add its recordings.", "info")
-        notice = rendering.names_notice(interview)
+        flash(gettext("The interview is created. Now add its recordings."), "info")
+        notice = rendering.names_notice(interview, gettext)
         if notice:
             flash(notice, "info")
         return redirect(url_for("interviews.detail", interview_id=interview.id))
@@ -110,7 +112,7 @@ def upload(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "upload")
     form = UploadForm()
     if not form.validate_on_submit():
-        flash("Choose one or more recordings to upload.", "error")
+        flash(gettext("Choose one or more recordings to upload."), "error")
         return redirect(url_for("interviews.detail", interview_id=interview.id))
     for upload in request.files.getlist("file"):
         if not upload.filename:
@@ -118,9 +120,12 @@ def upload(interview_id: int):
         try:
             recordings.add_recording(current_user, interview, upload.stream, upload.filename)
         except ArchiveError as exc:
-            flash(f"{upload.filename}: {exc.message}", "error")
+            flash(f"{upload.filename}: {translated(exc)}", "error")
         else:
-            flash(f"{upload.filename}: stored and queued for transcription.", "info")
+            flash(
+                gettext("%(file)s: stored and queued for transcription.", file=upload.filename),
+                "info",
+            )
     return redirect(url_for("interviews.detail", interview_id=interview.id))
 
 
@@ -131,7 +136,18 @@ def retry(recording_id: int):
         try:
             recordings.retry(current_user, recording)
         except ArchiveError as exc:
-            flash(exc.message, "error")
+            flash(translated(exc), "error")
         else:
-            flash("The transcription is queued again.", "info")
+            flash(gettext("The transcription is queued again."), "info")
     return redirect(url_for("interviews.detail", interview_id=recording.interview_id))
+
+
+def access_status_text(interview) -> str:
+    """What the catalogue says of access, in the reader's language."""
+    from archive.i18n import label
+
+    if interview.withdrawn_at is not None:
+        return label("access", "withdrawn")
+    if policy.is_embargoed(interview):
+        return gettext("sealed until %(year)s", year=interview.embargo_until.year)
+    return label("access", interview.access_level)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
+from archive import accounts, i18n, policy, samples
 from archive import home as work
-from archive import interviews, policy, samples
 from archive.errors import ArchiveError
-from archive.web.access import public
+from archive.web.access import public, safe_next
+from archive.web.errors import translated
+from archive.web.forms import EmptyForm
+from archive.web.interviews import access_status_text
 
 bp = Blueprint("main", __name__)
 
@@ -21,7 +27,7 @@ def home():
         "main/home.html",
         offer_sample=offer_sample,
         work=work.work_for(current_user),
-        access_status=interviews.access_status,
+        access_status=access_status_text,
         soon_days=work.SOON_DAYS,
     )
 
@@ -32,11 +38,41 @@ def load_sample():
     try:
         interview = samples.load_sample_interview(current_user)
     except ArchiveError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("main.home"))
     flash(
-        "The sample interview is loaded. The worker is transcribing it now: the progress "
-        "bar below shows how far it has come.",
+        gettext(
+            "The sample interview is loaded. The worker is transcribing it now: the "
+            "progress bar below shows how far it has come."
+        ),
         "info",
     )
     return redirect(url_for("interviews.detail", interview_id=interview.id))
+
+
+@bp.post("/language")
+@public
+def choose_language():
+    """The header's language picker: kept in the account of a signed-in person and,
+    for anyone, in a cookie for a year; then back to the page it was chosen on."""
+    back = safe_next(request.form.get("next"), url_for("main.home"))
+    # The page's query (a search, a filter) comes back from the browser's Referer
+    # when it names the same page of this site; the form itself never echoes it.
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path == back and referrer.query:
+        back = safe_next(f"{referrer.path}?{referrer.query}", back)
+    chosen = request.form.get("language")
+    if not EmptyForm().validate_on_submit() or chosen not in i18n.LANGUAGES:
+        return redirect(back)
+    if current_user.is_authenticated:
+        accounts.set_locale(current_user, chosen)
+    response = redirect(back)
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE,
+        chosen,
+        max_age=i18n.LANGUAGE_COOKIE_MAX_AGE,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+    )
+    return response

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from archive import interviews, policy, redaction, rendering, speakers
 from archive import transcript_edits as edits
 from archive.errors import ArchiveError
 from archive.models import SPEAKER_ROLES
+from archive.web.errors import translated
 from archive.web.forms import EmptyForm
 
 bp = Blueprint("speakers", __name__)
@@ -52,10 +54,10 @@ def update(interview_id: int, speaker_id: int):
     try:
         speakers.update_speaker(current_user, speaker, data)
     except ArchiveError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return _page(interview, status=exc.status)
-    flash(f"{speaker.label} saved.", "info")
-    notice = rendering.names_notice(interview)
+    flash(gettext("%(speaker)s saved.", speaker=speaker.label), "info")
+    notice = rendering.names_notice(interview, gettext)
     if notice:
         flash(notice, "info")
     return redirect(url_for("speakers.index", interview_id=interview.id))
@@ -69,7 +71,10 @@ def merge(interview_id: int, speaker_id: int):
         abort(400)
     keep = speakers.get_speaker(interview, request.form.get("into", type=int) or 0)
     speakers.merge_speakers(current_user, keep, merged)
-    flash(f"{merged.label} is merged into {keep.label}.", "info")
+    flash(
+        gettext("%(merged)s is merged into %(kept)s.", merged=merged.label, kept=keep.label),
+        "info",
+    )
     return redirect(url_for("speakers.index", interview_id=interview.id))
 
 
@@ -82,7 +87,7 @@ def reveal(interview_id: int, speaker_id: int):
     try:
         names = speakers.reveal(current_user, speaker, request.form.get("reason", ""))
     except ArchiveError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return _page(interview, status=exc.status)
     return _page(interview, revealed={speaker.id: names})
 
@@ -135,9 +140,9 @@ def redact(segment_id: int):
                 request.form.get("replacement"),
             )
     except ArchiveError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
-        flash("Redacted. The listening copy is being remade.", "info")
+        flash(gettext("Redacted. The listening copy is being remade."), "info")
     return redirect(url_for("speakers.redactions", interview_id=interview.id))
 
 
@@ -147,5 +152,5 @@ def undo(redaction_id: int):
     interview = policy.require(current_user, "edit_transcript", row.segment.recording.interview)
     if EmptyForm().validate_on_submit():
         edits.remove_redaction(current_user, row)
-        flash("The redaction is undone.", "info")
+        flash(gettext("The redaction is undone."), "info")
     return redirect(url_for("speakers.redactions", interview_id=interview.id))

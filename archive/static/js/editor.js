@@ -7,6 +7,29 @@
   "use strict";
   var root = document.getElementById("editor");
   if (!root) { return; }
+  // The page's messages in the reader's language (see archive/i18n.py): English
+  // text is the key, and is shown as written when there is no translation.
+  var I18N = (function () {
+    var el = document.getElementById("i18n-strings");
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  }());
+  var LOCALE = I18N.lang && I18N.lang !== "en" ? I18N.lang : undefined;
+  function fillIn(text, values) {
+    return !values ? text : text.replace(/%\((\w+)\)s/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole;
+    });
+  }
+  function tr(text, values) {
+    return fillIn((I18N.messages && I18N.messages[text]) || text, values);
+  }
+  function trn(singular, plural, n, values) {
+    var forms = I18N.plurals && I18N.plurals[singular];
+    var text = n === 1 ? singular : plural;
+    if (forms) { text = forms[new Intl.PluralRules(I18N.lang).select(n)] || forms.other || text; }
+    var all = { num: n };
+    Object.keys(values || {}).forEach(function (key) { all[key] = values[key]; });
+    return fillIn(text, all);
+  }
   var data = JSON.parse(document.getElementById("editor-data").textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var list = document.getElementById("segments");
@@ -63,7 +86,7 @@
       } else {
         var h = view.h[mark[3]];
         out += '<span class="chip chip-' + h[4] + '" contenteditable="false" data-h="' + mark[3] +
-          '" title="Hidden (' + (h[4] === "name" ? "a name" : "redacted") + '): it cannot be edited here">' + inner + "</span>";
+          '" title="' + esc(tr("Hidden (%(kind)s): it cannot be edited here", { kind: h[4] === "name" ? tr("a name") : tr("redacted") })) + '">' + inner + "</span>";
       }
       cursor = mark[1];
     });
@@ -84,19 +107,19 @@
 
   function doubtHtml(v) {
     if (!v.x) { return ""; }
-    return '<span class="seg-doubt" role="note">Possible hallucination (' + esc(DOUBTS[v.x] || v.x) +
-      '): check the audio. Hidden from readers until corrected or confirmed. ' +
-      '<button type="button" data-act="confirm">It is what was said</button></span>';
+    return '<span class="seg-doubt" role="note">' +
+      esc(tr("Possible hallucination (%(why)s): check the audio. Hidden from readers until corrected or confirmed.", { why: DOUBTS[v.x] ? tr(DOUBTS[v.x]) : v.x })) +
+      ' <button type="button" data-act="confirm">' + esc(tr("It is what was said")) + "</button></span>";
   }
 
   function itemHtml(seg) {
     var v = seg.view;
     return '<li class="seg' + (v.x ? " doubtful" : "") + '" data-id="' + v.id + '">' +
-      '<div class="seg-meta"><button type="button" class="seg-time" data-act="play" tabindex="-1" title="Play from here">' +
-      clock(v.s) + '</button> <button type="button" class="seg-speaker" data-act="speaker" tabindex="-1" title="Change the speaker (Alt+S)">' +
+      '<div class="seg-meta"><button type="button" class="seg-time" data-act="play" tabindex="-1" title="' + esc(tr("Play from here")) + '">' +
+      clock(v.s) + '</button> <button type="button" class="seg-speaker" data-act="speaker" tabindex="-1" title="' + esc(tr("Change the speaker (Alt+S)")) + '">' +
       esc(speakerName(v.sp)) + '</button><span class="seg-state" aria-live="polite"></span>' + doubtHtml(v) + '</div>' + translationHtml(v) +
-      '<div class="seg-text" contenteditable="true" spellcheck="true" role="textbox" aria-label="Segment at ' +
-      clock(v.s) + '">' + textHtml(v) + "</div></li>";
+      '<div class="seg-text" contenteditable="true" spellcheck="true" role="textbox" aria-label="' +
+      esc(tr("Segment at %(time)s", { time: clock(v.s) })) + '">' + textHtml(v) + "</div></li>";
   }
 
   // The machine translation, read-only, above the text it translates (the text stays
@@ -257,8 +280,8 @@
     entry.version = seg.domVersion;
     pending[seg.view.id] = entry;
     remember();
-    markSegment(seg, "unsaved", "not saved yet");
-    showStatus(countPending() + " change(s) waiting to be saved…");
+    markSegment(seg, "unsaved", tr("not saved yet"));
+    showStatus(tr("%(num)s change(s) waiting to be saved…", { num: countPending() }));
   }
 
   function countPending() { return Object.keys(pending).length; }
@@ -294,15 +317,15 @@
   function flush() {
     if (inFlight) { return Promise.resolve(); }
     var ids = Object.keys(pending);
-    if (!ids.length) { showStatus("All changes saved."); return Promise.resolve(); }
+    if (!ids.length) { showStatus(tr("All changes saved.")); return Promise.resolve(); }
     var id = ids[0];
     var seg = byId[id];
     var fields = pending[id];
     var sentJson = JSON.stringify(fields);
     var body = fields;
     inFlight = true;
-    showStatus("Saving…");
-    if (seg) { markSegment(seg, "saving", "saving…"); }
+    showStatus(tr("Saving…"));
+    if (seg) { markSegment(seg, "saving", tr("saving…")); }
     return request("PATCH", api + "/segments/" + id, body).then(function (result) {
       inFlight = false;
       if (result.ok) {
@@ -313,17 +336,17 @@
         return flush();
       }
       if (result.status === 409) { return conflict(seg, fields); }
-      if (result.status >= 500 || result.status === 429 || result.status === 0) { return later("the server did not answer (" + result.status + ")"); }
+      if (result.status >= 500 || result.status === 429 || result.status === 0) { return later(tr("the server did not answer (%(status)s)", { status: result.status })); }
       // The archive refused the change: keep it on the page and say why.
       delete pending[id];
       remember();
-      markSegment(seg, "refused", "not saved: " + (result.json.error || result.json.message || "refused"));
-      showStatus("A change was refused; it is still on the page (see the segment).", true);
+      markSegment(seg, "refused", tr("not saved: %(why)s", { why: result.json.error || result.json.message || tr("refused") }));
+      showStatus(tr("A change was refused; it is still on the page (see the segment)."), true);
       return flush();
     }, function () {
       inFlight = false;
-      if (seg) { markSegment(seg, "unsaved", "not saved yet"); }
-      return later(navigator.onLine === false ? "you are offline" : "the archive could not be reached");
+      if (seg) { markSegment(seg, "unsaved", tr("not saved yet")); }
+      return later(navigator.onLine === false ? tr("you are offline") : tr("the archive could not be reached"));
     });
   }
 
@@ -331,7 +354,7 @@
     retryDelay = Math.min(retryDelay ? retryDelay * 2 : 2, 30);
     clearTimeout(retryTimer);
     retryTimer = setTimeout(flush, retryDelay * 1000);
-    showStatus(countPending() + " change(s) not saved: " + why + ". Trying again in " + retryDelay + " s; they are kept in this browser meanwhile.", true);
+    showStatus(tr("%(num)s change(s) not saved: %(why)s. Trying again in %(delay)s s; they are kept in this browser meanwhile.", { num: countPending(), why: why, delay: retryDelay }), true);
   }
 
   function layout(view) {
@@ -367,7 +390,7 @@
         return risk[2].length > 0;
       });
       showRisks();
-      say("Confirmed: readers, search and exports now include this segment.");
+      say(tr("Confirmed: readers, search and exports now include this segment."));
     }).catch(function (error) { say(error.message); });
   }
 
@@ -380,12 +403,12 @@
       var box = document.createElement("div");
       box.className = "conflict";
       box.setAttribute("role", "alert");
-      box.innerHTML = "<p><strong>Someone else changed this segment.</strong> Theirs is shown above; yours was:</p><blockquote></blockquote>" +
-        '<button type="button" data-act="dismiss">I have merged them</button>';
+      box.innerHTML = "<p><strong>" + esc(tr("Someone else changed this segment.")) + "</strong> " + esc(tr("Theirs is shown above; yours was:")) + "</p><blockquote></blockquote>" +
+        '<button type="button" data-act="dismiss">' + esc(tr("I have merged them")) + "</button>";
       box.querySelector("blockquote").textContent = mine;
       seg.el.appendChild(box);
-      markSegment(seg, "refused", "changed elsewhere");
-      showStatus("A segment was changed by someone else; your text is shown beside it.", true);
+      markSegment(seg, "refused", tr("changed elsewhere"));
+      showStatus(tr("A segment was changed by someone else; your text is shown beside it."), true);
       return flush();
     });
   }
@@ -406,9 +429,9 @@
         }).join("");
       }
       if (stored[id].version !== undefined) { seg.domVersion = stored[id].version; }
-      markSegment(seg, "unsaved", "not saved yet (kept from before)");
+      markSegment(seg, "unsaved", tr("not saved yet (kept from before)"));
     });
-    if (countPending()) { showStatus(countPending() + " change(s) from an earlier visit are being saved…", true); flush(); }
+    if (countPending()) { showStatus(tr("%(num)s change(s) from an earlier visit are being saved…", { num: countPending() }), true); flush(); }
   }
 
   retryButton.addEventListener("click", function () { clearTimeout(retryTimer); retryDelay = 0; flush(); });
@@ -431,7 +454,7 @@
   }
 
   function load(recording, then) {
-    if (!audioBase) { audioMessage("You may not listen to this interview."); return; }
+    if (!audioBase) { audioMessage(tr("You may not listen to this interview.")); return; }
     if (loaded === recording && player.readyState >= 1) { then(); return; }
     if (loaded !== recording) {
       loaded = recording;
@@ -450,7 +473,7 @@
   }
 
   player.addEventListener("error", function () {
-    audioMessage("The listening copy is not ready (it is remade after each redaction). Try again in a minute.");
+    audioMessage(tr("The listening copy is not ready (it is remade after each redaction). Try again in a minute."));
   });
   player.addEventListener("loadeddata", function () { audioMessage(""); });
 
@@ -574,7 +597,7 @@
   function say(message) { toolMessage.textContent = message || ""; }
 
   function needCurrent() {
-    if (!current) { say("Click into a segment first."); return false; }
+    if (!current) { say(tr("Click into a segment first.")); return false; }
     return true;
   }
 
@@ -583,7 +606,7 @@
     clearTimeout(timers[seg.view.id]);
     if (JSON.stringify(partsOf(seg.text)) !== seg.saved) { queue(seg, { parts: partsOf(seg.text) }); }
     return flush().then(function () {
-      if (pending[seg.view.id]) { throw new Error("This segment has changes that are not saved yet; try again when they are."); }
+      if (pending[seg.view.id]) { throw new Error(tr("This segment has changes that are not saved yet; try again when they are.")); }
     });
   }
 
@@ -593,14 +616,14 @@
   }
 
   function checked(result) {
-    if (!result.ok) { throw new Error(result.json.error || result.json.message || "The archive refused (" + result.status + ")."); }
+    if (!result.ok) { throw new Error(result.json.error || result.json.message || tr("The archive refused (%(status)s).", { status: result.status })); }
     return result.json;
   }
 
   function split() {
     if (!needCurrent()) { return; }
     var seg = current;
-    if (caretOffset(seg.text) === null) { say("Put the cursor where the segment should be split."); return; }
+    if (caretOffset(seg.text) === null) { say(tr("Put the cursor where the segment should be split.")); return; }
     act(settle(seg).then(function () {
       // After saving, the page shows the stored rendering: the cursor counts in it.
       var at = caretOffset(seg.text);
@@ -618,7 +641,7 @@
       tail.text.focus();
       setCaret(tail.text, 0);
       setCurrent(tail);
-      say("Split: the second part starts at " + clock(tail.view.s, true) + ".");
+      say(tr("Split: the second part starts at %(time)s.", { time: clock(tail.view.s, true) }));
     }));
   }
 
@@ -640,7 +663,7 @@
       rerender(seg);
       indexTimes();
       showCurrent();
-      say("Merged with the next segment.");
+      say(tr("Merged with the next segment."));
     }));
   }
 
@@ -649,7 +672,7 @@
     var v = current.view;
     var value = Math.round((v[field === "start" ? "s" : "e"] + delta) * 1000) / 1000;
     var next = field === "start" ? { start: value } : { end: value };
-    if ((field === "start" ? value >= v.e : value <= v.s) || value < 0) { say("Start must stay before the end."); return; }
+    if ((field === "start" ? value >= v.e : value <= v.s) || value < 0) { say(tr("Start must stay before the end.")); return; }
     v[field === "start" ? "s" : "e"] = value;
     queue(current, next);
     showCurrent();
@@ -709,11 +732,11 @@
   function renderSpeakers() {
     var ul = document.getElementById("speaker-list");
     ul.innerHTML = data.speakers.map(function (s) {
-      var role = s.role && s.role !== "other" ? ' <span class="small muted">' + esc(s.role) + "</span>" : "";
+      var role = s.role && s.role !== "other" ? ' <span class="small muted">' + esc(tr(s.role)) + "</span>" : "";
       if (!data.can_rename) { return "<li>" + esc(s.name) + role + "</li>"; }
-      return '<li><form class="rename" data-speaker="' + s.id + '"><label class="visually-hidden" for="rename-' + s.id + '">Name of ' + esc(s.label) + "</label>" +
+      return '<li><form class="rename" data-speaker="' + s.id + '"><label class="visually-hidden" for="rename-' + s.id + '">' + esc(tr("Name of %(speaker)s", { speaker: s.label })) + "</label>" +
         '<input id="rename-' + s.id + '" value="' + esc(s.pseudonym || s.label).replace(/"/g, "&quot;") + '" maxlength="120">' +
-        '<button type="submit">Rename</button>' + role + "</form></li>";
+        '<button type="submit">' + esc(tr("Rename")) + "</button>" + role + "</form></li>";
     }).join("");
   }
 
@@ -728,7 +751,7 @@
       segs.forEach(function (seg) {
         if (seg.view.sp === id) { seg.el.querySelector(".seg-speaker").textContent = json.name; }
       });
-      say("Renamed everywhere in this interview: " + json.name + ".");
+      say(tr("Renamed everywhere in this interview: %(name)s.", { name: json.name }));
     }));
   });
 
@@ -762,18 +785,19 @@
     if (!needCurrent()) { return; }
     var seg = current;
     historyBox.hidden = false;
-    historyList.innerHTML = "<li>Loading…</li>";
+    historyList.innerHTML = "<li>" + esc(tr("Loading…")) + "</li>";
     act(request("GET", api + "/segments/" + seg.view.id + "/revisions").then(checked).then(function (json) {
       var revisions = json.revisions;
       historyList.dataset.segment = seg.view.id;
       historyList.innerHTML = revisions.map(function (r, index) {
         var older = revisions[index + 1];
-        var kind = { edit: "edited", restore: "restored", split: "split", merge: "merged", joined: "came with a merge", machine: "machine transcript" }[r.kind] || r.kind;
-        return '<li><p class="small"><strong>Version ' + r.version + "</strong> · " + esc(kind) + " · " + esc(r.author) + " · " +
-          esc(new Date(r.at).toLocaleString()) + " · " + clock(r.start, true) + "–" + clock(r.end, true) +
-          (r.speaker_id !== (older ? older.speaker_id : r.speaker_id) ? " · speaker " + esc(speakerName(r.speaker_id)) : "") + "</p>" +
+        var kind = { edit: "edited", restore: "restored", split: "split", merge: "merged", joined: "came with a merge", machine: "machine transcript" }[r.kind];
+        kind = kind ? tr(kind) : r.kind;
+        return '<li><p class="small"><strong>' + esc(tr("Version %(version)s", { version: r.version })) + "</strong> · " + esc(kind) + " · " + esc(r.author) + " · " +
+          esc(new Date(r.at).toLocaleString(LOCALE)) + " · " + clock(r.start, true) + "–" + clock(r.end, true) +
+          (r.speaker_id !== (older ? older.speaker_id : r.speaker_id) ? " · " + esc(tr("speaker %(name)s", { name: speakerName(r.speaker_id) })) : "") + "</p>" +
           '<p class="diff">' + (older ? diffHtml(older.text, r.text) : esc(r.text)) + "</p>" +
-          (index === 0 ? '<p class="small muted">This is the current version.</p>' : '<button type="button" data-restore="' + r.version + '">Restore version ' + r.version + "</button>") + "</li>";
+          (index === 0 ? '<p class="small muted">' + esc(tr("This is the current version.")) + "</p>" : '<button type="button" data-restore="' + r.version + '">' + esc(tr("Restore version %(version)s", { version: r.version })) + "</button>") + "</li>";
       }).join("");
     }));
   }
@@ -805,7 +829,7 @@
     var selection = window.getSelection();
     var seg = selection.rangeCount ? segOf(selection.anchorNode.parentNode) : null;
     if (!seg || selection.isCollapsed || !seg.text.contains(selection.focusNode)) {
-      say("Select the words to redact inside one segment first.");
+      say(tr("Select the words to redact inside one segment first."));
       return;
     }
     var range = selection.getRangeAt(0);
@@ -821,7 +845,7 @@
     event.preventDefault();
     var reason = document.getElementById("redact-reason").value.trim();
     var message = document.getElementById("redact-message");
-    if (!reason) { message.textContent = "Give a reason; it is kept with the redaction."; return; }
+    if (!reason) { message.textContent = tr("Give a reason; it is kept with the redaction."); return; }
     var target = redactTarget;
     settle(target.seg).then(function () {
       return request("POST", api + "/segments/" + target.seg.view.id + "/redactions", {
@@ -836,14 +860,14 @@
       target.seg.view = json.segment;
       rerender(target.seg);
       redactDialog.close();
-      say("Redacted. The listening copy is being remade.");
+      say(tr("Redacted. The listening copy is being remade."));
     }).catch(function (error) { message.textContent = error.message; });
   });
 
   // Next / previous uncertain word.
   function uncertain(direction) {
     var all = Array.prototype.slice.call(list.querySelectorAll(".w.unsure"));
-    if (!all.length) { say("No uncertain words are left."); return; }
+    if (!all.length) { say(tr("No uncertain words are left.")); return; }
     var selection = window.getSelection();
     var anchor = selection.rangeCount ? selection.getRangeAt(0) : null;
     var chosen = null;
@@ -890,11 +914,11 @@
   function showRisks() {
     var risks = (data.risks || []).filter(function (risk) { return byId[risk[0]]; });
     document.getElementById("risk-count").textContent = risks.length ?
-      risks.length + " segment" + (risks.length > 1 ? "s" : "") + " to check first (Alt+R: the next one)." :
-      "Nothing stands out: no segment is doubted or full of uncertain words.";
+      trn("%(num)s segment to check first (Alt+R: the next one).", "%(num)s segments to check first (Alt+R: the next one).", risks.length) :
+      tr("Nothing stands out: no segment is doubted or full of uncertain words.");
     riskList.innerHTML = risks.slice(0, 50).map(function (risk, index) {
       var seg = byId[risk[0]];
-      var why = risk[2].map(function (reason) { return RISK_WORDS[reason] || reason; }).join(", ");
+      var why = risk[2].map(function (reason) { return RISK_WORDS[reason] ? tr(RISK_WORDS[reason]) : reason; }).join(", ");
       return '<li><button type="button" class="link-button" data-risk="' + index + '">' +
         clock(seg.view.s) + " · " + esc(why) + "</button></li>";
     }).join("");
@@ -902,7 +926,7 @@
 
   function goToRisk(index) {
     var risks = (data.risks || []).filter(function (risk) { return byId[risk[0]]; });
-    if (!risks.length) { say("Nothing is left to check first."); return; }
+    if (!risks.length) { say(tr("Nothing is left to check first.")); return; }
     riskCursor = ((index % risks.length) + risks.length) % risks.length;
     var seg = byId[risks[riskCursor][0]];
     seg.text.focus();
@@ -1000,7 +1024,7 @@
     else if (event.altKey && event.code === "KeyR") { goToRisk(riskCursor + (event.shiftKey ? -1 : 1)); }
     else if (event.altKey && event.code === "BracketLeft") { nudge(event.shiftKey ? "end" : "start", -0.1); }
     else if (event.altKey && event.code === "BracketRight") { nudge(event.shiftKey ? "end" : "start", 0.1); }
-    else if (key === "Enter" && segOf(event.target)) { say("Enter does not break a segment: Ctrl+Enter splits it at the cursor."); }
+    else if (key === "Enter" && segOf(event.target)) { say(tr("Enter does not break a segment: Ctrl+Enter splits it at the cursor.")); }
     else { handled = false; }
     if (handled) { event.preventDefault(); }
   });
@@ -1012,10 +1036,10 @@
   function showWorkflow() {
     var w = data.workflow;
     workflow.innerHTML = w.steps.map(function (step) {
-      return '<option value="' + step + '"' + (step === w.status ? " selected" : "") + ">" + labels[step] + "</option>";
+      return '<option value="' + step + '"' + (step === w.status ? " selected" : "") + ">" + esc(labels[step] ? tr(labels[step]) : step) + "</option>";
     }).join("");
-    document.getElementById("workflow-line").textContent = (labels[w.status] || w.status) +
-      (w.by ? ", set by " + w.by : "") + (w.at ? " on " + new Date(w.at).toLocaleString() : "") + ".";
+    document.getElementById("workflow-line").textContent = (labels[w.status] ? tr(labels[w.status]) : w.status) +
+      (w.by ? ", " + tr("set by %(name)s", { name: w.by }) : "") + (w.at ? " " + tr("on %(when)s", { when: new Date(w.at).toLocaleString(LOCALE) }) : "") + ".";
   }
 
   document.getElementById("workflow-form").addEventListener("submit", function (event) {
@@ -1037,7 +1061,7 @@
       return '<li><button type="button" class="link-button" data-seek="' + p.time + '">' + clock(p.time) + " " + esc(p.title) + "</button>" +
         (p.keywords.length ? '<br><span class="small muted">' + esc(p.keywords.join(", ")) + "</span>" : "") +
         (p.synopsis ? '<p class="small">' + esc(p.synopsis) + "</p>" : "") +
-        ' <button type="button" class="link-button small" data-remove="' + p.id + '">remove</button></li>';
+        ' <button type="button" class="link-button small" data-remove="' + p.id + '">' + esc(tr("remove")) + "</button></li>";
     }).join("");
     document.getElementById("contents-empty").hidden = data.contents.length > 0;
   }
@@ -1084,7 +1108,7 @@
       pointForm.reset();
       pointTimeTyped = false;
       pointTime.value = clock(absolute());
-      message.textContent = "Added.";
+      message.textContent = tr("Added.");
     }).catch(function (error) { message.textContent = error.message; });
   });
 

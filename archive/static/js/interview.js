@@ -3,6 +3,20 @@
 // still works: the form posts the files and the page shows the state on reload.
 (function () {
   "use strict";
+  // The page's messages in the reader's language (see archive/i18n.py): English
+  // text is the key, and is shown as written when there is no translation.
+  var I18N = (function () {
+    var el = document.getElementById("i18n-strings");
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  }());
+  function fill(text, values) {
+    return !values ? text : text.replace(/%\((\w+)\)s/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole;
+    });
+  }
+  function t(text, values) {
+    return fill((I18N.messages && I18N.messages[text]) || text, values);
+  }
 
   var section = document.getElementById("recordings");
   if (!section) { return; }
@@ -27,7 +41,7 @@
     label.textContent = name + " ";
     var bar = document.createElement("progress");
     bar.max = 1; bar.value = 0;
-    bar.setAttribute("aria-label", "Upload of " + name);
+    bar.setAttribute("aria-label", t("Upload of %(file)s", { file: name }));
     var note = document.createElement("span");
     note.className = "muted small";
     li.append(label, bar, " ", note);
@@ -58,7 +72,7 @@
     xhr.upload.addEventListener("progress", function (event) {
       if (event.lengthComputable) {
         row.bar.value = event.loaded / event.total;
-        row.note.textContent = Math.round(100 * event.loaded / event.total) + "% sent";
+        row.note.textContent = Math.round(100 * event.loaded / event.total) + "% " + t("sent");
       }
     });
     xhr.addEventListener("load", function () {
@@ -66,19 +80,19 @@
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
       if (xhr.status === 202) {
         row.bar.value = 1;
-        row.note.textContent = "stored, checked and queued for transcription";
+        row.note.textContent = t("stored, checked and queued for transcription");
       } else {
         row.li.classList.add("error");
-        row.note.textContent = body.error || ("The upload failed (" + xhr.status + ").");
+        row.note.textContent = body.error || t("The upload failed (%(status)s).", { status: xhr.status });
       }
       done();
     });
     xhr.addEventListener("error", function () {
       row.li.classList.add("error");
-      row.note.textContent = "The connection failed; nothing was stored. Try this file again.";
+      row.note.textContent = t("The connection failed; nothing was stored. Try this file again.");
       done();
     });
-    row.note.textContent = "sending…";
+    row.note.textContent = t("sending…");
     xhr.send(data);
   }
 
@@ -119,7 +133,7 @@
     var token = document.createElement("input");
     token.type = "hidden"; token.name = "csrf_token"; token.value = csrf;
     var button = document.createElement("button");
-    button.type = "submit"; button.textContent = "Try again";
+    button.type = "submit"; button.textContent = t("Try again");
     formEl.append(token, button);
     return formEl;
   }
@@ -133,19 +147,19 @@
       var row = document.createElement("tr");
       row.dataset.recording = rec.id;
       cell(row, String(rec.position));
-      cell(row, rec.file_name || ("Part " + rec.position));
+      cell(row, rec.file_name || t("Part %(number)s", { number: rec.position }));
       cell(row, clock(rec.duration));
       var job = cell(row, "");
       job.className = "job";
       var status = document.createElement("span");
       status.className = "job-status"; status.dataset.status = rec.status;
-      status.textContent = STATUS_LABELS[rec.status] || rec.status;
+      status.textContent = STATUS_LABELS[rec.status] ? t(STATUS_LABELS[rec.status]) : rec.status;
       var bar = document.createElement("progress");
       bar.max = 1; bar.value = rec.progress;
-      bar.setAttribute("aria-label", "Transcription progress of part " + rec.position);
+      bar.setAttribute("aria-label", t("Transcription progress of part %(number)s", { number: rec.position }));
       var eta = document.createElement("span");
       eta.className = "job-eta muted small";
-      eta.textContent = rec.eta_seconds ? "about " + clock(rec.eta_seconds) + " left" : "";
+      eta.textContent = rec.eta_seconds ? t("about %(time)s left", { time: clock(rec.eta_seconds) }) : "";
       job.append(status, " ", bar, " ", eta);
       if (rec.status === "failed") {
         var error = document.createElement("p");
@@ -182,7 +196,7 @@
 
   // A queued job waits for a worker (none may be running, or the queue may be down:
   // the upload is stored either way and is taken up when one starts).
-  var STATUS_LABELS = { queued: "waiting for a worker", processing: "transcribing" };
+  var STATUS_LABELS = { queued: "waiting for a worker", processing: "transcribing", done: "done", failed: "failed" };
 
   function poll() {
     clearTimeout(pollTimer);

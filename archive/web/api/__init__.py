@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, g, request
+from flask_babel import gettext
 from flask_login import current_user
 
-from archive.errors import ValidationError
+from archive.errors import N_, ValidationError
 from archive.extensions import csrf
 from archive.web.access import bearer_token
 from archive.web.errors import api_error
@@ -19,7 +20,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def _authenticate():
     """A bad token is refused outright; a browser session must carry the CSRF token."""
     if request.headers.get("Authorization") and not current_user.is_authenticated:
-        return api_error(401, "Sign in, or send a valid API token.")
+        return api_error(401, gettext("Sign in, or send a valid API token."))
     if request.method not in SAFE_METHODS and not bearer_token() and not g.get("csrf_valid"):
         csrf.protect()
     return None
@@ -28,10 +29,10 @@ def _authenticate():
 def json_body() -> dict:
     """The request's JSON object, or a 400 that says what is wrong with it."""
     if not request.is_json:
-        raise BadRequestBody("Send a JSON object with Content-Type: application/json.")
+        raise BadRequestBody(N_("Send a JSON object with Content-Type: application/json."))
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise BadRequestBody("The request body is not a valid JSON object.")
+        raise BadRequestBody(N_("The request body is not a valid JSON object."))
     return data
 
 

@@ -6,7 +6,7 @@ from flask import request
 from flask_login import current_user
 
 from archive import consent, interviews, policy, rendering
-from archive.errors import ValidationError
+from archive.errors import N_, ValidationError
 from archive.web.api import bp, json_body
 
 
@@ -37,9 +37,11 @@ def record_agreement(interview_id: int):
     data = json_body()
     unknown = sorted(set(data) - AGREEMENT_FIELDS)
     if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(unknown)}.")
+        raise ValidationError(N_("Unknown field(s): %(fields)s."), fields=", ".join(unknown))
     if "access_level" not in data:
-        raise ValidationError("access_level is required: sealed, catalogue, on_request or open.")
+        raise ValidationError(
+            N_("access_level is required: sealed, catalogue, on_request or open.")
+        )
     agreement = consent.record_agreement(current_user, interview, data)
     return agreement_json(agreement), 201
 

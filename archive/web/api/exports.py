@@ -6,7 +6,7 @@ from flask import Response, request, send_file
 from flask_login import current_user
 
 from archive import access_copies, audit, exports, interviews, policy, rendering, storage
-from archive.errors import ArchiveError, NotFoundError
+from archive.errors import N_, ArchiveError, NotFoundError
 from archive.extensions import db
 from archive.web.access import public
 from archive.web.api import bp
@@ -66,7 +66,7 @@ def bag(interview_id: int):
         archive_zip = exports.bag_file(document, audio, storage.exports_dir(interview.id))
     except exports.BagBusyError:
         raise BagBusyError(
-            "A bag of this interview is being made; try again in a minute."
+            N_("A bag of this interview is being made; try again in a minute.")
         ) from None
     audit.record_read(db.session, current_user, interview, "export_bag")
     return send_file(

@@ -7,7 +7,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from archive import audit, citations, identity, interviews, policy, recordings, rendering
-from archive.errors import ValidationError
+from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.web.access import public
 from archive.web.api import bp, json_body
@@ -102,7 +102,7 @@ def upload_recording(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "upload")
     files = [f for f in request.files.getlist("file") if f.filename]
     if len(files) != 1:
-        raise ValidationError("Send one recording per request, as the multipart field 'file'.")
+        raise ValidationError(N_("Send one recording per request, as the multipart field 'file'."))
     recording = recordings.add_recording(
         current_user, interview, files[0].stream, files[0].filename
     )

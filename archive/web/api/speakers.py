@@ -18,7 +18,7 @@ from archive import (
     speakers,
 )
 from archive import transcript_edits as edits
-from archive.errors import ArchiveError, NotFoundError, ValidationError
+from archive.errors import N_, ArchiveError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.web.access import public
 from archive.web.api import bp, json_body
@@ -67,7 +67,7 @@ def _int(value, field: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ValidationError(f"{field} must be a speaker id.") from None
+        raise ValidationError(N_("%(field)s must be a speaker id."), field=field) from None
 
 
 def _segment_for(action: str, segment_id: int):
@@ -161,7 +161,7 @@ def interview_audio(interview_id: int):
     path = access_copies.path_for(recording, variant) if variant else None
     if path is None:
         raise ListeningCopyNotReadyError(
-            "The listening copy is being prepared; try again in a minute."
+            N_("The listening copy is being prepared; try again in a minute.")
         )
     if request.range is None or request.range.ranges[0][0] == 0:
         audit.record_read(db.session, current_user, interview, "audio")
