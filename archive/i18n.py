@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_login import current_user
 
 from archive.errors import N_
@@ -28,7 +28,13 @@ LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def select_locale() -> str:
-    """Flask-Babel's locale selector: account, then cookie, then the browser."""
+    """Flask-Babel's locale selector: account, then cookie, then the browser.
+
+    Outside a request (a worker, a command) there is no reader: English, the
+    language of logs and stored messages; a mail chooses its recipient's with
+    ``force_locale``."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
     if current_user and current_user.is_authenticated:
         chosen = getattr(current_user, "locale", None)
         if chosen in LANGUAGES:

@@ -381,3 +381,12 @@ def test_numbers_and_lengths_in_the_readers_locale(app, lang, number, length):
         refresh()
         assert re.sub(r"[\u00a0\u202f]", " ", i18n.format_number(12345.5)) == number
         assert i18n.format_duration(185) == length
+
+
+def test_text_outside_a_request_is_english_not_an_error(app):
+    """A worker or a command has no reader: strings come out in English."""
+    from flask_babel import gettext, refresh
+
+    with app.app_context():
+        refresh()
+        assert gettext("Home") == "Home"
