@@ -30,6 +30,8 @@ class RenderedSegment:
     speaker_role: str
     text: str
     words: list[dict] = field(default_factory=list)
+    #: The language the segment was transcribed in ("ru", "kk"), or None.
+    language: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -43,13 +45,15 @@ class RenderedSegment:
                 "role": self.speaker_role,
             },
             "text": self.text,
+            "language": self.language,
         }
 
 
 def segments_of(interview: Interview, *more: Any, doubted: bool = False) -> list[Row]:
     """The interview's segments in reading order, as rows of the columns a reading
     needs (``id``, ``recording_id``, ``start``, ``end``, ``speaker_id``, ``text``, and
-    the names indexing found in it: ``name_spans``, ``name_key``), and ``more``.
+    the names indexing found in it: ``name_spans``, ``name_key``), its ``language``,
+    and ``more``.
 
     Segments the engine doubts (``Segment.suspect``: a possible hallucination) are
     left out unless ``doubted``: only the editor shows them, for an archivist to
@@ -69,6 +73,7 @@ def segments_of(interview: Interview, *more: Any, doubted: bool = False) -> list
             Segment.name_spans,
             Segment.name_key,
             Segment.held_spans,
+            Segment.language,
             *more,
         )
         .join(Recording)
@@ -98,6 +103,7 @@ def render(user: Any, interview: Interview) -> list[RenderedSegment]:
                 speaker_name=name,
                 speaker_role=role,
                 text=redactor.text(segment) if redactor else segment.text,
+                language=segment.language,
             )
         )
     return rendered
@@ -217,6 +223,7 @@ def export_document(user: Any, interview: Interview) -> ExportDocument:
             speaker=s.speaker_name,
             speaker_role=s.speaker_role,
             text=s.text,
+            language=s.language,
         )
         for s in render(user, interview)
     )
@@ -228,6 +235,7 @@ def export_document(user: Any, interview: Interview) -> ExportDocument:
         recorded_on=interview.recorded_on.isoformat() if interview.recorded_on else None,
         place=shown.place,
         language=interview.language,
+        languages=tuple(interview.language_codes),
         collection=shown.collection,
         duration=position,
         citation=cite(user, interview),

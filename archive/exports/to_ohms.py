@@ -137,7 +137,8 @@ def render(
         interviewer=names("interviewer"),
         sync=sync,
         translate="0",
-        language=doc.language or "",
+        # Every language listed for the interview, main one first ("ru;kk").
+        language=";".join(doc.languages) if doc.languages else (doc.language or ""),
         description=doc.summary,
         transcript="\n".join(lines),
         vtt_transcript=to_vtt.render_turns(doc, ohms_notes=True),

@@ -510,12 +510,14 @@ def _drop(info: TranscriptionInfo, seg: Segment, reason: str) -> None:
 HOTWORD_LANGUAGES = frozenset({"en"})
 
 
-def hotwords_help(model: WhisperModel, language: str | None) -> bool:
+def hotwords_help(model: WhisperModel, language: str | Sequence[str] | None) -> bool:
     """Whether the interview's names and vocabulary should prime this model for
-    this language (see HOTWORD_LANGUAGES); an English-only model always hears English."""
+    these languages (all of them in HOTWORD_LANGUAGES; see there); an English-only
+    model always hears English."""
     if not model.model.is_multilingual:
         return True
-    return language in HOTWORD_LANGUAGES
+    languages = language_list(language)
+    return bool(languages) and all(code in HOTWORD_LANGUAGES for code in languages)
 
 
 def hotword_tokens_of(hotwords: Sequence[str]) -> frozenset[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -110,7 +111,11 @@ class InterviewForm(FlaskForm):
     summary = TextAreaField("Summary", validators=[Length(max=20_000)])
     recorded_on = DateField("Date of the interview", validators=[Optional()])
     place = StringField("Place", validators=[Length(max=300)])
-    language = SelectField("Language spoken", choices=LANGUAGE_CHOICES, default="")
+    languages = StringField(
+        lazy_gettext("Languages spoken"),
+        validators=[Length(max=120)],
+        render_kw={"placeholder": "ru, kk", "autocomplete": "off", "spellcheck": "false"},
+    )
     expected_speakers = IntegerField(
         "Number of speakers", default=2, validators=[Optional(), NumberRange(min=1, max=20)]
     )
@@ -118,6 +123,14 @@ class InterviewForm(FlaskForm):
         "Words the transcription should know", validators=[Length(max=5_000)]
     )
     narrator_pseudonym = StringField("Narrator's pseudonym", validators=[Length(max=120)])
+
+
+class LanguagesForm(FlaskForm):
+    languages = StringField(
+        lazy_gettext("Languages spoken"),
+        validators=[Length(max=120)],
+        render_kw={"placeholder": "ru, kk", "autocomplete": "off", "spellcheck": "false"},
+    )
 
 
 class UploadForm(FlaskForm):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from archive import audit, citations, interviews, policy, recordings, rendering, review_queue
 from archive.errors import ArchiveError
 from archive.extensions import db
 from archive.web.access import kept_args, public
-from archive.web.forms import EmptyForm, InterviewForm, UploadForm
+from archive.web.forms import EmptyForm, InterviewForm, LanguagesForm, UploadForm
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews")
 
@@ -44,7 +45,7 @@ def new():
             "summary": form.summary.data,
             "recorded_on": form.recorded_on.data,
             "place": form.place.data,
-            "language": form.language.data,
+            "languages": form.languages.data,
             "expected_speakers": form.expected_speakers.data,
             "vocabulary": form.vocabulary.data,
             "speakers": [{"pseudonym": form.narrator_pseudonym.data or "", "role": "narrator"}],
@@ -76,6 +77,7 @@ def detail(interview_id: int):
         segments=segments,
         upload_form=UploadForm(),
         button_form=EmptyForm(),
+        languages_form=LanguagesForm(languages=", ".join(interview.language_codes)),
         eta=recordings.eta_seconds,
         citation=citations.cite(current_user, interview) if segments else None,
         contents=rendering.contents_for(current_user, interview) if segments is not None else [],
@@ -83,6 +85,36 @@ def detail(interview_id: int):
         if policy.can(current_user, "edit_transcript", interview)
         else 0,
     )
+
+
+@bp.post("/<int:interview_id>/languages")
+def languages(interview_id: int):
+    """The languages spoken: the next transcription (or a retry) decodes in them."""
+    interview = interviews.get_visible(current_user, interview_id, "edit_metadata")
+    form = LanguagesForm()
+    if form.validate_on_submit():
+        try:
+            interviews.update_languages(current_user, interview, form.languages.data)
+        except ArchiveError as exc:
+            flash(exc.message, "error")
+        else:
+            if interview.language_codes:
+                flash(
+                    gettext(
+                        "Languages saved: %(codes)s. Recordings transcribed from now on are "
+                        "decoded in them; use “Try again” to transcribe a finished one anew.",
+                        codes=", ".join(interview.language_codes),
+                    ),
+                    "info",
+                )
+            else:
+                flash(
+                    gettext(
+                        "No languages listed: the transcription will guess among all languages."
+                    ),
+                    "info",
+                )
+    return redirect(url_for("interviews.detail", interview_id=interview.id) + "#languages")
 
 
 @bp.post("/<int:interview_id>/recordings")
