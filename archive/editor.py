@@ -41,6 +41,8 @@ def editor_data(user: User, interview: Interview) -> dict[str, Any]:
             for risk in review_queue.rank(rows)
         ],
         "can_rename": policy.can(user, "rename_speaker", interview),
+        # The interview's languages: a segment in another one is tagged in the editor.
+        "languages": interview.language_codes,
     }
 
 
@@ -99,6 +101,7 @@ def segment_view(segment: Any, redactor: redaction.Redactor | None) -> dict[str,
         "h": labels,
         "w": words,
         "x": getattr(segment, "suspect", None),
+        "l": getattr(segment, "language", None),
     }
 
 

@@ -36,6 +36,7 @@ report progress. This module knows nothing of Flask or the database.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -257,11 +258,14 @@ def transcribe(
 
     ``language`` is the interview's languages: one code ("ru"), a list (["ru", "kk"]),
     or None (not known). With one language every window is decoded in it. With
-    several, or none, the audio is cut into windows of at most 30 s at pauses
+    several, the audio is cut into windows of at most 30 s at pauses
     (``language_windows``); the model's language probabilities for each window,
-    restricted to the listed languages (all of Whisper's when none is listed) and
-    renormalised, pick the language that window is decoded in. Each segment keeps its
-    language (``Segment.language``). An English-only model always hears "en".
+    restricted to the listed languages and renormalised, pick the language that
+    window is decoded in. With none, faster-whisper's own multilingual mode detects
+    the language of each 30 s decoding window among all of Whisper's, and the
+    detections are noted (``_LanguageSpy``) for each segment and for the confidence.
+    Each segment keeps its language (``Segment.language``); ``info.language`` is the
+    one with most speech. An English-only model always hears "en".
     ``hotwords`` are joined with spaces into faster-whisper's ``hotwords`` prompt.
     Audio longer than ``chunk_seconds`` is processed in pieces cut in pauses (see
     CHUNK_SECONDS); segment and word times are always from the start of ``audio``.
@@ -284,38 +288,82 @@ def transcribe(
         languages_given=tuple(languages) or None,
     )
     weighted = 0.0
+    guess = ("", 0.0)
     previous: str | None = None
     chunk_samples = max(int(chunk_seconds * SAMPLE_RATE), 60 * SAMPLE_RATE)
     for start, end in plan_chunks(audio, chunk_samples):
         piece = audio[start:end]
         if len(languages) == 1:
             runs = [LanguageRun(0, piece.shape[0], languages[0], 1.0, 0.0)]
+        elif languages:
+            runs = language_runs(language_windows(model, piece, languages))
         else:
-            runs = language_runs(language_windows(model, piece, languages or None))
+            runs = [LanguageRun(0, piece.shape[0], "", 0.0, 0.0)]  # guessed as decoded
         for run in runs:
-            info.language_seconds[run.language] = (
-                info.language_seconds.get(run.language, 0.0) + run.speech_seconds
-            )
-            weighted += run.probability * run.speech_seconds
             offset = (start + run.start) / SAMPLE_RATE
-            segments, fw_info = model.transcribe(
+            decoder, spy = (model, None) if run.language else _spying(model)
+            segments, fw_info = decoder.transcribe(
                 piece[run.start : run.end],
-                **_decoding(run.language, beam_size),
+                **_decoding(run.language or None, beam_size),
+                multilingual=spy is not None,
                 hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
                 hotwords=hotword_text,
             )
             info.duration_after_vad += float(fw_info.duration_after_vad)
-            redecode = _Redecoder(model, audio, run.language, beam_size)
+            guess = (fw_info.language, float(fw_info.language_probability))
+            if spy is None:
+                _count(info, run.language, run.speech_seconds or fw_info.duration_after_vad)
+                weighted += run.probability * (run.speech_seconds or fw_info.duration_after_vad)
             for raw in segments:  # lazy: decoding happens as we iterate
                 seg = _to_segment(raw, offset)
-                seg.language = run.language
+                if spy is None:
+                    seg.language = run.language
+                else:  # the language faster-whisper chose for this 30 s window
+                    seg.language, probability = spy.current
+                    _count(info, seg.language, seg.end - seg.start)
+                    weighted += probability * (seg.end - seg.start)
+                redecode = _Redecoder(model, audio, seg.language, beam_size)
                 previous = _keep(seg, info, hotword_tokens, redecode, previous, on_segment)
     if len(languages) != 1:
         spoken = sum(info.language_seconds.values())
-        if info.language_seconds:
+        if spoken:
             info.language = max(info.language_seconds, key=info.language_seconds.__getitem__)
-        info.language_probability = weighted / spoken if spoken else 0.0
+            info.language_probability = weighted / spoken
+        else:  # nothing was said: the first guess, for what it is worth
+            info.language, info.language_probability = guess
     return info
+
+
+def _count(info: TranscriptionInfo, language: str, seconds: float) -> None:
+    info.language_seconds[language] = info.language_seconds.get(language, 0.0) + seconds
+
+
+class _LanguageSpy:
+    """Stands in for the CTranslate2 model inside a copy of the WhisperModel and
+    notes the language faster-whisper's multilingual mode detects for each window
+    (the last one detected is that of the segments being decoded)."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self.current: tuple[str, float] = ("", 0.0)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    def detect_language(self, *args, **kwargs):
+        results = self._inner.detect_language(*args, **kwargs)
+        token, probability = results[0][0]
+        self.current = (token[2:-2], float(probability))
+        return results
+
+
+def _spying(model: WhisperModel) -> tuple[WhisperModel, _LanguageSpy]:
+    """A shallow copy of ``model`` whose language detections are noted (the shared
+    model itself is not touched, so other threads may go on using it)."""
+    clone = copy.copy(model)
+    spy = _LanguageSpy(model.model)
+    clone.model = spy
+    return clone, spy
 
 
 def _keep(seg, info, hotword_tokens, redecode, previous, on_segment) -> str | None:
