@@ -178,7 +178,8 @@ def set_languages(interview: Interview, codes: list[str]) -> None:
 
 def update_languages(actor: User, interview: Interview, value: Any) -> Interview:
     """Change the languages an interview's recordings are transcribed in (the next
-    transcription, or a retry, uses them)."""
+    transcription, or a retry of a failed one, uses them; a finished transcript and
+    its edits are never redone)."""
     policy.require(actor, "edit_metadata", interview)
     codes = check_languages(value)
     set_languages(interview, codes)

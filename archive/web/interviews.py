@@ -101,8 +101,8 @@ def languages(interview_id: int):
             if interview.language_codes:
                 flash(
                     gettext(
-                        "Languages saved: %(codes)s. Recordings transcribed from now on are "
-                        "decoded in them; use “Try again” to transcribe a finished one anew.",
+                        "Languages saved: %(codes)s. Recordings transcribed from now on "
+                        "(new uploads, and failed ones tried again) are decoded in them.",
                         codes=", ".join(interview.language_codes),
                     ),
                     "info",
