@@ -231,3 +231,47 @@ def test_a_kazakh_word_is_found_by_its_kazakh_spelling(app, interviewer):
     assert "<mark>көл</mark>" in str(found.hits[0].snippet_html)
     # "кол" (Russian: a stake) is another word, not a loose spelling of "көл" (a lake)
     assert search.search(db.session, None, "кол").hits == []
+
+
+# -- the engine's windows (no model needed) -----------------------------------------
+
+
+def test_a_window_is_decoded_in_the_likeliest_listed_language():
+    from archive.transcription.engine import choose_language
+
+    heard = {"la": 0.5, "ru": 0.1, "kk": 0.05, "en": 0.3}
+    language, probability = choose_language(heard, ["kk", "ru"])
+    assert language == "ru" and probability == pytest.approx(0.1 / 0.15)
+    assert choose_language(heard, None) == ("la", pytest.approx(0.5 / 0.95))
+    assert choose_language({"en": 1.0}, ["ru", "kk"]) == ("ru", 0.5)  # none heard: the first
+
+
+def test_windows_close_at_a_pause_once_they_hold_enough_speech():
+    from archive.transcription.engine import (
+        SAMPLE_RATE,
+        LanguageWindow,
+        _window_spans,
+        language_runs,
+    )
+
+    def s(seconds: float) -> int:
+        return int(seconds * SAMPLE_RATE)
+
+    # 9.4 s of speech, a 1.5 s pause (a turn), 8.5 s more: two windows.
+    chunks = [(s(0), s(5)), (s(5.6), s(10)), (s(11.5), s(20))]
+    assert _window_spans(chunks) == [chunks[:2], chunks[2:]]
+    # A short answer after a pause stays with what came before (too short to judge).
+    short = [(s(0), s(3)), (s(4.5), s(6))]
+    assert _window_spans(short) == [short]
+    # 70 s without a pause: windows of at most 30 s.
+    assert [len(w) for w in _window_spans([(0, s(70))])] == [1, 1, 1]
+    assert _window_spans([(0, s(70))])[0] == [(0, s(30))]
+    runs = language_runs(
+        [
+            LanguageWindow(0, 10, "ru", 0.9, 9.0),
+            LanguageWindow(10, 20, "ru", 0.6, 3.0),
+            LanguageWindow(20, 30, "kk", 0.8, 8.0),
+        ]
+    )
+    assert [(r.start, r.end, r.language) for r in runs] == [(0, 20, "ru"), (20, 30, "kk")]
+    assert runs[0].probability == pytest.approx((0.9 * 9 + 0.6 * 3) / 12)
