@@ -4,6 +4,7 @@ Kazakh word found by its Kazakh spelling. (The engine's use of them, with the re
 
 from __future__ import annotations
 
+import json
 from itertools import count
 
 import pytest
@@ -275,3 +276,18 @@ def test_windows_close_at_a_pause_once_they_hold_enough_speech():
     )
     assert [(r.start, r.end, r.language) for r in runs] == [(0, 20, "ru"), (20, 30, "kk")]
     assert runs[0].probability == pytest.approx((0.9 * 9 + 0.6 * 3) / 12)
+
+
+def test_the_json_export_keeps_each_segments_language_and_loads_back(client, bilingual):
+    from archive.exports.to_json import load_json
+
+    body = client.get(f"/api/v1/interviews/{bilingual.id}/transcript.json").get_data()
+    doc = load_json(body)
+    assert doc.languages == ("ru", "kk")
+    assert [s.language for s in doc.segments] == ["ru", "kk"]
+    older = json.loads(body)  # as exported before segments kept their language
+    del older["languages"]
+    for segment in older["segments"]:
+        del segment["language"]
+    doc = load_json(json.dumps(older))
+    assert doc.languages == () and {s.language for s in doc.segments} == {None}

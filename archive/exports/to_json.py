@@ -4,12 +4,15 @@ Layout (``format_version`` 1)::
 
     {"format": "testimony-archive/transcript", "format_version": 1,
      "interview_id": 7, "title": ..., "summary": ..., "recorded_on": ..., "place": ...,
-     "language": ..., "collection": ..., "duration": 3600.0, "citation": ..., "url": ...,
+     "language": ..., "languages": ["ru", "kk"], "collection": ..., "duration": 3600.0, "citation": ..., "url": ...,
      "access_level": ..., "audio_permission": ...,
      "speakers": [{"name": ..., "role": ...}],
      "index_points": [{"time": 60.0, "title": ..., "keywords": [...], "synopsis": ...}],
      "segments": [{"id": 1, "recording": 3, "start": 0.0, "end": 4.2, "offset": 0.0,
-                   "speaker": ..., "speaker_role": ..., "text": ...}]}
+                   "speaker": ..., "speaker_role": ..., "text": ..., "language": "ru"}]}
+
+``languages`` and each segment's ``language`` were added without a new version:
+older exports lack them and load with none.
 
 Times are seconds; a segment's time in the whole interview is offset + start.
 """
@@ -36,6 +39,7 @@ def to_dict(doc: ExportDocument) -> dict[str, Any]:
         "recorded_on": doc.recorded_on,
         "place": doc.place,
         "language": doc.language,
+        "languages": list(doc.languages),
         "collection": doc.collection,
         "duration": doc.duration,
         "citation": doc.citation,
@@ -57,6 +61,7 @@ def to_dict(doc: ExportDocument) -> dict[str, Any]:
                 "speaker": s.speaker,
                 "speaker_role": s.speaker_role,
                 "text": s.text,
+                "language": s.language,
             }
             for s in doc.segments
         ],
@@ -141,6 +146,8 @@ def from_dict(data: Any) -> ExportDocument:
                 speaker=_field(s, "speaker", str, where),
                 speaker_role=_field(s, "speaker_role", str, where),
                 text=_field(s, "text", str, where),
+                # Exports made before segments kept their language lack it.
+                language=_optional(s, "language", str, where),
             )
         )
     return ExportDocument(
@@ -159,7 +166,19 @@ def from_dict(data: Any) -> ExportDocument:
         index_points=tuple(points),
         access_level=_field(data, "access_level", str, w),
         audio_permission=_field(data, "audio_permission", str, w),
+        languages=_languages(data, w),
     )
+
+
+def _optional(data: dict, key: str, kind: type, where: str) -> Any:
+    return _field(data, key, kind, where, optional=True) if key in data else None
+
+
+def _languages(data: dict, where: str) -> tuple[str, ...]:
+    items = _optional(data, "languages", list, where) or []
+    if not all(isinstance(item, str) for item in items):
+        raise ValueError(f"{where}: 'languages' must be a list of codes")
+    return tuple(items)
 
 
 def load_json(data: bytes | str) -> ExportDocument:
