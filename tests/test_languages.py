@@ -291,3 +291,38 @@ def test_the_json_export_keeps_each_segments_language_and_loads_back(client, bil
         del segment["language"]
     doc = load_json(json.dumps(older))
     assert doc.languages == () and {s.language for s in doc.segments} == {None}
+
+
+def test_a_segment_split_between_speakers_keeps_its_doubt_and_its_language(app, interviewer):
+    """Speaker separation splits a segment where the voice changes: every piece stays
+    hidden from readers when the whole was doubted, and keeps the language."""
+    from archive.transcription.pipeline import Job
+
+    interview = interviews.create_interview(interviewer, {"title": "Split"})
+    recording = Recording(interview_id=interview.id, master_key="s", sha256="0" * 64, size_bytes=1)
+    db.session.add(recording)
+    db.session.flush()
+    first, second = interviews.add_speaker(interview), interviews.add_speaker(interview)
+    words = [
+        {"start": 0.0, "end": 0.5, "word": " да", "probability": 0.9},
+        {"start": 0.6, "end": 1.0, "word": " да", "probability": 0.9},
+        {"start": 1.2, "end": 1.6, "word": " иә", "probability": 0.9},
+    ]
+    segment = Segment(
+        recording_id=recording.id,
+        start=0.0,
+        end=1.6,
+        text="да да иә",
+        words=words,
+        suspect="loop",
+        language="kk",
+    )
+    db.session.add(segment)
+    db.session.commit()
+    Job(recording, "test:1")._assign(segment, [first, first, second])
+    db.session.commit()
+    pieces = db.session.scalars(
+        db.select(Segment).where(Segment.recording_id == recording.id).order_by(Segment.start)
+    ).all()
+    assert [(p.text, p.speaker_id) for p in pieces] == [("да да", first.id), ("иә", second.id)]
+    assert {(p.suspect, p.language) for p in pieces} == {("loop", "kk")}
