@@ -4,7 +4,8 @@ Layout (``format_version`` 1)::
 
     {"format": "testimony-archive/transcript", "format_version": 1,
      "interview_id": 7, "title": ..., "summary": ..., "recorded_on": ..., "place": ...,
-     "language": ..., "languages": ["ru", "kk"], "collection": ..., "duration": 3600.0, "citation": ..., "url": ...,
+     "language": ..., "languages": ["ru", "kk"], "collection": ..., "duration": 3600.0,
+     "citation": ..., "url": ...,
      "access_level": ..., "audio_permission": ...,
      "speakers": [{"name": ..., "role": ...}],
      "index_points": [{"time": 60.0, "title": ..., "keywords": [...], "synopsis": ...}],
