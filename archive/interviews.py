@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy import select
 
@@ -28,6 +29,14 @@ LANGUAGE_CODES = frozenset(
         "ta te tg th tk tl tr tt uk ur uz vi yi yo yue zh"
     ).split()
 )
+
+
+def _(message: str, **values: Any) -> str:
+    """A message in the reader's language within a request; in English elsewhere (the
+    command line, a worker), where there is no reader to choose one."""
+    if has_request_context():
+        return gettext(message, **values)
+    return message % values if values else message
 
 
 def get_interview(interview_id: int) -> Interview:
@@ -116,7 +125,7 @@ def check_language(language: str | None) -> str | None:
     code = str(language).strip().lower()
     if code not in LANGUAGE_CODES:
         raise ValidationError(
-            gettext(
+            _(
                 "Unknown language code %(code)s: use a code such as en, ru, kk or de, "
                 "or leave it empty to detect the language.",
                 code=repr(language),
@@ -140,7 +149,7 @@ def check_languages(value: Any) -> list[str]:
         items = value
     else:
         raise ValidationError(
-            gettext('languages must be codes separated by commas ("ru, kk") or a list of codes.')
+            _('languages must be codes separated by commas ("ru, kk") or a list of codes.')
         )
     codes: list[str] = []
     for item in items:
@@ -149,7 +158,7 @@ def check_languages(value: Any) -> list[str]:
             continue
         if code not in LANGUAGE_CODES:
             raise ValidationError(
-                gettext(
+                _(
                     "Unknown language code %(code)s: use the two-letter codes of the "
                     "languages spoken, such as ru, kk or en (the transcription knows %(count)d).",
                     code=repr(item.strip()),
@@ -158,7 +167,7 @@ def check_languages(value: Any) -> list[str]:
             )
         codes.append(code)
     if len(codes) > MAX_LANGUAGES:
-        raise ValidationError(gettext("List at most %(count)d languages.", count=MAX_LANGUAGES))
+        raise ValidationError(_("List at most %(count)d languages.", count=MAX_LANGUAGES))
     return codes
 
 

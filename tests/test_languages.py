@@ -326,3 +326,13 @@ def test_a_segment_split_between_speakers_keeps_its_doubt_and_its_language(app, 
     ).all()
     assert [(p.text, p.speaker_id) for p in pieces] == [("да да", first.id), ("иә", second.id)]
     assert {(p.suspect, p.language) for p in pieces} == {("loop", "kk")}
+
+
+def test_the_languages_are_checked_outside_a_request_too(app):
+    """The command line and the worker have no reader: the message is in English."""
+    from archive.errors import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        interviews.check_languages("ru, xx")
+    assert "Unknown language code 'xx'" in refused.value.message
+    assert interviews.check_languages(["KK", "ru", "kk"]) == ["kk", "ru"]
