@@ -56,6 +56,8 @@ def editor_data(user: User, interview: Interview) -> dict[str, Any]:
             if track.status
             else None
         ),
+        # The interview's languages: a segment in another one is tagged in the editor.
+        "languages": interview.language_codes,
     }
 
 
@@ -114,6 +116,7 @@ def segment_view(segment: Any, redactor: redaction.Redactor | None) -> dict[str,
         "h": labels,
         "w": words,
         "x": getattr(segment, "suspect", None),
+        "l": getattr(segment, "language", None),
     } | _translation_view(segment, redactor)
 
 

@@ -221,6 +221,77 @@ def check_language(language: str | None) -> str | None:
     return code
 
 
+#: More languages than anyone speaks in one interview is a typing mistake.
+MAX_LANGUAGES = 8
+
+
+def check_languages(value: Any) -> list[str]:
+    """The interview's languages from "ru, kk", ["ru", "kk"] or None, checked against
+    the languages Whisper (faster-whisper) knows; [] means not known."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        items = value.replace(";", ",").replace(" ", ",").split(",")
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = value
+    else:
+        raise ValidationError(
+            N_('languages must be codes separated by commas ("ru, kk") or a list of codes.')
+        )
+    codes: list[str] = []
+    for item in items:
+        code = item.strip().lower()
+        if not code or code in codes:
+            continue
+        if code not in LANGUAGE_CODES:
+            raise ValidationError(
+                N_(
+                    "Unknown language code %(code)s: use the two-letter codes of the "
+                    "languages spoken, such as ru, kk or en (the transcription knows %(count)d)."
+                ),
+                code=repr(item.strip()),
+                count=len(LANGUAGE_CODES),
+            )
+        codes.append(code)
+    if len(codes) > MAX_LANGUAGES:
+        raise ValidationError(N_("List at most %(count)d languages."), count=MAX_LANGUAGES)
+    return codes
+
+
+def _languages_of(data: dict) -> list[str]:
+    """``languages`` when given, else the single ``language`` of older clients."""
+    if data.get("languages") not in (None, "", []):
+        return check_languages(data.get("languages"))
+    single = check_language(data.get("language"))
+    return [single] if single else []
+
+
+def set_languages(interview: Interview, codes: list[str]) -> None:
+    """Store the list, and its first language as the interview's ``language``."""
+    interview.languages = ",".join(codes) or None
+    interview.language = codes[0] if codes else None
+
+
+def update_languages(actor: User, interview: Interview, value: Any) -> Interview:
+    """Change the languages an interview's recordings are transcribed in (the next
+    transcription, or a retry of a failed one, uses them; a finished transcript and
+    its edits are never redone)."""
+    policy.require(actor, "edit_metadata", interview)
+    codes = check_languages(value)
+    set_languages(interview, codes)
+    audit.record(
+        db.session,
+        "interview_languages_changed",
+        actor,
+        interview_id=interview.id,
+        object_type="interview",
+        object_id=interview.id,
+        languages=",".join(codes),
+    )
+    db.session.commit()
+    return interview
+
+
 def _text(data: dict, key: str, limit: int, required: bool = False) -> str:
     value = data.get(key)
     if value is None:
@@ -314,12 +385,12 @@ def create_interview(actor: User, data: dict) -> Interview:
         summary=_text(data, "summary", 20_000),
         place=_text(data, "place", 300),
         vocabulary=_text(data, "vocabulary", 5_000),
-        language=check_language(data.get("language")),
         expected_speakers=_expected_speakers(data),
         collection_id=_collection_id(data),
         recorded_on=_recorded_on(data),
         interviewer_id=actor.id if actor.role == "interviewer" else None,
     )
+    set_languages(interview, _languages_of(data))
     speakers = _speakers(data)
     db.session.add(interview)
     db.session.flush()

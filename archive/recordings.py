@@ -141,6 +141,11 @@ def status_json(recording: Recording, show_file_name: bool = False) -> dict[str,
         "channels": recording.channels,
         "sample_rate": recording.sample_rate,
         "language": recording.language,
+        "language_probability": (
+            None
+            if recording.language_probability is None
+            else round(recording.language_probability, 3)
+        ),
         "error": recording.error,
         "eta_seconds": eta_seconds(recording),
         "sha256": recording.sha256,

@@ -35,6 +35,8 @@ class RenderedSegment:
     #: Its machine translation as this reader may read it (``render(translation=
     #: True)``): None when there is none made from the segment as it is now.
     translation: str | None = None
+    #: The language the segment was transcribed in ("ru", "kk"), or None.
+    language: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         more = {} if self.translation is None else {"translation": self.translation}
@@ -49,6 +51,7 @@ class RenderedSegment:
                 "role": self.speaker_role,
             },
             "text": self.text,
+            "language": self.language,
         }
 
 
@@ -57,7 +60,8 @@ def segments_of(
 ) -> list[Row]:
     """The interview's segments in reading order, as rows of the columns a reading
     needs (``id``, ``recording_id``, ``start``, ``end``, ``speaker_id``, ``text``, and
-    the names indexing found in it: ``name_spans``, ``name_key``), and ``more``.
+    the names indexing found in it: ``name_spans``, ``name_key``), its ``language``,
+    and ``more``.
 
     Segments the engine doubts (``Segment.suspect``: a possible hallucination) are
     left out unless ``doubted``: only the editor shows them, for an archivist to
@@ -81,6 +85,7 @@ def segments_of(
             Segment.name_spans,
             Segment.name_key,
             Segment.held_spans,
+            Segment.language,
             *more,
         )
         .join(Recording)
@@ -123,6 +128,7 @@ def render(user: Any, interview: Interview, translation: bool = False) -> list[R
                 speaker_role=role,
                 text=redactor.text(segment) if redactor else segment.text,
                 translation=english,
+                language=segment.language,
             )
         )
     return rendered
@@ -277,6 +283,7 @@ def export_document(user: Any, interview: Interview, track: str = "original") ->
                 speaker=s.speaker_name,
                 speaker_role=s.speaker_role,
                 text=s.translation if english else s.text,
+                language=None if english else s.language,
             )
             for s in rendered
             if not english or s.translation
@@ -295,6 +302,9 @@ def export_document(user: Any, interview: Interview, track: str = "original") ->
         recorded_on=interview.recorded_on.isoformat() if interview.recorded_on else None,
         place=shown.place,
         language=translation.LANGUAGE if track == "translation" else interview.language,
+        languages=(translation.LANGUAGE,)
+        if track == "translation"
+        else tuple(interview.language_codes),
         collection=shown.collection,
         duration=position,
         citation=cite(user, interview),

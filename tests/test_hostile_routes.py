@@ -45,7 +45,7 @@ HOSTILE_IDS = ("0", "2147483648", "99999999999999999999")
 HOSTILE_JSON = ["[1, 2]", '{"a": 1}', "NaN", "Infinity", "-Infinity", "-1", "1" + "0" * 30, "true"]
 FIELDS = (
     "text parts speaker_id start end version at into reason replacement rendered status "
-    "title summary language recorded_on place collection expected_speakers vocabulary "
+    "title summary language languages recorded_on place collection expected_speakers vocabulary "
     "speakers pseudonym role real_name aliases access_level audio identity embargo_until "
     "notes purge_master confirm_title interview_id collection_id purpose accept_terms "
     "approve expires_on message email password name time keywords synopsis"

@@ -45,15 +45,15 @@ def test_unique_numbers_migration_renumbers_duplicates_and_keeps_every_row(datab
         app = create_app(_config(tmp_path, url))
         with app.app_context():
             upgrade(revision="0006")  # before 0007 made the numbers unique
-            interview = Interview(title="Before 0007")
-            db.session.add(interview)
-            db.session.flush()
             # Rows are written with the columns this schema version has (the models
             # may have more by now).
+            interview_id = db.session.execute(
+                insert(Interview.__table__).values(title="Before 0007")
+            ).inserted_primary_key[0]
             parts = [
                 db.session.execute(
                     insert(Recording.__table__).values(
-                        interview_id=interview.id,
+                        interview_id=interview_id,
                         position=1,
                         master_key=f"m{n}",
                         sha256="0" * 64,
@@ -62,7 +62,7 @@ def test_unique_numbers_migration_renumbers_duplicates_and_keeps_every_row(datab
                 ).inserted_primary_key[0]
                 for n in range(3)
             ]
-            voices = [Speaker(interview_id=interview.id, position=1, label="S1") for _ in range(2)]
+            voices = [Speaker(interview_id=interview_id, position=1, label="S1") for _ in range(2)]
             db.session.add_all(voices)
             db.session.flush()
             segment_id = db.session.execute(
@@ -92,6 +92,66 @@ def test_unique_numbers_migration_renumbers_duplicates_and_keeps_every_row(datab
                 (4, "c"),
             ]
             assert db.session.get(Segment, segment_id).version == 4
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        databases.drop(url)
+
+
+def test_languages_migration_keeps_the_single_language_as_a_list_of_one(databases, tmp_path):
+    """0015: an interview's one language becomes its list; segments already
+    transcribed take their recording's language; a downgrade drops the columns."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import insert, text
+
+    from archive import create_app
+    from archive.models import Interview, Recording, Segment
+    from tests.conftest import _config
+
+    url = databases.new(None, tmp_path)
+    try:
+        app = create_app(_config(tmp_path, url))
+        with app.app_context():
+            upgrade(revision="0014")
+            ids = []
+            for language in ("ru", None):
+                ids.append(
+                    db.session.execute(
+                        insert(Interview.__table__).values(title="Before", language=language)
+                    ).inserted_primary_key[0]
+                )
+            recording = db.session.execute(
+                insert(Recording.__table__).values(
+                    interview_id=ids[0],
+                    master_key="m",
+                    sha256="0" * 64,
+                    size_bytes=1,
+                    language="kk",
+                )
+            ).inserted_primary_key[0]
+            segment = db.session.execute(
+                insert(Segment.__table__).values(recording_id=recording, start=0, end=1, text="x")
+            ).inserted_primary_key[0]
+            db.session.commit()
+            upgrade()
+            assert db.session.get(Interview, ids[0]).language_codes == ["ru"]
+            assert db.session.get(Interview, ids[0]).languages == "ru"
+            assert db.session.get(Interview, ids[1]).language_codes == []
+            assert db.session.get(Segment, segment).language == "kk"
+            db.session.remove()
+            downgrade(revision="0014")
+            columns = (
+                [
+                    row[1]
+                    for row in db.session.execute(
+                        text("SELECT * FROM pragma_table_info('segments')")
+                    )
+                ]
+                if db.engine.dialect.name == "sqlite"
+                else None
+            )
+            if columns is not None:
+                assert "language" not in columns
             db.session.remove()
             db.engine.dispose()
     finally:

@@ -25,6 +25,7 @@ class Cue:
     speaker: str
     lines: tuple[str, ...]
     speaker_changed: bool  # the first cue of a new speaker (SRT labels it)
+    language: str | None = None  # the language its segment was transcribed in
 
 
 def _fits(lines: list[list[str]], word: str, first_line_extra: int) -> bool:
@@ -74,13 +75,29 @@ def cues(doc: ExportDocument, label_width=None) -> list[Cue]:
             too_long = i > first and at(i + 1) - at(first) > MAX_SECONDS
             if too_long or not _fits(lines, word, extra):
                 result.append(
-                    _cue(at(first), at(i), segment.speaker, lines, changed and first == 0)
+                    _cue(
+                        at(first),
+                        at(i),
+                        segment.speaker,
+                        lines,
+                        changed and first == 0,
+                        segment.language,
+                    )
                 )
                 first, extra, lines = i, 0, [[]]
             _add(lines, word, extra)
-        result.append(_cue(at(first), end, segment.speaker, lines, changed and first == 0))
+        result.append(
+            _cue(at(first), end, segment.speaker, lines, changed and first == 0, segment.language)
+        )
     return result
 
 
-def _cue(start: float, end: float, speaker: str, lines: list[list[str]], changed: bool) -> Cue:
-    return Cue(start, end, speaker, tuple(" ".join(line) for line in lines), changed)
+def _cue(
+    start: float,
+    end: float,
+    speaker: str,
+    lines: list[list[str]],
+    changed: bool,
+    language: str | None = None,
+) -> Cue:
+    return Cue(start, end, speaker, tuple(" ".join(line) for line in lines), changed, language)

@@ -21,6 +21,7 @@ class ExportSegment:
     speaker: str  # the display name already decided by the caller (a pseudonym)
     speaker_role: str  # interviewer / narrator / other
     text: str  # already redacted
+    language: str | None = None  # the language it was transcribed in ("ru", "kk")
 
     @property
     def abs_start(self) -> float:
@@ -59,6 +60,7 @@ class ExportDocument:
     index_points: tuple[IndexPoint, ...]
     access_level: str  # agreement summary for BagIt
     audio_permission: str
+    languages: tuple[str, ...] = ()  # all the languages listed for the interview
     #: "original", or "translation": ``segments`` are a machine translation (every
     #: format says so: ``TRANSLATION_LABEL``).
     track: str = "original"

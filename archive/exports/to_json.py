@@ -4,16 +4,19 @@ Layout (``format_version`` 1)::
 
     {"format": "testimony-archive/transcript", "format_version": 1,
      "interview_id": 7, "title": ..., "summary": ..., "recorded_on": ..., "place": ...,
-     "language": ..., "collection": ..., "duration": 3600.0, "citation": ..., "url": ...,
+     "language": ..., "languages": ["ru", "kk"], "collection": ..., "duration": 3600.0,
+     "citation": ..., "url": ...,
      "access_level": ..., "audio_permission": ...,
      "speakers": [{"name": ..., "role": ...}],
      "index_points": [{"time": 60.0, "title": ..., "keywords": [...], "synopsis": ...}],
      "segments": [{"id": 1, "recording": 3, "start": 0.0, "end": 4.2, "offset": 0.0,
-                   "speaker": ..., "speaker_role": ..., "text": ...}],
+                   "speaker": ..., "speaker_role": ..., "text": ..., "language": "ru"}],
      "track": "original", "translation": [segments as above]}
 
 ``track`` "translation": the segments are a machine translation (English);
 ``translation``: the machine translation beside the original (both optional).
+``languages`` and each segment's ``language`` were added without a new version:
+older exports lack them and load with none.
 
 Times are seconds; a segment's time in the whole interview is offset + start.
 """
@@ -53,6 +56,7 @@ def to_dict(doc: ExportDocument) -> dict[str, Any]:
         "recorded_on": doc.recorded_on,
         "place": doc.place,
         "language": doc.language,
+        "languages": list(doc.languages),
         "collection": doc.collection,
         "duration": doc.duration,
         "citation": doc.citation,
@@ -76,6 +80,7 @@ def to_dict(doc: ExportDocument) -> dict[str, Any]:
                 "speaker": s.speaker,
                 "speaker_role": s.speaker_role,
                 "text": s.text,
+                "language": s.language,
             }
             for s in doc.segments
         ],
@@ -170,6 +175,7 @@ def from_dict(data: Any) -> ExportDocument:
         audio_permission=_field(data, "audio_permission", str, w),
         track=track,
         translation=translation,
+        languages=_languages(data, w),
     )
 
 
@@ -187,9 +193,22 @@ def _segments(data: dict, key: str, w: str) -> tuple[ExportSegment, ...]:
                 speaker=_field(s, "speaker", str, where),
                 speaker_role=_field(s, "speaker_role", str, where),
                 text=_field(s, "text", str, where),
+                # Exports made before segments kept their language lack it.
+                language=_optional(s, "language", str, where),
             )
         )
     return tuple(segments)
+
+
+def _optional(data: dict, key: str, kind: type, where: str) -> Any:
+    return _field(data, key, kind, where, optional=True) if key in data else None
+
+
+def _languages(data: dict, where: str) -> tuple[str, ...]:
+    items = _optional(data, "languages", list, where) or []
+    if not all(isinstance(item, str) for item in items):
+        raise ValueError(f"{where}: 'languages' must be a list of codes")
+    return tuple(items)
 
 
 def load_json(data: bytes | str) -> ExportDocument:

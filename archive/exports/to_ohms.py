@@ -148,7 +148,8 @@ def render(
         sync_alt=alt_sync,
         transcript_alt="\n".join(alt_lines),
         vtt_transcript_alt=to_vtt.render_turns(alternate, ohms_notes=True) if alternate else "",
-        language=doc.language or "",
+        # Every language listed for the interview, main one first ("ru;kk").
+        language=";".join(doc.languages) if doc.languages else (doc.language or ""),
         description=doc.summary,
         transcript="\n".join(lines),
         vtt_transcript=to_vtt.render_turns(doc, ohms_notes=True),

@@ -1,10 +1,16 @@
 """WebVTT with ``<v Speaker>`` voice spans.
 
+The header says the interview's main language (``Language: ru``, the line players
+and YouTube read); a cue in another language wraps its text in a ``<lang kk>`` span,
+so a player or screen reader reads it in its own language.
+
 ``render`` gives subtitles (long segments split into short cues). ``render_turns``
 gives one cue per speaker turn, the shape of OHMS's ``<vtt_transcript>``.
 """
 
 from __future__ import annotations
+
+import re
 
 from archive.exports.common import TRANSLATION_NOTE, clock, one_line, turns
 from archive.exports.cues import cues
@@ -25,24 +31,42 @@ def voice(speaker: str) -> str:
     return f"<v {name}>" if name else ""
 
 
-def _cue(start: float, end: float, speaker: str, lines) -> str:
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+def language_tag(code: str | None) -> str:
+    """A BCP 47 tag as stored ("ru", "kk", "yue"), or "" for anything else."""
+    return code if code and _LANGUAGE_TAG.fullmatch(code) else ""
+
+
+def header(doc: ExportDocument) -> str:
+    main = language_tag(doc.language)
+    return f"WEBVTT\nLanguage: {main}" if main else "WEBVTT"
+
+
+def _cue(start: float, end: float, speaker: str, lines, language: str = "") -> str:
     body = "\n".join(escape(line) for line in lines)
+    if language:
+        body = f"<lang {language}>{body}</lang>"
     return f"{vtt_time(start)} --> {vtt_time(end)}\n{voice(speaker)}{body}"
 
 
 def render(doc: ExportDocument, timestamps: bool = True) -> bytes:
     """``timestamps`` is ignored: subtitles are nothing without their times."""
-    blocks = ["WEBVTT"]
+    main = language_tag(doc.language)
+    blocks = [header(doc)]
     if doc.machine_translation:
         blocks.append(translation_note())
-    blocks += [_cue(c.start, c.end, c.speaker, c.lines) for c in cues(doc)]
+    for c in cues(doc):
+        other = language_tag(c.language)
+        blocks.append(_cue(c.start, c.end, c.speaker, c.lines, other if other != main else ""))
     return ("\n\n".join(blocks) + "\n").encode("utf-8")
 
 
 def render_turns(doc: ExportDocument, ohms_notes: bool = False) -> str:
     """One cue per speaker turn. ``ohms_notes`` frames the cues with the
     ``NOTE TRANSCRIPTION BEGIN`` / ``END`` comments OHMS writes around them."""
-    blocks = ["WEBVTT"]
+    blocks = [header(doc)]
     if doc.machine_translation:
         blocks.append(translation_note())
     if ohms_notes:

@@ -42,6 +42,11 @@ class Collection(Base):
     interviews: Mapped[list[Interview]] = relationship(back_populates="collection")
 
 
+#: Below this probability the language a recording was transcribed in is shown to
+#: staff as a guess to check (base took a Russian recording for Latin at 0.12-0.2).
+LOW_LANGUAGE_CONFIDENCE = 0.7
+
+
 class Interview(Base):
     __tablename__ = "interviews"
 
@@ -52,7 +57,11 @@ class Interview(Base):
     summary: Mapped[str] = mapped_column(EncryptedText, default="")
     recorded_on: Mapped[date | None]
     place: Mapped[str] = mapped_column(EncryptedText, default="")
+    #: The first of ``languages``: catalogue filters, search facets and exports read it.
     language: Mapped[str | None] = mapped_column(String(16))
+    #: The languages spoken, Whisper codes in order ("ru,kk"); None when not known,
+    #: then the transcription chooses among all languages (engine.language_windows).
+    languages: Mapped[str | None] = mapped_column(String(120))
     vocabulary: Mapped[str] = mapped_column(EncryptedText, default="")
     expected_speakers: Mapped[int | None] = mapped_column(Integer)
     collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id"), index=True)
@@ -88,6 +97,12 @@ class Interview(Base):
     )
     agreements = relationship("Agreement", back_populates="interview", order_by="Agreement.version")
 
+    @property
+    def language_codes(self) -> list[str]:
+        """The interview's languages as a list: ["ru", "kk"]; [] when not known."""
+        codes = (self.languages or self.language or "").split(",")
+        return [code.strip() for code in codes if code.strip()]
+
 
 class Recording(Base):
     """One part of an interview: the preservation master and its transcription job."""
@@ -115,7 +130,10 @@ class Recording(Base):
     audio_format: Mapped[str] = mapped_column(String(40), default="")
     status: Mapped[str] = mapped_column(String(16), default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
+    #: The language most of it was transcribed in, and how sure the model was (the
+    #: speech-weighted probability of the chosen languages; 1.0 when one was given).
     language: Mapped[str | None] = mapped_column(String(16))
+    language_probability: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -149,6 +167,13 @@ class Recording(Base):
     segments: Mapped[list[Segment]] = relationship(
         back_populates="recording", order_by="Segment.start"
     )
+
+    @property
+    def language_doubtful(self) -> bool:
+        """The model was not sure of the language it chose (shown to staff)."""
+        return self.language_probability is not None and (
+            self.language_probability < LOW_LANGUAGE_CONFIDENCE
+        )
 
     @property
     def heard_fewer_voices(self) -> bool:
@@ -211,6 +236,9 @@ class Segment(Base):
     #: as produced but no reader sees it, nor search, nor an export, until an archivist
     #: corrects or confirms it (engine.suspect_reason).
     suspect: Mapped[str | None] = mapped_column(String(20))
+    #: The language this segment was decoded in ("ru", "kk"): shown beside it in the
+    #: editor, as ``lang`` on its text for readers, in exports, and used by search.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     @classmethod
     def readable(cls):

@@ -22,12 +22,21 @@ Why these settings (faster-whisper 1.2.1):
   still suspect then is kept with its reason (``Segment.suspect``), for an archivist
   to check; readers, search and exports leave it out until then.
 
+* Languages: an interview lists the languages spoken in it ("ru, kk"). The audio
+  is cut at pauses into windows of at most 30 s, the model's language
+  probabilities for each window are restricted to those languages and
+  renormalised, and each window is decoded in the best of them, never in a
+  language nobody listed (``language_windows``). Without a list, the choice is
+  among all of Whisper's languages, and its confidence is reported so that staff
+  can see a doubtful guess: base once took a Russian recording for Latin.
+
 Segments go to a callback as they are decoded so the caller can store them and
 report progress. This module knows nothing of Flask or the database.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -121,6 +130,8 @@ class Segment:
     words: list[Word] = field(default_factory=list)
     #: Why it is still doubted after being decoded again (see ``suspect_reason``).
     suspect: str | None = None
+    #: The language it was decoded in (see ``language_windows``).
+    language: str | None = None
 
 
 @dataclass
@@ -138,6 +149,13 @@ class TranscriptionInfo:
     segments_redecoded: int = 0
     segments_suspect: int = 0
     dropped_reasons: dict[str, int] = field(default_factory=dict)
+    #: Seconds of speech decided for each language (see ``language_windows``); the
+    #: overall ``language`` is the one with most speech, ``language_probability`` the
+    #: speech-weighted mean probability of the chosen language over the windows (1.0
+    #: when a single language was given).
+    language_seconds: dict[str, float] = field(default_factory=dict)
+    #: The languages the windows were decided among; None when over all of them.
+    languages_given: tuple[str, ...] | None = None
 
 
 def default_threads() -> int:
@@ -229,98 +247,288 @@ def _warm_up(model: WhisperModel) -> None:
 def transcribe(
     model: WhisperModel,
     audio: np.ndarray,
-    language: str | None,
+    language: str | Sequence[str] | None,
     hotwords: Sequence[str],
     on_segment: Callable[[Segment], None],
     *,
     beam_size: int = 5,
-    multilingual: bool | None = None,
     chunk_seconds: float = CHUNK_SECONDS,
 ) -> TranscriptionInfo:
     """Transcribe 16 kHz mono float32 ``audio``, calling ``on_segment`` per kept segment.
 
-    ``language`` None means detect it; an English-only model is always given "en".
-    ``multilingual`` (default: True when the language is not given and the model is
-    multilingual) re-detects the language for every 30 s window, so an interview
-    that switches language is transcribed, not translated, in each; the cost is
-    small (the encoder output is reused). ``info.language`` is the first window's.
+    ``language`` is the interview's languages: one code ("ru"), a list (["ru", "kk"]),
+    or None (not known). With one language every window is decoded in it. With
+    several, the audio is cut into windows of at most 30 s at pauses
+    (``language_windows``); the model's language probabilities for each window,
+    restricted to the listed languages and renormalised, pick the language that
+    window is decoded in. With none, faster-whisper's own multilingual mode detects
+    the language of each 30 s decoding window among all of Whisper's, and the
+    detections are noted (``_LanguageSpy``) for each segment and for the confidence.
+    Each segment keeps its language (``Segment.language``); ``info.language`` is the
+    one with most speech. An English-only model always hears "en".
     ``hotwords`` are joined with spaces into faster-whisper's ``hotwords`` prompt.
     Audio longer than ``chunk_seconds`` is processed in pieces cut in pauses (see
     CHUNK_SECONDS); segment and word times are always from the start of ``audio``.
     Returns the language, durations and filter counts.
     """
     audio = _check_audio(audio)
-    multilingual_model = bool(model.model.is_multilingual)
-    if not multilingual_model:
-        if language not in (None, "en"):
-            log.warning("Model is English-only; ignoring language %r and using 'en'", language)
-        language = "en"
-    if multilingual is None:
-        multilingual = language is None and multilingual_model
-    multilingual = bool(multilingual and multilingual_model)
+    languages = language_list(language)
+    if not model.model.is_multilingual:
+        if languages not in ([], ["en"]):
+            log.warning("Model is English-only; ignoring languages %r and using 'en'", languages)
+        languages = ["en"]
     hotword_text = " ".join(h.strip() for h in hotwords if h and h.strip()) or None
     hotword_tokens = hotword_tokens_of(hotwords)
 
-    info: TranscriptionInfo | None = None
+    info = TranscriptionInfo(
+        language=languages[0] if languages else "",
+        language_probability=1.0 if len(languages) == 1 else 0.0,
+        duration=audio.shape[0] / SAMPLE_RATE,
+        duration_after_vad=0.0,
+        languages_given=tuple(languages) or None,
+    )
+    weighted = 0.0
+    guess = ("", 0.0)
     previous: str | None = None
     chunk_samples = max(int(chunk_seconds * SAMPLE_RATE), 60 * SAMPLE_RATE)
     for start, end in plan_chunks(audio, chunk_samples):
-        offset = start / SAMPLE_RATE
-        segments, fw_info = model.transcribe(
-            audio[start:end],
-            **_decoding(language, multilingual, beam_size),
-            hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
-            hotwords=hotword_text,
-        )
-        if info is None:
-            info = TranscriptionInfo(
-                language=fw_info.language,
-                language_probability=float(fw_info.language_probability),
-                duration=audio.shape[0] / SAMPLE_RATE,
-                duration_after_vad=0.0,
+        piece = audio[start:end]
+        if len(languages) == 1:
+            runs = [LanguageRun(0, piece.shape[0], languages[0], 1.0, 0.0)]
+        elif languages:
+            runs = language_runs(language_windows(model, piece, languages))
+        else:
+            runs = [LanguageRun(0, piece.shape[0], "", 0.0, 0.0)]  # guessed as decoded
+        for run in runs:
+            offset = (start + run.start) / SAMPLE_RATE
+            decoder, spy = (model, None) if run.language else _spying(model)
+            segments, fw_info = decoder.transcribe(
+                piece[run.start : run.end],
+                **_decoding(run.language or None, beam_size),
+                multilingual=spy is not None,
+                hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
+                hotwords=hotword_text,
             )
-            if language is None and not multilingual:
-                language = fw_info.language  # later pieces: the same language
-        info.duration_after_vad += float(fw_info.duration_after_vad)
-
-        redecode = _Redecoder(model, audio, language, multilingual, beam_size)
-        for raw in segments:  # lazy: decoding happens as we iterate
-            seg = _to_segment(raw, offset)
-            redecoded = suspect_reason(seg, hotword_tokens) is not None
-            if redecoded:
-                info.segments_redecoded += 1
-            for candidate in redecode(seg) if redecoded else [seg]:
-                norm = normalise_text(candidate.text)
-                reason = "empty" if not norm else None
-                if reason is None and is_duplicate(norm, previous):
-                    reason = "repeated"
-                if reason is not None:
-                    _drop(info, candidate, reason)
-                    continue
-                if redecoded:
-                    # Without hotwords now: what is still suspect is kept, marked, for
-                    # an archivist to check against the audio; readers do not see it.
-                    candidate.suspect = suspect_reason(candidate, frozenset())
-                    if candidate.suspect is not None:
-                        info.segments_suspect += 1
-                        log.info(
-                            "Keeping a %s segment at %.2f-%.2f s, marked for review",
-                            candidate.suspect,
-                            candidate.start,
-                            candidate.end,
-                        )
-                previous = norm
-                info.segments_kept += 1
-                on_segment(candidate)
-    assert info is not None  # plan_chunks always yields at least one piece
+            info.duration_after_vad += float(fw_info.duration_after_vad)
+            guess = (fw_info.language, float(fw_info.language_probability))
+            if spy is None:
+                _count(info, run.language, run.speech_seconds or fw_info.duration_after_vad)
+                weighted += run.probability * (run.speech_seconds or fw_info.duration_after_vad)
+            for raw in segments:  # lazy: decoding happens as we iterate
+                seg = _to_segment(raw, offset)
+                if spy is None:
+                    seg.language = run.language
+                else:  # the language faster-whisper chose for this 30 s window
+                    seg.language, probability = spy.current
+                    _count(info, seg.language, seg.end - seg.start)
+                    weighted += probability * (seg.end - seg.start)
+                redecode = _Redecoder(model, audio, seg.language, beam_size)
+                previous = _keep(seg, info, hotword_tokens, redecode, previous, on_segment)
+    if len(languages) != 1:
+        spoken = sum(info.language_seconds.values())
+        if spoken:
+            info.language = max(info.language_seconds, key=info.language_seconds.__getitem__)
+            info.language_probability = weighted / spoken
+        else:  # nothing was said: the first guess, for what it is worth
+            info.language, info.language_probability = guess
     return info
 
 
-def _decoding(language: str | None, multilingual: bool, beam_size: int) -> dict:
+def _count(info: TranscriptionInfo, language: str, seconds: float) -> None:
+    info.language_seconds[language] = info.language_seconds.get(language, 0.0) + seconds
+
+
+class _LanguageSpy:
+    """Stands in for the CTranslate2 model inside a copy of the WhisperModel and
+    notes the language faster-whisper's multilingual mode detects for each window
+    (the last one detected is that of the segments being decoded)."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self.current: tuple[str, float] = ("", 0.0)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    def detect_language(self, *args, **kwargs):
+        results = self._inner.detect_language(*args, **kwargs)
+        token, probability = results[0][0]
+        self.current = (token[2:-2], float(probability))
+        return results
+
+
+def _spying(model: WhisperModel) -> tuple[WhisperModel, _LanguageSpy]:
+    """A shallow copy of ``model`` whose language detections are noted (the shared
+    model itself is not touched, so other threads may go on using it)."""
+    clone = copy.copy(model)
+    spy = _LanguageSpy(model.model)
+    clone.model = spy
+    return clone, spy
+
+
+def _keep(seg, info, hotword_tokens, redecode, previous, on_segment) -> str | None:
+    """Check one decoded segment, re-decode it when suspect, pass on what is kept;
+    returns the normalised text of the last kept segment (for the duplicate check)."""
+    redecoded = suspect_reason(seg, hotword_tokens) is not None
+    if redecoded:
+        info.segments_redecoded += 1
+    for candidate in redecode(seg) if redecoded else [seg]:
+        candidate.language = seg.language
+        norm = normalise_text(candidate.text)
+        reason = "empty" if not norm else None
+        if reason is None and is_duplicate(norm, previous):
+            reason = "repeated"
+        if reason is not None:
+            _drop(info, candidate, reason)
+            continue
+        if redecoded:
+            # Without hotwords now: what is still suspect is kept, marked, for
+            # an archivist to check against the audio; readers do not see it.
+            candidate.suspect = suspect_reason(candidate, frozenset())
+            if candidate.suspect is not None:
+                info.segments_suspect += 1
+                log.info(
+                    "Keeping a %s segment at %.2f-%.2f s, marked for review",
+                    candidate.suspect,
+                    candidate.start,
+                    candidate.end,
+                )
+        previous = norm
+        info.segments_kept += 1
+        on_segment(candidate)
+    return previous
+
+
+def language_list(language: str | Sequence[str] | None) -> list[str]:
+    """The languages as a list of codes: "ru, kk" or ["ru", "kk"] or None (= [])."""
+    if language is None:
+        return []
+    items = language.replace(";", ",").split(",") if isinstance(language, str) else language
+    seen: dict[str, None] = {}
+    for item in items:
+        code = str(item).strip().lower()
+        if code:
+            seen.setdefault(code, None)
+    return list(seen)
+
+
+#: Language windows: at most Whisper's own 30 s. A window closes at a pause of at
+#: least LANGUAGE_PAUSE_SECONDS once it holds MIN_WINDOW_SPEECH_SECONDS of speech, so
+#: a change of speaker (and of language) usually starts a new window, while a
+#: sentence or two, too short to tell Russian from Kazakh reliably, does not.
+WINDOW_SECONDS = 30.0
+LANGUAGE_PAUSE_SECONDS = 1.0
+MIN_WINDOW_SPEECH_SECONDS = 8.0
+
+
+class LanguageWindow(NamedTuple):
+    """A stretch of ``audio`` (samples) and the language chosen for it."""
+
+    start: int
+    end: int
+    language: str
+    probability: float
+    speech_seconds: float
+
+
+LanguageRun = LanguageWindow  # consecutive windows of one language, merged
+
+
+def language_windows(
+    model: WhisperModel, audio: np.ndarray, languages: Sequence[str] | None
+) -> list[LanguageWindow]:
+    """Cut ``audio`` into windows of speech at pauses and choose each one's language.
+
+    Speech is found with the same Silero VAD as the decoding uses. Each window's
+    log-mel features go through the encoder once, and ``detect_language`` on that
+    encoder output gives the probability of every language; those of ``languages``
+    are kept and renormalised (all languages when None), and the best is the window's.
+    The windows cover the audio without gaps (each boundary is in the middle of the
+    pause between two windows), so decoding each one loses no word.
+    """
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    total = int(audio.shape[0])
+    chunks = get_speech_timestamps(
+        audio, VadOptions(min_silence_duration_ms=VAD_MIN_SILENCE_MS), sampling_rate=SAMPLE_RATE
+    )
+    spans = _window_spans([(int(c["start"]), int(c["end"])) for c in chunks])
+    if not spans:
+        spans = [[(0, total)]]
+    extractor = model.feature_extractor
+    windows = []
+    for index, span in enumerate(spans):
+        speech = np.concatenate([audio[a:b] for a, b in span])[: extractor.n_samples]
+        features = pad_or_trim(extractor(speech)[..., : extractor.nb_max_frames])
+        encoder_output = model.encode(features)
+        probabilities = {
+            token[2:-2]: float(p) for token, p in model.model.detect_language(encoder_output)[0]
+        }
+        lang, probability = choose_language(probabilities, languages)
+        start = 0 if index == 0 else (spans[index - 1][-1][1] + span[0][0]) // 2
+        end = total if index == len(spans) - 1 else (span[-1][1] + spans[index + 1][0][0]) // 2
+        seconds = sum(b - a for a, b in span) / SAMPLE_RATE
+        windows.append(LanguageWindow(start, end, lang, probability, seconds))
+    return windows
+
+
+def choose_language(
+    probabilities: dict[str, float], languages: Sequence[str] | None
+) -> tuple[str, float]:
+    """The most probable of ``languages`` (all when None), with its probability
+    renormalised over them. A listed language the model does not know counts as 0."""
+    if languages:
+        allowed = {lang: probabilities.get(lang, 0.0) for lang in languages}
+    else:
+        allowed = probabilities
+    best = max(allowed, key=allowed.__getitem__)
+    total = sum(allowed.values())
+    return best, (allowed[best] / total if total > 0 else 1.0 / len(allowed))
+
+
+def _window_spans(chunks: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Group VAD speech chunks (sample spans) into windows: a window spans at most
+    WINDOW_SECONDS, and closes at a pause of LANGUAGE_PAUSE_SECONDS or more once it
+    holds MIN_WINDOW_SPEECH_SECONDS of speech. A chunk longer than a window is split."""
+    limit = int(WINDOW_SECONDS * SAMPLE_RATE)
+    pause = int(LANGUAGE_PAUSE_SECONDS * SAMPLE_RATE)
+    enough = int(MIN_WINDOW_SPEECH_SECONDS * SAMPLE_RATE)
+    pieces = [(a, min(a + limit, end)) for start, end in chunks for a in range(start, end, limit)]
+    spans: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    for a, b in pieces:
+        if current:
+            spoken = sum(y - x for x, y in current)
+            if b - current[0][0] > limit or (a - current[-1][1] >= pause and spoken >= enough):
+                spans.append(current)
+                current = []
+        current.append((a, b))
+    if current:
+        spans.append(current)
+    return spans
+
+
+def language_runs(windows: list[LanguageWindow]) -> list[LanguageRun]:
+    """Merge neighbouring windows of the same language, to decode each run at once."""
+    runs: list[LanguageRun] = []
+    for window in windows:
+        if runs and runs[-1].language == window.language:
+            last = runs[-1]
+            seconds = last.speech_seconds + window.speech_seconds
+            probability = (
+                last.probability * last.speech_seconds + window.probability * window.speech_seconds
+            ) / max(seconds, 1e-9)
+            runs[-1] = LanguageRun(last.start, window.end, last.language, probability, seconds)
+        else:
+            runs.append(window)
+    return runs
+
+
+def _decoding(language: str, beam_size: int) -> dict:
     """The settings every decoding shares (see the module's docstring for why)."""
     return {
         "language": language,
-        "multilingual": multilingual,
         "beam_size": beam_size,
         "vad_filter": True,
         "vad_parameters": {"min_silence_duration_ms": VAD_MIN_SILENCE_MS},
@@ -350,12 +558,14 @@ def _drop(info: TranscriptionInfo, seg: Segment, reason: str) -> None:
 HOTWORD_LANGUAGES = frozenset({"en"})
 
 
-def hotwords_help(model: WhisperModel, language: str | None) -> bool:
+def hotwords_help(model: WhisperModel, language: str | Sequence[str] | None) -> bool:
     """Whether the interview's names and vocabulary should prime this model for
-    this language (see HOTWORD_LANGUAGES); an English-only model always hears English."""
+    these languages (all of them in HOTWORD_LANGUAGES; see there); an English-only
+    model always hears English."""
     if not model.model.is_multilingual:
         return True
-    return language in HOTWORD_LANGUAGES
+    languages = language_list(language)
+    return bool(languages) and all(code in HOTWORD_LANGUAGES for code in languages)
 
 
 def hotword_tokens_of(hotwords: Sequence[str]) -> frozenset[str]:
@@ -401,9 +611,9 @@ class _Redecoder:
     """Decodes one segment's audio again, as Whisper's own fallback would but without
     the hotwords prompt: a fresh look at what was said there."""
 
-    def __init__(self, model, audio, language, multilingual, beam_size) -> None:
+    def __init__(self, model, audio, language, beam_size) -> None:
         self.model, self.audio = model, audio
-        self.language, self.multilingual, self.beam_size = language, multilingual, beam_size
+        self.language, self.beam_size = language, beam_size
 
     def __call__(self, seg: Segment) -> list[Segment]:
         lo = max(0, int((seg.start - REDECODE_MARGIN_SECONDS) * SAMPLE_RATE))
@@ -412,7 +622,7 @@ class _Redecoder:
             return [seg]
         segments, _info = self.model.transcribe(
             self.audio[lo:hi],
-            **_decoding(self.language, self.multilingual, self.beam_size),
+            **_decoding(self.language, self.beam_size),
             temperature=REDECODE_TEMPERATURES,
             hotwords=None,
         )

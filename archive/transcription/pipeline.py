@@ -175,7 +175,7 @@ class Job:
     def execute(self) -> None:
         path = storage.recordings_path(self.recording.master_key)
         model = load_configured_model()
-        language = self.interview.language
+        language = self.interview.language_codes
         hotwords = (
             interviews.hotwords(self.interview) if engine.hotwords_help(model, language) else []
         )
@@ -258,6 +258,7 @@ class Job:
                 avg_logprob=segment.avg_logprob,
                 no_speech_prob=segment.no_speech_prob,
                 suspect=segment.suspect,
+                language=segment.language,
             )
         )
         progress = base + share * min(1.0, (segment.end + offset) / self.duration)
@@ -343,6 +344,9 @@ class Job:
                     recording_id=segment.recording_id,
                     avg_logprob=segment.avg_logprob,
                     no_speech_prob=segment.no_speech_prob,
+                    # A doubted segment's pieces stay doubted; all keep its language.
+                    suspect=segment.suspect,
+                    language=segment.language,
                 )
                 db.session.add(target)
             target.speaker_id = speaker_id
@@ -378,6 +382,7 @@ class Job:
         recording.status = "done"
         recording.progress = 1.0
         recording.language = getattr(info, "language", None) or self.interview.language
+        recording.language_probability = getattr(info, "language_probability", None)
         recording.finished_at = utcnow()
         recording.worker = None
         all_done = all(r.status == "done" for r in self.interview.recordings)
@@ -405,6 +410,8 @@ class Job:
             "master_sha256": self.recording.sha256,
             "model": current_app.config["WHISPER_MODEL"],
             "language": getattr(info, "language", None),
+            "language_probability": getattr(info, "language_probability", None),
+            "languages_given": list(getattr(info, "languages_given", None) or []),
             "produced_at": utcnow().isoformat() + "Z",
             "segments": [
                 {
@@ -414,6 +421,8 @@ class Job:
                     "text": s.text,
                     "avg_logprob": s.avg_logprob,
                     "no_speech_prob": s.no_speech_prob,
+                    "language": s.language,
+                    "suspect": s.suspect,
                     "words": s.words,
                 }
                 for s in segments

@@ -28,25 +28,6 @@ _ROLE_LABELS = {
     "researcher": _l("Researcher"),
 }
 ROLE_CHOICES = [(role, _ROLE_LABELS[role]) for role in ROLES]
-LANGUAGE_CHOICES = [
-    ("", _l("Detect it from the recording")),
-    ("en", _l("English")),
-    ("ru", _l("Russian")),
-    ("kk", _l("Kazakh")),
-    ("uk", _l("Ukrainian")),
-    ("de", _l("German")),
-    ("fr", _l("French")),
-    ("es", _l("Spanish")),
-    ("ar", _l("Arabic")),
-    ("tr", _l("Turkish")),
-    ("uz", _l("Uzbek")),
-    ("be", _l("Belarusian")),
-    ("ka", _l("Georgian")),
-    ("hy", _l("Armenian")),
-    ("az", _l("Azerbaijani")),
-    ("fa", _l("Persian")),
-    ("zh", _l("Chinese")),
-]
 
 
 class LoginForm(FlaskForm):
@@ -120,7 +101,11 @@ class InterviewForm(FlaskForm):
     summary = TextAreaField(_l("Summary"), validators=[Length(max=20_000)])
     recorded_on = DateField(_l("Date of the interview"), validators=[Optional()])
     place = StringField(_l("Place"), validators=[Length(max=300)])
-    language = SelectField(_l("Language spoken"), choices=LANGUAGE_CHOICES, default="")
+    languages = StringField(
+        _l("Languages spoken"),
+        validators=[Length(max=120)],
+        render_kw={"placeholder": "ru, kk", "autocomplete": "off", "spellcheck": "false"},
+    )
     expected_speakers = IntegerField(
         _l("Number of speakers"), default=2, validators=[Optional(), NumberRange(min=1, max=20)]
     )
@@ -128,6 +113,14 @@ class InterviewForm(FlaskForm):
         _l("Words the transcription should know"), validators=[Length(max=5_000)]
     )
     narrator_pseudonym = StringField(_l("Narrator's pseudonym"), validators=[Length(max=120)])
+
+
+class LanguagesForm(FlaskForm):
+    languages = StringField(
+        _l("Languages spoken"),
+        validators=[Length(max=120)],
+        render_kw={"placeholder": "ru, kk", "autocomplete": "off", "spellcheck": "false"},
+    )
 
 
 class UploadForm(FlaskForm):

@@ -20,7 +20,7 @@ from archive.errors import ArchiveError
 from archive.extensions import db
 from archive.web.access import kept_args, public
 from archive.web.errors import translated
-from archive.web.forms import EmptyForm, InterviewForm, UploadForm
+from archive.web.forms import EmptyForm, InterviewForm, LanguagesForm, UploadForm
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews")
 
@@ -61,7 +61,7 @@ def new():
             "summary": form.summary.data,
             "recorded_on": form.recorded_on.data,
             "place": form.place.data,
-            "language": form.language.data,
+            "languages": form.languages.data,
             "expected_speakers": form.expected_speakers.data,
             "vocabulary": form.vocabulary.data,
             "speakers": [{"pseudonym": form.narrator_pseudonym.data or "", "role": "narrator"}],
@@ -93,6 +93,7 @@ def detail(interview_id: int):
         segments=segments,
         upload_form=UploadForm(),
         button_form=EmptyForm(),
+        languages_form=LanguagesForm(languages=", ".join(interview.language_codes)),
         eta=recordings.eta_seconds,
         citation=citations.cite(current_user, interview) if segments else None,
         cite_styles=citations.styles(current_user, interview) if segments else None,
@@ -104,6 +105,36 @@ def detail(interview_id: int):
         if policy.can(current_user, "edit_transcript", interview)
         else 0,
     )
+
+
+@bp.post("/<int:interview_id>/languages")
+def languages(interview_id: int):
+    """The languages spoken: the next transcription (or a retry) decodes in them."""
+    interview = interviews.get_visible(current_user, interview_id, "edit_metadata")
+    form = LanguagesForm()
+    if form.validate_on_submit():
+        try:
+            interviews.update_languages(current_user, interview, form.languages.data)
+        except ArchiveError as exc:
+            flash(exc.message, "error")
+        else:
+            if interview.language_codes:
+                flash(
+                    gettext(
+                        "Languages saved: %(codes)s. Recordings transcribed from now on "
+                        "(new uploads, and failed ones tried again) are decoded in them.",
+                        codes=", ".join(interview.language_codes),
+                    ),
+                    "info",
+                )
+            else:
+                flash(
+                    gettext(
+                        "No languages listed: the transcription will guess among all languages."
+                    ),
+                    "info",
+                )
+    return redirect(url_for("interviews.detail", interview_id=interview.id) + "#languages")
 
 
 @bp.post("/<int:interview_id>/recordings")

@@ -112,13 +112,23 @@
       ' <button type="button" data-act="confirm">' + esc(tr("It is what was said")) + "</button></span>";
   }
 
+  // The language the segment was transcribed in: a small tag, and lang on its text
+  // so that spelling checks and screen readers use that language.
+  var LANG_RE = /^[a-z]{2,3}$/;
+  function langTag(v) {
+    if (!v.l || !LANG_RE.test(v.l)) { return ""; }
+    var label = (root.dataset.languageLabel || "Language") + " " + v.l;
+    return ' <span class="seg-lang" title="' + esc(label) + '" aria-label="' + esc(label) + '">' + v.l + "</span>";
+  }
+  function langAttr(v) { return v.l && LANG_RE.test(v.l) ? ' lang="' + v.l + '"' : ""; }
+
   function itemHtml(seg) {
     var v = seg.view;
     return '<li class="seg' + (v.x ? " doubtful" : "") + '" data-id="' + v.id + '">' +
       '<div class="seg-meta"><button type="button" class="seg-time" data-act="play" tabindex="-1" title="' + esc(tr("Play from here")) + '">' +
       clock(v.s) + '</button> <button type="button" class="seg-speaker" data-act="speaker" tabindex="-1" title="' + esc(tr("Change the speaker (Alt+S)")) + '">' +
-      esc(speakerName(v.sp)) + '</button><span class="seg-state" aria-live="polite"></span>' + doubtHtml(v) + '</div>' + translationHtml(v) +
-      '<div class="seg-text" contenteditable="true" spellcheck="true" role="textbox" aria-label="' +
+      esc(speakerName(v.sp)) + '</button>' + langTag(v) + '<span class="seg-state" aria-live="polite"></span>' + doubtHtml(v) + '</div>' + translationHtml(v) +
+      '<div class="seg-text"' + langAttr(v) + ' contenteditable="true" spellcheck="true" role="textbox" aria-label="' +
       esc(tr("Segment at %(time)s", { time: clock(v.s) })) + '">' + textHtml(v) + "</div></li>";
   }
 

@@ -188,6 +188,7 @@
       who.textContent = seg.speaker.name || "…";
       var text = document.createElement("span"); text.className = "text";
       text.textContent = seg.text;
+      if (seg.language && /^[a-z]{2,3}$/.test(seg.language)) { text.lang = seg.language; }
       li.append(time, " ", who, " ", text);
       fragment.appendChild(li);
     });

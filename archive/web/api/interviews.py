@@ -22,6 +22,7 @@ def interview_summary(interview, shown=None) -> dict:
         "recorded_on": interview.recorded_on.isoformat() if interview.recorded_on else None,
         "place": shown.place,
         "language": interview.language,
+        "languages": interview.language_codes,
         "collection": interview.collection_id,
         "access_level": interview.access_level,
         "access": interviews.access_status(interview),
@@ -94,6 +95,24 @@ def list_interviews():
 @public
 def get_interview(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "see_metadata")
+    return interview_detail(interview)
+
+
+@bp.patch("/interviews/<int:interview_id>")
+def update_interview(interview_id: int):
+    """Change an interview's details; for now its ``languages`` ("ru, kk" or a list)."""
+    interview = interviews.get_visible(current_user, interview_id, "edit_metadata")
+    data = json_body()
+    unknown = sorted(set(data) - {"languages"})
+    if unknown:
+        raise ValidationError(
+            gettext(
+                "These fields cannot be changed here: %(fields)s. Send languages.",
+                fields=", ".join(unknown)[:200],
+            )
+        )
+    if "languages" in data:
+        interviews.update_languages(current_user, interview, data["languages"])
     return interview_detail(interview)
 
 
