@@ -56,8 +56,11 @@ RECORD_ELEMENTS = (
 )  # fmt: skip
 POINT_ELEMENTS = (
     "time", "title", "title_alt", "partial_transcript", "partial_transcript_alt", "synopsis",
-    "synopsis_alt", "keywords", "keywords_alt", "subjects", "subjects_alt",
+    "synopsis_alt", "keywords", "keywords_alt", "subjects", "subjects_alt", "gpspoints",
+    "hyperlinks",
 )  # fmt: skip
+GPS_ELEMENTS = ("gps", "gps_zoom", "gps_text", "gps_text_alt")
+LINK_ELEMENTS = ("hyperlink", "hyperlink_text", "hyperlink_text_alt")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -140,7 +143,7 @@ def render(
         language=doc.language or "",
         description=doc.summary,
         transcript="\n".join(lines),
-        vtt_transcript=to_vtt.render_turns(doc, ohms_notes=True),
+        vtt_transcript=to_vtt.render_segments(doc, ohms_notes=True),
         fmt="audio",
         usage=doc.citation,
         userestrict="0",
@@ -168,11 +171,40 @@ def _index(index: ET.Element, doc: ExportDocument) -> None:
         values = {
             "time": str(max(0, round(point.time))),
             "title": one_line(point.title),
+            "partial_transcript": _heard_at(doc, point.time),
             "synopsis": point.synopsis,
-            # OHMS separates keywords with ";"
+            # OHMS separates keywords (and subjects) with ";"
             "keywords": ";".join(one_line(k) for k in point.keywords),
+            "subjects": ";".join(one_line(k) for k in point.subjects),
         }
         for name in POINT_ELEMENTS:
             child = ET.SubElement(element, _q(name))
-            if values.get(name):
+            if name == "gpspoints":
+                gps = {"gps": point.gps, "gps_zoom": point.gps_zoom, "gps_text": point.gps_text}
+                _fill(child, GPS_ELEMENTS, gps if point.gps else {})
+            elif name == "hyperlinks":  # one <hyperlinks> per link, as OHMS writes them
+                links = point.hyperlinks or (("", ""),)
+                _fill(
+                    child, LINK_ELEMENTS, {"hyperlink": links[0][0], "hyperlink_text": links[0][1]}
+                )
+                for url, text in links[1:]:
+                    more = ET.SubElement(element, _q("hyperlinks"))
+                    _fill(more, LINK_ELEMENTS, {"hyperlink": url, "hyperlink_text": text})
+            elif values.get(name):
                 child.text = xml_safe(values[name])
+
+
+def _fill(parent: ET.Element, names: tuple[str, ...], values: dict[str, str]) -> None:
+    for name in names:
+        child = ET.SubElement(parent, _q(name))
+        if values.get(name):
+            child.text = xml_safe(one_line(values[name]))
+
+
+def _heard_at(doc: ExportDocument, time: float) -> str:
+    """OHMS's partial transcript: the words of the first segment heard from ``time``."""
+    for segment in doc.segments:
+        if segment.abs_end > time and segment.text.split():
+            speaker = one_line(segment.speaker)
+            return f"{speaker}: {one_line(segment.text)}" if speaker else one_line(segment.text)
+    return ""

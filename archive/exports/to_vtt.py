@@ -1,7 +1,8 @@
 """WebVTT with ``<v Speaker>`` voice spans.
 
 ``render`` gives subtitles (long segments split into short cues). ``render_turns``
-gives one cue per speaker turn, the shape of OHMS's ``<vtt_transcript>``.
+gives one cue per speaker turn; ``render_segments`` one cue per segment, with its
+exact times: OHMS's ``<vtt_transcript>`` (so an import finds each segment again).
 """
 
 from __future__ import annotations
@@ -44,6 +45,21 @@ def render_turns(doc: ExportDocument, ohms_notes: bool = False) -> str:
     if ohms_notes:
         blocks.append("NOTE\nTRANSCRIPTION BEGIN")
     blocks += [_cue(t.start, t.end, t.speaker, [t.text]) for t in turns(doc)]
+    if ohms_notes:
+        blocks.append("NOTE\nTRANSCRIPTION END")
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_segments(doc: ExportDocument, ohms_notes: bool = False) -> str:
+    """One cue per segment (segments with no words left out), each with its voice."""
+    blocks = ["WEBVTT"]
+    if ohms_notes:
+        blocks.append("NOTE\nTRANSCRIPTION BEGIN")
+    blocks += [
+        _cue(s.abs_start, s.abs_end, s.speaker, [one_line(s.text)])
+        for s in doc.segments
+        if s.text.split()
+    ]
     if ohms_notes:
         blocks.append("NOTE\nTRANSCRIPTION END")
     return "\n\n".join(blocks) + "\n"
