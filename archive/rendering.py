@@ -209,7 +209,12 @@ def contents_for(user: Any, interview: Interview) -> list[RenderedPoint]:
                 gps=extra.get("gps", ""),
                 gps_zoom=extra.get("gps_zoom", ""),
                 gps_text=hide(extra.get("gps_text", "")),
-                hyperlinks=[(h["url"], hide(h["text"])) for h in extra.get("hyperlinks", [])],
+                # an address that holds a hidden name is left out whole (half a URL is no link)
+                hyperlinks=[
+                    (h["url"], hide(h["text"]))
+                    for h in extra.get("hyperlinks", [])
+                    if hide(h["url"]) == h["url"]
+                ],
             )
         )
     return points
