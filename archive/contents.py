@@ -112,9 +112,16 @@ def _point(actor: User, interview: Interview, data: dict) -> IndexPoint:
     )
 
 
-def check_point(actor: User, interview: Interview, data: dict) -> None:
-    """Refuse ``data`` (``ValidationError``) as ``add_index_point`` would, storing nothing."""
-    _point(actor, interview, data)
+MAX_POINTS = 2_000
+
+
+def check_points(actor: User, interview: Interview, points: list[dict]) -> None:
+    """Refuse ``points`` (``ValidationError``) as ``replace_index_points`` would,
+    storing nothing."""
+    if len(points) > MAX_POINTS:
+        raise ValidationError(f"An index may have at most {MAX_POINTS:,} points.")
+    for data in points:
+        _point(actor, interview, data)
 
 
 def add_index_point(actor: User, interview: Interview, data: dict) -> IndexPoint:
@@ -136,8 +143,7 @@ def add_index_point(actor: User, interview: Interview, data: dict) -> IndexPoint
 def replace_index_points(actor: User, interview: Interview, points: list[dict]) -> int:
     """The interview's table of contents replaced by ``points`` in one transaction
     (an index made in another tool): every point is checked before anything changes."""
-    if len(points) > 2_000:
-        raise ValidationError("An index may have at most 2,000 points.")
+    check_points(actor, interview, points)
     new = [_point(actor, interview, data) for data in points]
     try:
         for old in index_points(interview):

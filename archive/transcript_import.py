@@ -363,8 +363,7 @@ def import_file(user: User, interview: Interview, data: bytes, dry_run: bool = F
     policy.require(user, "edit_transcript", interview)
     parsed = parse(data)
     if parsed.points is not None:  # checked before any segment changes
-        for point in parsed.points:
-            contents.check_point(user, interview, point)
+        contents.check_points(user, interview, parsed.points)
     result = plan(user, interview, parsed)
     if dry_run:
         db.session.rollback()
