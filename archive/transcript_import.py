@@ -235,6 +235,7 @@ def plan(user: User, interview: Interview, parsed: Parsed) -> Plan:
         position += recording.duration or 0.0
     segments = [db.session.get(Segment, row.id) for row in rendering.segments_of(interview)]
     redactor = redaction.redactor_for(user, interview)
+    labels = redactor or redaction.Redactor(interview)  # what a non-custodian reads
     speakers = _voices(user, interview)
 
     def span(segment: Segment) -> tuple[float, float]:
@@ -294,7 +295,9 @@ def plan(user: User, interview: Interview, parsed: Parsed) -> Plan:
                     continue
                 data["parts"] = parts
             else:
-                data["text"] = new_text
+                text = _custodian_text(labels, segment, new_text)
+                if text is not None and text != segment.text:
+                    data["text"] = text
         voice = cues[0].voice
         if voice:
             speaker_id = speakers.get(voice.casefold())
@@ -315,6 +318,22 @@ def plan(user: User, interview: Interview, parsed: Parsed) -> Plan:
             result.changes.append((segment.id, segment.version, data))
     result.unknown_voices = sorted(unknown)
     return result
+
+
+def _custodian_text(labels: redaction.Redactor, segment: Segment, new: str) -> str | None:
+    """The text a custodian's cue saves. A custodian reads the words as spoken, but the
+    file may be an archivist's export, with a label where a name is: when every label
+    of the segment's redacted rendering comes through the cue in place, the stored
+    words go back under them (the same splice as the editor's), so a pseudonym is not
+    saved over the name it hides. None: the cue is that rendering, unchanged."""
+    hidden = labels.hidden(segment)
+    if not hidden:
+        return new
+    rendered = redaction.apply(segment.text, hidden)
+    if one_line(rendered) == new:
+        return None
+    parts = _parts(rendered, redaction.chips(hidden), new)
+    return new if parts is None else redaction.splice(segment.text, hidden, parts)
 
 
 def _at(cue: Cue, why: str) -> str:

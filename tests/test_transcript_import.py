@@ -210,6 +210,25 @@ def test_an_archivist_import_cannot_reveal_or_replace_a_hidden_name(
         assert "Svetlana, mother said." in body and _forms_in(body) == []
 
 
+def test_a_custodian_loading_an_archivists_file_keeps_the_names_under_the_labels(
+    client, narrated, archivist, people
+):
+    interview_id = narrated["interview"].id
+    exported = _export(client, archivist, interview_id).replace(b"my mother", b"my aunt")
+    before = _state()
+    custodian = _bearer(people["custodian"])
+    response = _import(client, custodian, interview_id, exported)
+    assert response.status_code == 200, response.json
+    assert response.json["segments_changed"] == 1
+    after = _state()
+    assert after[0][0] == "My name is Galara Bicova. Galara is what my aunt called me."
+    assert after[1:] == before[1:]
+    # and the custodian's own export (the words as spoken) comes back as it is
+    own = _export(client, custodian, interview_id)
+    assert b"Galara" in own
+    assert _import(client, custodian, interview_id, own).json["segments_changed"] == 0
+
+
 def _clock(seconds: float) -> str:
     from archive.exports.common import clock
 
