@@ -10,7 +10,10 @@ the order the schema's sequence gives (``RECORD_ELEMENTS``)::
         <version>6.0</version> <date value="2022-01-10" format="yyyy-mm-dd"/> ...
         <title/> <accession/> <duration>01:02:03</duration> <collection_name/> ...
         <sync>1:|3(14)|5(2)</sync>
-        <index><point><time>SECONDS</time><title/>...<synopsis/><keywords>a;b</keywords>
+        <index><point><time>SECONDS</time><title/><partial_transcript/>...<synopsis/>
+          <keywords>a;b</keywords>...<subjects/>
+          <gpspoints><gps>LAT, LON</gps><gps_zoom/><gps_text/>...</gpspoints>
+          <hyperlinks><hyperlink>URL</hyperlink><hyperlink_text/>...</hyperlinks>
         </point></index>
         <transcript>Svetlana: ...</transcript>
         <vtt_transcript>WEBVTT ...</vtt_transcript> ...
@@ -25,7 +28,8 @@ line 13, at 2:00 word 14 of line 19 (lines and words counted from 1, words split
 white space). The word heard at a minute is estimated from the segment's start and
 end, sharing its time evenly among its words; a minute in a pause points at the
 first word after it. Newer OHMS viewers read ``<vtt_transcript>`` (WebVTT, one cue
-per turn, ``<v Speaker>`` voices) instead, with exact times.
+per segment, ``<v Speaker>`` voices) instead, with exact times; an import
+finds each segment again by them (archive/transcript_import.py).
 """
 
 from __future__ import annotations
