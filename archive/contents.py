@@ -8,7 +8,9 @@ transcript when shown.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -37,7 +39,55 @@ def _keywords(value: Any) -> list[str]:
     return [k.strip() for k in value if k.strip()][:50]
 
 
-def add_index_point(actor: User, interview: Interview, data: dict) -> IndexPoint:
+# OHMS fields of a point beyond time, title, keywords and synopsis, kept where given.
+EXTRA_FIELDS = ("subjects", "gps", "gps_zoom", "gps_text", "hyperlinks")
+_GPS = re.compile(r"\s*(-?\d{1,3}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*")
+
+
+def _text(data: dict, name: str, limit: int) -> str:
+    value = data.get(name) or ""
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValidationError(f"{name} must be text of at most {limit:,} characters.")
+    return value.strip()
+
+
+def _extra(data: dict) -> dict | None:
+    """The point's subjects, GPS and hyperlinks, checked; None when there are none."""
+    extra: dict[str, Any] = {}
+    subjects = _keywords(data.get("subjects"))
+    if subjects:
+        extra["subjects"] = subjects
+    gps = _text(data, "gps", 100)
+    if gps:
+        match = _GPS.fullmatch(gps)
+        if not match or abs(float(match[1])) > 90 or abs(float(match[2])) > 180:
+            raise ValidationError("gps must be a latitude and a longitude: 43.25, 76.95.")
+        extra["gps"] = f"{match[1]}, {match[2]}"
+        zoom = _text(data, "gps_zoom", 3)
+        if zoom and not (zoom.isdigit() and int(zoom) <= 21):
+            raise ValidationError("gps_zoom must be a map zoom level from 0 to 21.")
+        extra.update(gps_zoom=zoom, gps_text=_text(data, "gps_text", 300))
+    links = data.get("hyperlinks") or []
+    if not isinstance(links, list) or len(links) > 20:
+        raise ValidationError("hyperlinks must be a list of at most 20 links.")
+    kept = []
+    for link in links:
+        url = link.get("url") if isinstance(link, dict) else None
+        if not isinstance(url, str) or not url.strip():
+            continue
+        url = url.strip()
+        if len(url) > 2000 or urlsplit(url).scheme not in ("http", "https") or " " in url:
+            raise ValidationError("Each hyperlink must be an http(s) address.")
+        kept.append({"url": url, "text": _text(link, "text", 300)})
+    if kept:
+        extra["hyperlinks"] = kept
+    return extra or None
+
+
+def _point(actor: User, interview: Interview, data: dict) -> IndexPoint:
+    """A new index point from ``data``, checked (not yet added to the session)."""
+    if not isinstance(data, dict):
+        raise ValidationError("An index point must be an object with time and title.")
     try:
         time = float(data.get("time"))
     except (TypeError, ValueError):
@@ -53,14 +103,31 @@ def add_index_point(actor: User, interview: Interview, data: dict) -> IndexPoint
     synopsis = data.get("synopsis") or ""
     if not isinstance(synopsis, str) or len(synopsis) > 5_000:
         raise ValidationError(N_("synopsis must be text of at most 5,000 characters."))
-    point = IndexPoint(
+    return IndexPoint(
         interview_id=interview.id,
         time=round(time, 2),
         title=title.strip(),
         keywords=_keywords(data.get("keywords")),
         synopsis=synopsis.strip(),
+        extra=_extra(data),
         created_by_id=actor.id,
     )
+
+
+MAX_POINTS = 2_000
+
+
+def check_points(actor: User, interview: Interview, points: list[dict]) -> None:
+    """Refuse ``points`` (``ValidationError``) as ``replace_index_points`` would,
+    storing nothing."""
+    if len(points) > MAX_POINTS:
+        raise ValidationError(f"An index may have at most {MAX_POINTS:,} points.")
+    for data in points:
+        _point(actor, interview, data)
+
+
+def add_index_point(actor: User, interview: Interview, data: dict) -> IndexPoint:
+    point = _point(actor, interview, data)
     db.session.add(point)
     db.session.flush()
     audit.record(
@@ -73,6 +140,32 @@ def add_index_point(actor: User, interview: Interview, data: dict) -> IndexPoint
     )
     db.session.commit()
     return point
+
+
+def replace_index_points(actor: User, interview: Interview, points: list[dict]) -> int:
+    """The interview's table of contents replaced by ``points`` in one transaction
+    (an index made in another tool): every point is checked before anything changes."""
+    check_points(actor, interview, points)
+    new = [_point(actor, interview, data) for data in points]
+    try:
+        for old in index_points(interview):
+            db.session.delete(old)
+        db.session.add_all(new)
+        db.session.flush()
+        audit.record(
+            db.session,
+            "index_points_replaced",
+            actor,
+            interview_id=interview.id,
+            object_type="interview",
+            object_id=interview.id,
+            points=len(new),
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return len(new)
 
 
 def remove_index_point(actor: User, interview: Interview, point_id: int) -> None:

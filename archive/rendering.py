@@ -242,6 +242,11 @@ class RenderedPoint:
     title: str
     keywords: list[str]
     synopsis: str
+    subjects: list[str] = field(default_factory=list)
+    gps: str = ""
+    gps_zoom: str = ""
+    gps_text: str = ""
+    hyperlinks: list[tuple[str, str]] = field(default_factory=list)
 
 
 def contents_for(user: Any, interview: Interview) -> list[RenderedPoint]:
@@ -250,12 +255,29 @@ def contents_for(user: Any, interview: Interview) -> list[RenderedPoint]:
 
     redactor = redaction.redactor_for(user, interview)
     hide = redactor.plain if redactor else (lambda text: text)
-    return [
-        RenderedPoint(
-            p.id, p.time, hide(p.title), [hide(k) for k in p.keywords or []], hide(p.synopsis)
+    points = []
+    for p in contents.index_points(interview):
+        extra = p.extra or {}
+        points.append(
+            RenderedPoint(
+                p.id,
+                p.time,
+                hide(p.title),
+                [hide(k) for k in p.keywords or []],
+                hide(p.synopsis),
+                subjects=[hide(s) for s in extra.get("subjects", [])],
+                gps=extra.get("gps", ""),
+                gps_zoom=extra.get("gps_zoom", ""),
+                gps_text=hide(extra.get("gps_text", "")),
+                # an address that holds a hidden name is left out whole (half a URL is no link)
+                hyperlinks=[
+                    (h["url"], hide(h["text"]))
+                    for h in extra.get("hyperlinks", [])
+                    if hide(h["url"]) == h["url"]
+                ],
+            )
         )
-        for p in contents.index_points(interview)
-    ]
+    return points
 
 
 def export_document(user: Any, interview: Interview, track: str = "original") -> ExportDocument:
@@ -312,7 +334,17 @@ def export_document(user: Any, interview: Interview, track: str = "original") ->
         speakers=tuple((identity.display_name(user, s), s.role) for s in interview.speakers),
         segments=segments,
         index_points=tuple(
-            IndexPoint(time=p.time, title=p.title, keywords=tuple(p.keywords), synopsis=p.synopsis)
+            IndexPoint(
+                time=p.time,
+                title=p.title,
+                keywords=tuple(p.keywords),
+                synopsis=p.synopsis,
+                subjects=tuple(p.subjects),
+                gps=p.gps,
+                gps_zoom=p.gps_zoom,
+                gps_text=p.gps_text,
+                hyperlinks=tuple(p.hyperlinks),
+            )
             for p in contents_for(user, interview)
         ),
         access_level=interview.access_level,

@@ -45,6 +45,13 @@ def _fill_every_field(client, narrated, people) -> dict:
             "title": f"{NAME} gives her name",
             "keywords": "Bekova; list",
             "synopsis": "Gulya remembers.",
+            "subjects": [NAME],
+            "gps": "43.25, 76.95",
+            "gps_text": f"Where {NAME} lived",
+            "hyperlinks": [
+                {"url": "https://example.org/letter", "text": f"A letter of {NAME}"},
+                {"url": "https://example.org/gulnara-bekova", "text": "Her page"},
+            ],
         },
         headers=_bearer(people["archivist"]),
     )

@@ -41,6 +41,12 @@ class IndexPoint:
     title: str
     keywords: tuple[str, ...]
     synopsis: str
+    # OHMS's other fields, where given: subjects, a place (GPS) and links.
+    subjects: tuple[str, ...] = ()
+    gps: str = ""  # "latitude, longitude"
+    gps_zoom: str = ""
+    gps_text: str = ""
+    hyperlinks: tuple[tuple[str, str], ...] = ()  # (address, text)
 
 
 @dataclass(frozen=True)

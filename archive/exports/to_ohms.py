@@ -10,7 +10,10 @@ the order the schema's sequence gives (``RECORD_ELEMENTS``)::
         <version>6.0</version> <date value="2022-01-10" format="yyyy-mm-dd"/> ...
         <title/> <accession/> <duration>01:02:03</duration> <collection_name/> ...
         <sync>1:|3(14)|5(2)</sync>
-        <index><point><time>SECONDS</time><title/>...<synopsis/><keywords>a;b</keywords>
+        <index><point><time>SECONDS</time><title/><partial_transcript/>...<synopsis/>
+          <keywords>a;b</keywords>...<subjects/>
+          <gpspoints><gps>LAT, LON</gps><gps_zoom/><gps_text/>...</gpspoints>
+          <hyperlinks><hyperlink>URL</hyperlink><hyperlink_text/>...</hyperlinks>
         </point></index>
         <transcript>Svetlana: ...</transcript>
         <vtt_transcript>WEBVTT ...</vtt_transcript> ...
@@ -25,7 +28,8 @@ line 13, at 2:00 word 14 of line 19 (lines and words counted from 1, words split
 white space). The word heard at a minute is estimated from the segment's start and
 end, sharing its time evenly among its words; a minute in a pause points at the
 first word after it. Newer OHMS viewers read ``<vtt_transcript>`` (WebVTT, one cue
-per turn, ``<v Speaker>`` voices) instead, with exact times.
+per segment, ``<v Speaker>`` voices) instead, with exact times; an import
+finds each segment again by them (archive/transcript_import.py).
 """
 
 from __future__ import annotations
@@ -57,8 +61,11 @@ RECORD_ELEMENTS = (
 )  # fmt: skip
 POINT_ELEMENTS = (
     "time", "title", "title_alt", "partial_transcript", "partial_transcript_alt", "synopsis",
-    "synopsis_alt", "keywords", "keywords_alt", "subjects", "subjects_alt",
+    "synopsis_alt", "keywords", "keywords_alt", "subjects", "subjects_alt", "gpspoints",
+    "hyperlinks",
 )  # fmt: skip
+GPS_ELEMENTS = ("gps", "gps_zoom", "gps_text", "gps_text_alt")
+LINK_ELEMENTS = ("hyperlink", "hyperlink_text", "hyperlink_text_alt")
 
 # The elements that hold the machine translation, marked type="Machine translation".
 ALT_ELEMENTS = ("transcript_alt_lang", "transcript_alt", "vtt_transcript_alt")
@@ -147,12 +154,14 @@ def render(
         transcript_alt_lang=alternate.language if alternate else "",
         sync_alt=alt_sync,
         transcript_alt="\n".join(alt_lines),
-        vtt_transcript_alt=to_vtt.render_turns(alternate, ohms_notes=True) if alternate else "",
+        vtt_transcript_alt=(
+            to_vtt.render_segments(alternate, ohms_notes=True) if alternate else ""
+        ),
         # Every language listed for the interview, main one first ("ru;kk").
         language=";".join(doc.languages) if doc.languages else (doc.language or ""),
         description=doc.summary,
         transcript="\n".join(lines),
-        vtt_transcript=to_vtt.render_turns(doc, ohms_notes=True),
+        vtt_transcript=to_vtt.render_segments(doc, ohms_notes=True),
         fmt="audio",
         usage=doc.citation,
         userestrict="0",
@@ -191,11 +200,40 @@ def _index(index: ET.Element, doc: ExportDocument) -> None:
         values = {
             "time": str(max(0, round(point.time))),
             "title": one_line(point.title),
+            "partial_transcript": _heard_at(doc, point.time),
             "synopsis": point.synopsis,
-            # OHMS separates keywords with ";"
+            # OHMS separates keywords (and subjects) with ";"
             "keywords": ";".join(one_line(k) for k in point.keywords),
+            "subjects": ";".join(one_line(k) for k in point.subjects),
         }
         for name in POINT_ELEMENTS:
             child = ET.SubElement(element, _q(name))
-            if values.get(name):
+            if name == "gpspoints":
+                gps = {"gps": point.gps, "gps_zoom": point.gps_zoom, "gps_text": point.gps_text}
+                _fill(child, GPS_ELEMENTS, gps if point.gps else {})
+            elif name == "hyperlinks":  # one <hyperlinks> per link, as OHMS writes them
+                links = point.hyperlinks or (("", ""),)
+                _fill(
+                    child, LINK_ELEMENTS, {"hyperlink": links[0][0], "hyperlink_text": links[0][1]}
+                )
+                for url, text in links[1:]:
+                    more = ET.SubElement(element, _q("hyperlinks"))
+                    _fill(more, LINK_ELEMENTS, {"hyperlink": url, "hyperlink_text": text})
+            elif values.get(name):
                 child.text = xml_safe(values[name])
+
+
+def _fill(parent: ET.Element, names: tuple[str, ...], values: dict[str, str]) -> None:
+    for name in names:
+        child = ET.SubElement(parent, _q(name))
+        if values.get(name):
+            child.text = xml_safe(one_line(values[name]))
+
+
+def _heard_at(doc: ExportDocument, time: float) -> str:
+    """OHMS's partial transcript: the words of the first segment heard from ``time``."""
+    for segment in doc.segments:
+        if segment.abs_end > time and segment.text.split():
+            speaker = one_line(segment.speaker)
+            return f"{speaker}: {one_line(segment.text)}" if speaker else one_line(segment.text)
+    return ""

@@ -5,7 +5,8 @@ and YouTube read); a cue in another language wraps its text in a ``<lang kk>`` s
 so a player or screen reader reads it in its own language.
 
 ``render`` gives subtitles (long segments split into short cues). ``render_turns``
-gives one cue per speaker turn, the shape of OHMS's ``<vtt_transcript>``.
+gives one cue per speaker turn; ``render_segments`` one cue per segment, with its
+exact times: OHMS's ``<vtt_transcript>`` (so an import finds each segment again).
 """
 
 from __future__ import annotations
@@ -72,6 +73,26 @@ def render_turns(doc: ExportDocument, ohms_notes: bool = False) -> str:
     if ohms_notes:
         blocks.append("NOTE\nTRANSCRIPTION BEGIN")
     blocks += [_cue(t.start, t.end, t.speaker, [t.text]) for t in turns(doc)]
+    if ohms_notes:
+        blocks.append("NOTE\nTRANSCRIPTION END")
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_segments(doc: ExportDocument, ohms_notes: bool = False) -> str:
+    """One cue per segment (segments with no words left out), each with its voice."""
+    main = language_tag(doc.language)
+    blocks = [header(doc)]
+    if doc.machine_translation:
+        blocks.append(translation_note())
+    if ohms_notes:
+        blocks.append("NOTE\nTRANSCRIPTION BEGIN")
+    for s in doc.segments:
+        if s.text.split():
+            other = language_tag(s.language)
+            lines = [one_line(s.text)]
+            blocks.append(
+                _cue(s.abs_start, s.abs_end, s.speaker, lines, other if other != main else "")
+            )
     if ohms_notes:
         blocks.append("NOTE\nTRANSCRIPTION END")
     return "\n\n".join(blocks) + "\n"

@@ -325,6 +325,9 @@ class IndexPoint(Base):
     title: Mapped[str] = mapped_column(EncryptedText)
     keywords: Mapped[list | None] = mapped_column(EncryptedJSON)
     synopsis: Mapped[str] = mapped_column(EncryptedText, default="")
+    # The other OHMS fields of a point, where given (archive/contents.py EXTRA_FIELDS):
+    # subjects, partial_transcript, gps, gps_zoom, gps_text, hyperlinks.
+    extra: Mapped[dict | None] = mapped_column(EncryptedJSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -25,8 +25,12 @@ class ArchiveRequest(Request):
             return super()._get_file_stream(
                 total_content_length, content_type, filename, content_length
             )
-        from archive.web.access import is_upload
+        from archive.web.access import is_upload, takes_small_file
 
+        if takes_small_file():  # the body is within MAX_FORM_BYTES: werkzeug's own spool
+            return super()._get_file_stream(
+                total_content_length, content_type, filename, content_length
+            )
         if not is_upload():
             raise UnsupportedMediaType("Files are accepted only where recordings are uploaded.")
         return storage.incoming_file()

@@ -300,10 +300,14 @@ def test_ohms_record_elements():
     assert transcript[0] == f"[00:00:01] {INTERVIEWER}: Сіз сол күні қай жерде болдыңыз?"
     assert transcript[1] == ""
     assert f"[00:10:08] {NARRATOR}: Қала [redacted] тыныш болды." in transcript
-    # the newer viewers' WebVTT transcript, with voices
+    # the newer viewers' WebVTT transcript: one cue per segment, exact times, voices
     captions = webvtt.from_string(text("vtt_transcript")).captions
-    assert [c.voice for c in captions] == [INTERVIEWER, NARRATOR, INTERVIEWER, NARRATOR]
-    assert captions[2].start_time.in_milliseconds() == 605_250
+    assert [c.voice for c in captions] == [
+        INTERVIEWER, NARRATOR, NARRATOR, INTERVIEWER, NARRATOR
+    ]  # fmt: skip
+    assert [c.text for c in captions] == [s.text for s in doc.segments]
+    assert captions[3].start_time.in_milliseconds() == 605_250
+    assert captions[3].end_time.in_milliseconds() == 608_000
 
 
 def test_ohms_index_points():
@@ -316,6 +320,40 @@ def test_ohms_index_points():
     assert first.findtext("o:synopsis", namespaces=NS) == "Гүлнара describes the square."
     assert second.findtext("o:time", namespaces=NS) == "605"
     assert second.findtext("o:title", namespaces=NS) == "Кейінгі күндер"
+    # OHMS's partial transcript: the words heard from the point on, by their speaker
+    assert second.findtext("o:partial_transcript", namespaces=NS) == (
+        f"{INTERVIEWER}: Кейін не болды?"
+    )
+    # empty GPS and hyperlink groups where the point has none, as OHMS writes them
+    assert [c.tag.split("}")[1] for c in first.find("o:gpspoints", NS)] == list(
+        to_ohms.GPS_ELEMENTS
+    )
+    assert not "".join(first.find("o:hyperlinks", NS).itertext()).strip()
+
+
+def test_ohms_index_point_subjects_gps_and_hyperlinks():
+    point = IndexPoint(
+        65.0,
+        "Алаң",
+        ("алаң",),
+        "",
+        subjects=("Protests", "Almaty"),
+        gps="43.238, 76.945",
+        gps_zoom="15",
+        gps_text="Republic Square",
+        hyperlinks=(("https://example.org/a", "Map"), ("https://example.org/b", "Photo")),
+    )
+    record = ohms_record(make_doc(index_points=(point,)))
+    element = record.find("o:index/o:point", NS)
+    assert element.findtext("o:subjects", namespaces=NS) == "Protests;Almaty"
+    assert element.findtext("o:gpspoints/o:gps", namespaces=NS) == "43.238, 76.945"
+    assert element.findtext("o:gpspoints/o:gps_zoom", namespaces=NS) == "15"
+    assert element.findtext("o:gpspoints/o:gps_text", namespaces=NS) == "Republic Square"
+    links = [
+        (h.findtext("o:hyperlink", namespaces=NS), h.findtext("o:hyperlink_text", namespaces=NS))
+        for h in element.findall("o:hyperlinks", NS)
+    ]
+    assert links == [("https://example.org/a", "Map"), ("https://example.org/b", "Photo")]
 
 
 def _word_at(transcript: str, entry: str) -> str:
