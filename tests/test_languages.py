@@ -1,6 +1,6 @@
 """An interview's languages: listed, checked, edited, shown and exported; and a
 Kazakh word found by its Kazakh spelling. (The engine's use of them, with the real
-``base`` model, is in tests/transcription/test_languages.py.)"""
+``base`` model, is in tests/transcription/test_language_jobs.py.)"""
 
 from __future__ import annotations
 
