@@ -47,7 +47,11 @@ _GPS = re.compile(r"\s*(-?\d{1,3}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*")
 def _text(data: dict, name: str, limit: int) -> str:
     value = data.get(name) or ""
     if not isinstance(value, str) or len(value) > limit:
-        raise ValidationError(f"{name} must be text of at most {limit:,} characters.")
+        raise ValidationError(
+            N_("%(name)s must be text of at most %(limit)s characters."),
+            name=name,
+            limit=f"{limit:,}",
+        )
     return value.strip()
 
 
@@ -61,15 +65,15 @@ def _extra(data: dict) -> dict | None:
     if gps:
         match = _GPS.fullmatch(gps)
         if not match or abs(float(match[1])) > 90 or abs(float(match[2])) > 180:
-            raise ValidationError("gps must be a latitude and a longitude: 43.25, 76.95.")
+            raise ValidationError(N_("gps must be a latitude and a longitude: 43.25, 76.95."))
         extra["gps"] = f"{match[1]}, {match[2]}"
         zoom = _text(data, "gps_zoom", 3)
         if zoom and not (zoom.isdigit() and int(zoom) <= 21):
-            raise ValidationError("gps_zoom must be a map zoom level from 0 to 21.")
+            raise ValidationError(N_("gps_zoom must be a map zoom level from 0 to 21."))
         extra.update(gps_zoom=zoom, gps_text=_text(data, "gps_text", 300))
     links = data.get("hyperlinks") or []
     if not isinstance(links, list) or len(links) > 20:
-        raise ValidationError("hyperlinks must be a list of at most 20 links.")
+        raise ValidationError(N_("hyperlinks must be a list of at most 20 links."))
     kept = []
     for link in links:
         url = link.get("url") if isinstance(link, dict) else None
@@ -77,7 +81,7 @@ def _extra(data: dict) -> dict | None:
             continue
         url = url.strip()
         if len(url) > 2000 or urlsplit(url).scheme not in ("http", "https") or " " in url:
-            raise ValidationError("Each hyperlink must be an http(s) address.")
+            raise ValidationError(N_("Each hyperlink must be an http(s) address."))
         kept.append({"url": url, "text": _text(link, "text", 300)})
     if kept:
         extra["hyperlinks"] = kept
@@ -87,7 +91,7 @@ def _extra(data: dict) -> dict | None:
 def _point(actor: User, interview: Interview, data: dict) -> IndexPoint:
     """A new index point from ``data``, checked (not yet added to the session)."""
     if not isinstance(data, dict):
-        raise ValidationError("An index point must be an object with time and title.")
+        raise ValidationError(N_("An index point must be an object with time and title."))
     try:
         time = float(data.get("time"))
     except (TypeError, ValueError):
@@ -121,7 +125,9 @@ def check_points(actor: User, interview: Interview, points: list[dict]) -> None:
     """Refuse ``points`` (``ValidationError``) as ``replace_index_points`` would,
     storing nothing."""
     if len(points) > MAX_POINTS:
-        raise ValidationError(f"An index may have at most {MAX_POINTS:,} points.")
+        raise ValidationError(
+            N_("An index may have at most %(limit)s points."), limit=f"{MAX_POINTS:,}"
+        )
     for data in points:
         _point(actor, interview, data)
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 
 from archive import audit, contents, editor, identity, policy, redaction, rendering
-from archive.errors import ArchiveError, ValidationError
+from archive.errors import N_, ArchiveError, ValidationError
 from archive.exports.common import hms, one_line
 from archive.extensions import db
 from archive.models import Interview, Segment, User
@@ -67,17 +68,23 @@ class Plan:
 
     cues: int = 0
     changes: list[tuple[int, int, dict]] = field(default_factory=list)  # (segment, version, data)
-    refused: list[str] = field(default_factory=list)
+    # (time, template, values): a refusal, the template marked N_ for the catalogues
+    refused: list[tuple[str, str, dict]] = field(default_factory=list)
     unknown_voices: list[str] = field(default_factory=list)
     points: list[dict] | None = None
 
-    def summary(self, applied: bool) -> dict[str, Any]:
+    def summary(self, applied: bool, translate: Callable[..., str] | None = None) -> dict[str, Any]:
+        """The counts and refusals; ``translate`` (``gettext``) puts each refusal in the
+        reader's language, English without it."""
+        say = translate or (lambda template, **values: template % values if values else template)
         return {
             "applied": applied,
             "cues": self.cues,
             "segments_changed": len(self.changes),
             "index_points": None if self.points is None else len(self.points),
-            "refused": self.refused,
+            "refused": [
+                f"{at}: {say(template, **values)}" for at, template, values in self.refused
+            ],
             "unknown_voices": self.unknown_voices,
         }
 
@@ -88,26 +95,28 @@ class Plan:
 def parse(data: bytes) -> Parsed:
     """An OHMS XML or WebVTT file, read; ``ValidationError`` for anything else."""
     if not isinstance(data, bytes) or not data.strip():
-        raise ValidationError("Choose an OHMS XML (.xml) or WebVTT (.vtt) file to import.")
+        raise ValidationError(N_("Choose an OHMS XML (.xml) or WebVTT (.vtt) file to import."))
     if len(data) > MAX_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_BYTES // 1024 // 1024} MB.")
+        raise ValidationError(
+            N_("The file is larger than %(size)s MB."), size=MAX_BYTES // 1024 // 1024
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError("The file must be UTF-8 text.") from None
+        raise ValidationError(N_("The file must be UTF-8 text.")) from None
     head = text.lstrip()
     if head.startswith("WEBVTT"):
         return Parsed("vtt", parse_vtt(text), None)
     if head.startswith("<"):
         return _parse_ohms(data, text)
     raise ValidationError(
-        "This is neither an OHMS XML file nor a WebVTT file (which starts with WEBVTT)."
+        N_("This is neither an OHMS XML file nor a WebVTT file (which starts with WEBVTT).")
     )
 
 
 def parse_vtt(text: str) -> list[Cue]:
     if not text.lstrip().startswith("WEBVTT"):
-        raise ValidationError("The WebVTT transcript must start with WEBVTT.")
+        raise ValidationError(N_("The WebVTT transcript must start with WEBVTT."))
     blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n").strip())
     raw: list[tuple[float, float, str]] = []
     for block in blocks[1:]:
@@ -116,14 +125,20 @@ def parse_vtt(text: str) -> list[Cue]:
             continue
         at = 0 if "-->" in lines[0] else 1  # a cue may have an identifier line first
         if at >= len(lines):
-            raise ValidationError(f"A WebVTT block has no timing line: {one_line(block)[:60]}")
+            raise ValidationError(
+                N_("A WebVTT block has no timing line: %(block)s"), block=one_line(block)[:60]
+            )
         match = _TIMING.match(lines[at].strip())
         if not match:
-            raise ValidationError(f"Not a WebVTT timing line: {lines[at].strip()[:60]}")
+            raise ValidationError(
+                N_("Not a WebVTT timing line: %(line)s"), line=lines[at].strip()[:60]
+            )
         start, end = _seconds(match.groups()[:4]), _seconds(match.groups()[4:])
         raw.append((start, end, "\n".join(lines[at + 1 :])))
         if len(raw) > MAX_CUES:
-            raise ValidationError(f"The file has more than {MAX_CUES:,} cues.")
+            raise ValidationError(
+                N_("The file has more than %(limit)s cues."), limit=f"{MAX_CUES:,}"
+            )
     cues = []
     for i, (start, end, payload) in enumerate(raw):
         if end <= start:  # OHMS writes 00:00:00.000 as the last cue's end
@@ -149,7 +164,7 @@ def _seconds(parts) -> float:
 def _parse_ohms(data: bytes, text: str) -> Parsed:
     # No document type at all: its entities are how XXE and "billion laughs" work.
     if _DECLARATION.search(text):
-        raise ValidationError("The XML file declares a document type or entities; remove them.")
+        raise ValidationError(N_("The XML file declares a document type or entities; remove them."))
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -161,9 +176,11 @@ def _parse_ohms(data: bytes, text: str) -> Parsed:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise ValidationError(f"The XML file is not well formed: {exc.msg}") from None
+        raise ValidationError(
+            N_("The XML file is not well formed: %(reason)s"), reason=exc.msg
+        ) from None
     if etree.QName(root).localname != "ROOT" or _child(root, "record") is None:
-        raise ValidationError("This XML file is not an OHMS record (<ROOT><record>).")
+        raise ValidationError(N_("This XML file is not an OHMS record (<ROOT><record>)."))
     record = _child(root, "record")
     vtt = (_text(record, "vtt_transcript") or "").strip()
     cues = parse_vtt(vtt) if vtt else []
@@ -171,8 +188,10 @@ def _parse_ohms(data: bytes, text: str) -> Parsed:
     points = [_point(p) for p in _children(index, "point")] if index is not None else []
     if not cues and not points:
         raise ValidationError(
-            "The OHMS file has neither a WebVTT transcript (<vtt_transcript>) nor index "
-            "points; an older, line-based <transcript> cannot be matched to the audio."
+            N_(
+                "The OHMS file has neither a WebVTT transcript (<vtt_transcript>) nor index "
+                "points; an older, line-based <transcript> cannot be matched to the audio."
+            )
         )
     return Parsed("ohms", cues, points or None)
 
@@ -196,7 +215,7 @@ def _point(element) -> dict:
         time = float(raw)
     except ValueError:
         raise ValidationError(
-            f"An index point's time is not a number of seconds: {raw[:20]}"
+            N_("An index point's time is not a number of seconds: %(time)s"), time=raw[:20]
         ) from None
     point: dict[str, Any] = {
         "time": time,
@@ -256,7 +275,7 @@ def plan(user: User, interview: Interview, parsed: Parsed) -> Plan:
             if overlap > 0:
                 overlaps.append((overlap, segment, end - start))
         if not overlaps:
-            result.refused.append(_at(cue, "no segment is heard at this time"))
+            result.refused.append(_at(cue, N_("no segment is heard at this time.")))
             continue
         covered = [s for overlap, s, length in overlaps if overlap >= 0.5 * max(length, 0.01)]
         if len(covered) > 1:
@@ -264,8 +283,11 @@ def plan(user: User, interview: Interview, parsed: Parsed) -> Plan:
                 result.refused.append(
                     _at(
                         cue,
-                        f"the cue covers {len(covered)} segments; split it at their times, "
-                        "or correct them in the editor",
+                        N_(
+                            "the cue covers %(count)s segments; split it at their times, "
+                            "or correct them in the editor."
+                        ),
+                        count=len(covered),
                     )
                 )
             continue
@@ -288,8 +310,10 @@ def plan(user: User, interview: Interview, parsed: Parsed) -> Plan:
                     result.refused.append(
                         _at(
                             cues[0],
-                            "the cue changes or removes hidden words (a label such as a "
-                            "pseudonym or [redacted]); correct this segment in the editor",
+                            N_(
+                                "the cue changes or removes hidden words (a label such as a "
+                                "pseudonym or [redacted]); correct this segment in the editor."
+                            ),
                         )
                     )
                     continue
@@ -313,7 +337,9 @@ def plan(user: User, interview: Interview, parsed: Parsed) -> Plan:
             if 0 <= start < end <= duration + 0.5:
                 data.update(start=start, end=end)
             else:
-                result.refused.append(_at(cues[0], "its times lie outside the segment's recording"))
+                result.refused.append(
+                    _at(cues[0], N_("its times lie outside the segment's recording."))
+                )
         if data:
             result.changes.append((segment.id, segment.version, data))
     result.unknown_voices = sorted(unknown)
@@ -336,8 +362,8 @@ def _custodian_text(labels: redaction.Redactor, segment: Segment, new: str) -> s
     return new if parts is None else redaction.splice(segment.text, hidden, parts)
 
 
-def _at(cue: Cue, why: str) -> str:
-    return f"{hms(cue.start)}: {why}."
+def _at(cue: Cue, why: str, **values: object) -> tuple[str, str, dict]:
+    return hms(cue.start), why, values
 
 
 def _voices(user: User, interview: Interview) -> dict[str, int]:
@@ -377,8 +403,15 @@ def _parts(shown: str, chips: list[redaction.Chip], new: str) -> list | None:
 # ---- applying ------------------------------------------------------------------------
 
 
-def import_file(user: User, interview: Interview, data: bytes, dry_run: bool = False) -> dict:
-    """Read ``data``, plan the edits and (unless ``dry_run``) make them; the summary."""
+def import_file(
+    user: User,
+    interview: Interview,
+    data: bytes,
+    dry_run: bool = False,
+    translate: Callable[..., str] | None = None,
+) -> dict:
+    """Read ``data``, plan the edits and (unless ``dry_run``) make them; the summary,
+    its refusals through ``translate`` (``gettext`` on the web)."""
     policy.require(user, "edit_transcript", interview)
     parsed = parse(data)
     if parsed.points is not None:  # checked before any segment changes
@@ -386,14 +419,14 @@ def import_file(user: User, interview: Interview, data: bytes, dry_run: bool = F
     result = plan(user, interview, parsed)
     if dry_run:
         db.session.rollback()
-        return result.summary(applied=False)
+        return result.summary(applied=False, translate=translate)
     changed = 0
     for segment_id, version, changes in result.changes:
         segment = db.session.get(Segment, segment_id)
         try:
             editor.save(user, segment, {**changes, "version": version})
         except ArchiveError as exc:
-            result.refused.append(f"{hms(segment.start)}: {exc.message}")
+            result.refused.append((hms(segment.start), exc.template, exc.params))
         else:
             changed += 1
     if result.points is not None:
@@ -411,6 +444,6 @@ def import_file(user: User, interview: Interview, data: bytes, dry_run: bool = F
         refused=len(result.refused),
     )
     db.session.commit()
-    summary = result.summary(applied=True)
+    summary = result.summary(applied=True, translate=translate)
     summary["segments_changed"] = changed
     return summary

@@ -9,6 +9,7 @@ from flask_login import current_user
 from archive import audit, editor, interviews, policy, transcript_import
 from archive.errors import ArchiveError
 from archive.extensions import db
+from archive.web.errors import translated
 from archive.web.forms import EmptyForm
 
 bp = Blueprint("review", __name__)
@@ -40,10 +41,14 @@ def import_transcript(interview_id: int):
         data = upload.stream.read(transcript_import.MAX_BYTES + 1) if upload else b""
         try:
             summary = transcript_import.import_file(
-                current_user, interview, data, dry_run=request.form.get("action") != "import"
+                current_user,
+                interview,
+                data,
+                dry_run=request.form.get("action") != "import",
+                translate=gettext,
             )
         except ArchiveError as exc:
-            error, status = exc.message, exc.status
+            error, status = translated(exc), exc.status
         if error is None and not summary["applied"]:
             summary["note"] = gettext(
                 "Nothing is changed yet. Choose the file again and press Import to apply it."

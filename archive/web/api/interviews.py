@@ -169,19 +169,19 @@ def transcript(interview_id: int):
 def import_transcript(interview_id: int):
     """An OHMS XML or WebVTT file (multipart field ``file``) onto the interview's
     segments and index; ``dry_run=1`` says what would change and changes nothing."""
-    from flask_babel import gettext
-
     from archive import transcript_import
 
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
     files = [f for f in request.files.getlist("file") if f.filename]
     if len(files) != 1:
         raise ValidationError(
-            gettext("Send one OHMS XML or WebVTT file, as the multipart field 'file'.")
+            N_("Send one OHMS XML or WebVTT file, as the multipart field 'file'.")
         )
     dry_run = (request.values.get("dry_run") or "").lower() in ("1", "true", "yes")
     data = files[0].stream.read(transcript_import.MAX_BYTES + 1)
-    return transcript_import.import_file(current_user, interview, data, dry_run=dry_run)
+    return transcript_import.import_file(
+        current_user, interview, data, dry_run=dry_run, translate=gettext
+    )
 
 
 @bp.get("/interviews/<int:interview_id>/citation")
