@@ -92,7 +92,7 @@ WORK_ARGS = ("mine", "missing", "job", "embargo")
 
 def work_filter_label(filters: CatalogueFilter) -> str | None:
     """The work filters in force, in words (the list says what it shows)."""
-    from flask_babel import gettext
+    from flask_babel import gettext, ngettext
 
     parts = []
     if filters.mine:
@@ -113,7 +113,11 @@ def work_filter_label(filters: CatalogueFilter) -> str | None:
         )
     if filters.embargo == "lifting":
         parts.append(
-            gettext("with an embargo ending in the next %(days)d days", days=EMBARGO_SOON_DAYS)
+            ngettext(
+                "with an embargo ending in the next %(num)d day",
+                "with an embargo ending in the next %(num)d days",
+                EMBARGO_SOON_DAYS,
+            )
         )
     if filters.status == "awaiting_review":
         parts.append(gettext("awaiting review"))
