@@ -167,11 +167,15 @@ def test_custodians_learn_of_a_new_request_after_the_request_not_inside_it(
     request = _ask_through_the_page(client, people["researcher"], interview)
     assert smtp.inbox.messages == []  # nothing sent inside the request
     assert worker_tasks() == 1
-    for custodian in (people["custodian"], people["custodian_ru"]):
-        (message,) = smtp.inbox.to(custodian.email)
-        assert f"no. {request.id}" in message["Subject"]
+    (english,) = smtp.inbox.to(people["custodian"].email)
+    (russian,) = smtp.inbox.to(people["custodian_ru"].email)
+    # Each custodian reads it in their own language.
+    assert f"no. {request.id}" in english["Subject"]
+    assert f"interview no. {interview.id}" in english.get_content()
+    assert russian["Subject"].startswith("Новый запрос доступа")
+    assert f"№ {request.id}" in russian["Subject"]
+    for message in (english, russian):
         assert f"{BASE}/access/queue" in message.get_content()
-        assert f"interview no. {interview.id}" in message.get_content()
         assert message["From"] == "archive@archive.example.org"
     assert not smtp.inbox.to(people["archivist"].email)
     assert not smtp.inbox.to(people["researcher"].email)
