@@ -31,21 +31,25 @@ def reindex(session: Session, interview: Interview) -> bool:
         before = segment.name_spans
         redactor.remember(segment)
         moved = moved or (segment.name_spans or None) != (before or None)
-        speaker = speakers.get(segment.speaker_id)
-        rows.append(
-            search.IndexRow(
-                segment_id=segment.id,
-                recording_id=segment.recording_id,
-                start=segment.start,
-                speaker=identity.public_name(speaker) if speaker else "",
-                speaker_role=speaker.role if speaker else "",
-                text=redactor.text(segment),
-            )
-        )
+        rows.append(_row(segment, speakers, redactor.text(segment)))
     rows += _translation_rows(session, interview, redactor, speakers)
     search.index_interview(session, interview.id, rows)
     translation.refresh(session, interview)
     return moved
+
+
+def _row(segment, speakers: dict, text: str, track: str = "original") -> search.IndexRow:
+    """One index row: the segment's place and public speaker, with ``text`` as shown."""
+    speaker = speakers.get(segment.speaker_id)
+    return search.IndexRow(
+        segment_id=segment.id,
+        recording_id=segment.recording_id,
+        start=segment.start,
+        speaker=identity.public_name(speaker) if speaker else "",
+        speaker_role=speaker.role if speaker else "",
+        text=text,
+        track=track,
+    )
 
 
 def _translation_rows(session: Session, interview: Interview, redactor, speakers) -> list:
@@ -57,18 +61,7 @@ def _translation_rows(session: Session, interview: Interview, redactor, speakers
         shown = redactor.translation(segment, translated.text)
         if not shown:
             continue
-        speaker = speakers.get(segment.speaker_id)
-        rows.append(
-            search.IndexRow(
-                segment_id=segment.id,
-                recording_id=segment.recording_id,
-                start=segment.start,
-                speaker=identity.public_name(speaker) if speaker else "",
-                speaker_role=speaker.role if speaker else "",
-                text=shown,
-                track="translation",
-            )
-        )
+        rows.append(_row(segment, speakers, shown, track="translation"))
     return rows
 
 

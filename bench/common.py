@@ -48,6 +48,11 @@ def interview_audio(minutes: float) -> np.ndarray:
         *fixture_voices(),
         audio.decode(FIXTURES / "multilingual.mp3")[: 30 * RATE],
     ]
+    return interleave(pieces, minutes)
+
+
+def interleave(pieces: list[np.ndarray], minutes: float) -> np.ndarray:
+    """``pieces`` in turn, 0.7 s of silence after each, cut to ``minutes`` of audio."""
     pause = np.zeros(int(0.7 * RATE), dtype=np.float32)
     target = int(minutes * 60 * RATE)
     out, total, index = [], 0, 0

@@ -25,7 +25,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
-from bench.common import FIXTURES, RATE, REPO
+from bench.common import FIXTURES, RATE, REPO, interleave
 
 
 def russian_audio(minutes: float) -> np.ndarray:
@@ -35,15 +35,7 @@ def russian_audio(minutes: float) -> np.ndarray:
         audio.decode(FIXTURES / "russian_translation.flac"),
         audio.decode(FIXTURES / "russian_narrator.flac"),
     ]
-    pause = np.zeros(int(0.7 * RATE), dtype=np.float32)
-    target = int(minutes * 60 * RATE)
-    out, total, index = [], 0, 0
-    while total < target:
-        piece = pieces[index % len(pieces)]
-        out += [piece, pause]
-        total += len(piece) + len(pause)
-        index += 1
-    return np.concatenate(out)[:target]
+    return interleave(pieces, minutes)
 
 
 def main() -> None:

@@ -70,20 +70,7 @@ def to_dict(doc: ExportDocument) -> dict[str, Any]:
         ],
         "track": doc.track,
         "translation": [_segment_dict(s) for s in doc.translation],
-        "segments": [
-            {
-                "id": s.id,
-                "recording": s.recording,
-                "start": s.start,
-                "end": s.end,
-                "offset": s.offset,
-                "speaker": s.speaker,
-                "speaker_role": s.speaker_role,
-                "text": s.text,
-                "language": s.language,
-            }
-            for s in doc.segments
-        ],
+        "segments": [_segment_dict(s) | {"language": s.language} for s in doc.segments],
     }
 
 
