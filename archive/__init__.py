@@ -31,14 +31,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.request_class = ArchiveRequest
     app.config.update(load_config(instance_dir))
     app.config.update(overrides)
-    from archive.storage import protect_private_files
+    from archive.recordings.storage import protect_private_files
 
     protect_private_files(
         instance_dir,
         app.config["SQLALCHEMY_DATABASE_URI"],
         (Path(app.config["RECORDINGS_DIR"]), Path(app.config["TRANSCRIPTS_DIR"])),
     )
-    from archive.storage import clean_incoming
+    from archive.recordings.storage import clean_incoming
 
     clean_incoming(Path(app.config["RECORDINGS_DIR"]))
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024

@@ -10,7 +10,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from archive import accounts, audit, tokens
+from archive import accounts, audit
+from archive.accounts import tokens
 from archive.errors import ArchiveError
 from archive.extensions import db
 from archive.models import ROLES
@@ -109,7 +110,8 @@ def worker(threads: int | None) -> None:
 @click.option("--interview", "interview_id", type=int, required=True)
 def import_recordings(paths: tuple[str, ...], interview_id: int) -> None:
     """Add recordings from disk to an interview, as an upload would (in the order given)."""
-    from archive import interviews, recordings, storage
+    from archive import interviews, recordings
+    from archive.recordings import storage
 
     try:
         interview = interviews.get_interview(interview_id)
@@ -148,7 +150,7 @@ def fixity() -> None:
 def translate(retry_failed: bool) -> None:
     """Queue the machine English translation of every recording not in English that
     lacks one (or has a stale one); a running worker makes them."""
-    from archive import translation
+    from archive.transcription import translation
 
     queued = translation.queue_all(retry_failed)
     click.echo(f"{len(queued)} recording(s) queued for translation.")
@@ -162,7 +164,7 @@ def backup(target: Path) -> None:
     The database, the masters and other stored files, the machine transcripts and a
     SHA-256 manifest. The identity key is NOT included: keep it apart from backups.
     """
-    from archive import backup as backups
+    from archive.operations import backup as backups
 
     try:
         report = backups.make_backup(target)
@@ -200,7 +202,7 @@ def restore(source: Path) -> None:
     when one does not match, when the archive is not empty, or when the configured
     identity key is not the one the backup was made under.
     """
-    from archive import backup as backups
+    from archive.operations import backup as backups
 
     try:
         report = backups.restore_backup(source)

@@ -104,7 +104,7 @@ def load_config(instance_dir: Path) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "PER_PAGE": 25,
-        # OAI-PMH (archive/oai.py): records per page, the contact, the identifier's
+        # OAI-PMH (archive/publishing/oai.py): records per page, the contact, the identifier's
         # domain (default: the host the harvester asked)
         "OAI_PAGE_SIZE": int(_env("OAI_PAGE_SIZE", "100")),
         "OAI_ADMIN_EMAIL": _env("OAI_ADMIN_EMAIL", "archive@example.org"),

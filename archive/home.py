@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
 
-from archive import health, policy, review_queue
+from archive import policy
 from archive.extensions import db
 from archive.interviews import AWAITING_REVIEW, EMBARGO_SOON_DAYS, unnamed_speaker_exists
 from archive.models import (
@@ -32,6 +32,8 @@ from archive.models import (
     Speaker,
     User,
 )
+from archive.operations import health
+from archive.transcripts import review_queue
 
 #: How many rows each list on the home page shows (its count links to the rest).
 LIST_SIZE = 10

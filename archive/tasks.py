@@ -65,7 +65,7 @@ def transcribe_recording(recording_id: int) -> None:
 
 @huey.task()
 def translate_recording(recording_id: int) -> None:
-    from archive import translation
+    from archive.transcription import translation
 
     with _app_context():
         translation.run(recording_id, worker_id())
@@ -73,8 +73,7 @@ def translate_recording(recording_id: int) -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def recover_abandoned_jobs() -> None:
-    from archive import translation
-    from archive.transcription import pipeline
+    from archive.transcription import pipeline, translation
 
     with _app_context():
         pipeline.recover_abandoned(worker_id())
@@ -83,10 +82,10 @@ def recover_abandoned_jobs() -> None:
 
 @huey.task()
 def build_access_copies(recording_id: int) -> None:
-    from archive import access_copies
+    from archive.recordings import listening_copies
 
     with _app_context():
-        access_copies.build(recording_id)
+        listening_copies.build(recording_id)
 
 
 # Removed search entries still held by a running transaction (see

@@ -29,7 +29,7 @@ def write_wav(path: Path, signal: np.ndarray, rate: int = RATE) -> Path:
 
 def fixture_voices() -> tuple[np.ndarray, np.ndarray]:
     """The two real voices of the stereo fixture, each trimmed to its speech."""
-    from archive import audio
+    from archive.recordings import audio
 
     stereo = audio.decode(FIXTURES / "stereo_diarization.wav", channels=2)
     voices = []
@@ -41,7 +41,7 @@ def fixture_voices() -> tuple[np.ndarray, np.ndarray]:
 
 def interview_audio(minutes: float) -> np.ndarray:
     """A mono "interview" of about ``minutes``: real speech from the fixtures in turns."""
-    from archive import audio
+    from archive.recordings import audio
 
     pieces = [
         audio.decode(FIXTURES / "jfk.flac"),

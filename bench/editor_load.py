@@ -38,9 +38,11 @@ PASSWORD = "a long bench password"  # noqa: S105 (a scratch archive's account)
 def build(app, segments: int) -> int:
     from faker import Faker
 
-    from archive import access_copies, accounts, indexing, interviews, recordings, storage
+    from archive import accounts, interviews, recordings
     from archive.extensions import db
     from archive.models import Segment
+    from archive.recordings import listening_copies, storage
+    from archive.search import indexing
 
     fake = Faker("en_GB")
     Faker.seed(7)
@@ -84,7 +86,7 @@ def build(app, segments: int) -> int:
         interview.workflow_status = "machine_transcript"
         indexing.reindex(db.session, interview)  # as the worker does when a part is done
         db.session.commit()
-        access_copies.build(recording.id)
+        listening_copies.build(recording.id)
         recording.duration = 3 * 3600.0
         db.session.commit()
         return interview.id

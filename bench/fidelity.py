@@ -53,7 +53,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive.audio import decode  # noqa: E402
+from archive.recordings.audio import decode  # noqa: E402
 from archive.transcription import diarization  # noqa: E402
 from archive.transcription.engine import (  # noqa: E402
     HOTWORD_LANGUAGES,

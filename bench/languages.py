@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archive.audio import decode
+from archive.recordings.audio import decode
 from archive.transcription import engine
 from bench.common import FIXTURES, REPO
 from bench.fidelity import RUSSIAN, Interview, speak

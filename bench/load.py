@@ -79,9 +79,10 @@ def vocabulary() -> tuple[list[str], np.ndarray]:
 
 def seed(app, interviews_count: int, minutes: float, researchers: int, seed_value: int) -> dict:
     """Fill the scratch archive; returns the ids and words the load needs."""
-    from archive import accounts, consent, indexing, interviews
+    from archive import accounts, consent, interviews
     from archive.extensions import db
     from archive.models import Collection, Recording, Segment
+    from archive.search import indexing
 
     rng = np.random.default_rng(seed_value)
     pick = random.Random(seed_value)

@@ -35,8 +35,8 @@ from pathlib import Path
 
 from anyascii import anyascii
 
-from archive import name_matching
-from archive.name_matching import NameMatcher, ProtectedName
+from archive.transcripts import name_matching
+from archive.transcripts.name_matching import NameMatcher, ProtectedName
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"

@@ -24,7 +24,7 @@ from bench.common import ScratchArchive, interview_audio, write_wav
 
 
 def bare(model, path: Path, language: str | None) -> float:
-    from archive import audio
+    from archive.recordings import audio
     from archive.transcription import engine
 
     started = time.perf_counter()
@@ -34,8 +34,9 @@ def bare(model, path: Path, language: str | None) -> float:
 
 
 def job(app, path: Path, language: str | None) -> float:
-    from archive import interviews, recordings, storage
+    from archive import interviews, recordings
     from archive.models import User
+    from archive.recordings import storage
     from archive.transcription import pipeline
 
     with app.app_context():

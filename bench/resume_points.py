@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from archive import audio  # noqa: E402
+from archive.recordings import audio  # noqa: E402
 from archive.transcription import engine  # noqa: E402
 
 FIXTURE = REPO / "tests" / "fixtures" / "jfk.flac"

@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive.audio import decode  # noqa: E402
+from archive.recordings.audio import decode  # noqa: E402
 from archive.transcription.diarization import diarize  # noqa: E402
 from archive.transcription.engine import load_model, transcribe  # noqa: E402
 from archive.transcription.voice_encoder import VoiceEncoder  # noqa: E402

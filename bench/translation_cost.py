@@ -29,7 +29,7 @@ from bench.common import FIXTURES, RATE, REPO, interleave
 
 
 def russian_audio(minutes: float) -> np.ndarray:
-    from archive import audio
+    from archive.recordings import audio
 
     pieces = [
         audio.decode(FIXTURES / "russian_translation.flac"),
@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from archive.transcription import engine
-    from archive.translation import BATCH, translate_span, translate_spans
+    from archive.transcription.translation import BATCH, translate_span, translate_spans
 
     model = engine.load_model(args.model, Path(args.cache), args.device, args.threads)
     samples = russian_audio(args.minutes)

@@ -45,7 +45,8 @@ def cpu_seconds(pid: int) -> float:
 
 def seed(scratch: ScratchArchive, jobs: int, minutes: float) -> float:
     """Import the recordings; returns the seconds of audio queued."""
-    from archive import accounts, interviews, recordings, storage
+    from archive import accounts, interviews, recordings
+    from archive.recordings import storage
 
     app = scratch.app()
     speech = interview_audio(minutes * jobs + 1)

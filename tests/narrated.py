@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from archive import access_copies, tokens
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Interview
+from archive.recordings import listening_copies
 from archive.transcription import pipeline
 
 __all__ = [
@@ -131,7 +132,7 @@ def _narrate(client) -> dict:
     assert response.status_code == 200, response.json
     assert response.json["name"] == "Svetlana"
     _open(interview)
-    assert access_copies.build(recording_id)
+    assert listening_copies.build(recording_id)
     return {"interview": interview_id, "recording": recording_id, "speaker": speaker_id}
 
 

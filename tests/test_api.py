@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from archive import tokens
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import User
 

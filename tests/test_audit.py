@@ -159,7 +159,7 @@ def test_audit_csv_neutralises_cells_that_start_like_formulas(client, make_user)
     import csv
     import io
 
-    from archive import tokens
+    from archive.accounts import tokens
 
     custodian = make_user("custodian")
     hostile = ["=cmd|'/c_calc'!A1@example.org", "+1@example.org", "-2@example.org"]

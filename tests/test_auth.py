@@ -258,7 +258,7 @@ def test_a_cookie_copied_before_sign_out_no_longer_works(app, client, make_user)
 
 
 def test_changing_password_revokes_api_tokens_and_says_so(app, client, make_user):
-    from archive import tokens
+    from archive.accounts import tokens
 
     user = make_user("archivist")
     _row, plaintext = tokens.issue_token(user, user)

@@ -17,20 +17,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive import (
-    access_copies,
-    accounts,
-    consent,
-    identity,
-    interviews,
-    recordings,
-    speakers,
-    storage,
-    transcript_edits,
-)
+from archive import accounts, consent, interviews, recordings
 from archive.extensions import db
+from archive.interviews import identity, speakers
 from archive.models import Agreement, AuditEvent, Interview, Recording, Segment, Speaker, utcnow
+from archive.recordings import listening_copies, storage
 from archive.transcription import pipeline
+from archive.transcripts import transcript_edits
 from tests.conftest import _config
 from tests.fixtures import FIXTURES
 
@@ -85,7 +78,7 @@ def _build(base: Path) -> dict:
             document=document,
             document_type="application/pdf",
         )
-    assert access_copies.build(recording.id)
+    assert listening_copies.build(recording.id)
 
     # A second recording a worker had just taken when the backup was made.
     with storage.copy_to_incoming(FIXTURES / "jfk.flac") as temp:
@@ -199,7 +192,7 @@ def _snapshot(interview_id: int) -> dict:
         "file_names": [r.original_filename for r in interview.recordings],
         "machine": [pipeline.read_machine_transcript(r.id) for r in done],
         "agreement": storage.recordings_path(agreement.document_key).read_bytes(),
-        "listening": [access_copies.path_for(r, "redacted").read_bytes() for r in done],
+        "listening": [listening_copies.path_for(r, "redacted").read_bytes() for r in done],
         "access": (interview.access_level, interview.audio_permission, interview.identity),
     }
 
@@ -320,9 +313,9 @@ def test_listening_copy_replaced_during_the_backup_is_made_again_after_restore(
     assert "1 recording(s) lacked a listening copy" in result.output
     with restored.app_context():
         recording = db.session.get(Recording, ids["recording"])
-        assert access_copies.path_for(recording, "redacted") is None
-        assert access_copies.build(recording.id)
-        assert access_copies.path_for(recording, "redacted") is not None
+        assert listening_copies.path_for(recording, "redacted") is None
+        assert listening_copies.build(recording.id)
+        assert listening_copies.path_for(recording, "redacted") is not None
         db.session.remove()
 
 

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archive import interviews, tokens
+from archive import interviews
+from archive.accounts import tokens
 
 ANNOUNCED = 30 * 1024 * 1024
 FIRST = 64 * 1024

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from archive import tokens
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Recording, Revision, Segment
 from tests.fixtures import FIXTURES

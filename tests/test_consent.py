@@ -9,9 +9,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from archive import access_copies, interviews, recordings, storage, tokens
+from archive import interviews, recordings
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Agreement, AuditEvent, Grant, Interview, Recording, Segment
+from archive.recordings import listening_copies, storage
 from tests.test_policy_table import _tone_file
 
 
@@ -51,7 +53,8 @@ def interview(app, people, tmp_path):
     )
     recording.status = "done"
     db.session.commit()
-    from archive import consent, indexing
+    from archive import consent
+    from archive.search import indexing
 
     indexing.reindex(db.session, item)
     db.session.commit()
@@ -59,7 +62,7 @@ def interview(app, people, tmp_path):
     consent.record_agreement(
         people["interviewer"], item, {"access_level": "on_request", "audio": "redacted"}
     )
-    access_copies.build(recording.id)
+    listening_copies.build(recording.id)
     return item
 
 
@@ -263,7 +266,7 @@ def test_withdrawal_seals_removes_copies_and_ends_grants_at_once(app, client, pe
     reader = _bearer(people["reader"])
     assert client.get("/api/v1/search?q=square", headers=reader).json["hits"]
     recording = db.session.scalars(select(Recording)).one()
-    copies = [access_copies.path_for(recording, v) for v in ("full", "redacted")]
+    copies = [listening_copies.path_for(recording, v) for v in ("full", "redacted")]
     assert all(p and p.exists() for p in copies)
     response = client.post(
         f"/api/v1/interviews/{interview.id}/withdraw",
@@ -335,7 +338,7 @@ def _state() -> tuple:
 def test_withdrawal_with_a_wrong_title_for_the_purge_changes_nothing(client, people, interview):
     recording = db.session.scalars(select(Recording)).one()
     master = storage.recordings_path(recording.master_key)
-    copies = [access_copies.path_for(recording, v) for v in ("full", "redacted")]
+    copies = [listening_copies.path_for(recording, v) for v in ("full", "redacted")]
     before = _state()
     wrong = client.post(
         f"/api/v1/interviews/{interview.id}/withdraw",

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from archive import indexing
 from archive.extensions import db
 from archive.models import AuditEvent, Revision, Segment
+from archive.search import indexing
 from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
 from tests.narrated import _bearer
 

@@ -273,7 +273,7 @@ def test_archivist_renames_a_speaker_once_but_cannot_name_them(client, narrated,
     assert transcript["segments"][0]["t"] == "My name is Sveta. Sveta is what my mother called me."
     named = client.patch(url, json={"real_name": "Someone Else"}, headers=archivist)
     assert named.status_code == 404
-    from archive import identity
+    from archive.interviews import identity
     from archive.models import Speaker
 
     db.session.expire_all()

@@ -24,7 +24,7 @@ PUBLIC = {
     "api.index_points",
     "research.search_page",
     # Archival protocols: a manifest and its player ask the policy; OAI-PMH answers
-    # everyone as a visitor (archive/oai.py).
+    # everyone as a visitor (archive/publishing/oai.py).
     "iiif.manifest",
     "iiif.player",
     "oai.endpoint",

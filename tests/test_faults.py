@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive import create_app, interviews, tokens
+from archive import create_app, interviews
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording
 from tests.conftest import REPO, Worker, archive_env, wait_for

@@ -21,9 +21,12 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from archive import access_copies, consent, contents, interviews, recordings, storage, tokens
+from archive import consent, interviews, recordings
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Base, Grant, Redaction, Segment
+from archive.recordings import listening_copies, storage
+from archive.transcripts import contents
 
 ROLES = ("visitor", "researcher", "interviewer", "archivist", "custodian", "admin")
 HOSTILE_QUERY = [
@@ -98,7 +101,7 @@ def world(app, make_user, tmp_path):
     db.session.add_all([first, second])
     recording.status = "done"
     db.session.commit()
-    access_copies.build(recording.id)
+    listening_copies.build(recording.id)
     consent.record_agreement(
         people["custodian"], interview, {"access_level": "on_request", "audio": "redacted"}
     )

@@ -282,7 +282,7 @@ def test_stored_codes_are_shown_translated(client, make_user):
 
 
 def test_a_service_error_is_translated_with_its_values_put_in_after(client, make_user):
-    from archive import tokens
+    from archive.accounts import tokens
 
     user = make_user("interviewer")
     _row, token = tokens.issue_token(user, user)

@@ -9,9 +9,10 @@ import pytest
 import webvtt
 from iiif_prezi3 import Manifest
 
-from archive import consent, indexing
+from archive import consent
 from archive.extensions import db
 from archive.models import Recording, Segment
+from archive.search import indexing
 from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
 from tests.narrated import _bearer, _forms_in
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from archive import identity, tokens
+from archive.accounts import tokens
 from archive.extensions import db
+from archive.interviews import identity
 from archive.models import Interview, Speaker
 
 

@@ -13,7 +13,7 @@ import wave
 
 import numpy as np
 
-from archive import audio
+from archive.recordings import audio
 from archive.transcription import pipeline
 from tests.narrated import FIXTURE, _bearer, _forms_in
 

@@ -13,9 +13,10 @@ import io
 import pytest
 from sqlalchemy import select
 
-from archive import access_copies, redaction
 from archive.extensions import db
 from archive.models import Recording, Redaction, Segment
+from archive.recordings import listening_copies
+from archive.transcripts import redaction
 from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
 from tests.narrated import _bearer, _forms_in
 
@@ -35,7 +36,7 @@ def _toned(recording_id: int) -> list[tuple[float, float]]:
     """The stretches the listening copy tones out (each word widened by the margin)."""
     db.session.expire_all()
     times = redaction.audio_spans(db.session.get(Recording, recording_id))
-    return [(s.start, s.end) for s in access_copies.merged_spans(times)]
+    return [(s.start, s.end) for s in listening_copies.merged_spans(times)]
 
 
 def _everything_a_reader_sees(client, narrated, people) -> str:
@@ -309,7 +310,7 @@ def test_naming_a_speaker_is_a_custodians_decision(client, narrated, people):
 
 
 def _copies(recording_id: int) -> list[str]:
-    from archive import storage
+    from archive.recordings import storage
 
     folder = storage.recordings_path(f"access/{recording_id}")
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
@@ -326,7 +327,7 @@ def test_a_new_listening_copy_removes_the_one_it_supersedes(client, narrated, pe
         headers=_bearer(people["archivist"]),
     )
     assert marked.status_code == 201
-    assert access_copies.build(recording_id)
+    assert listening_copies.build(recording_id)
     after = _copies(recording_id)
     assert len(after) == 2 and "full.mp3" in after
     assert not set(before) - {"full.mp3"} & set(after)
@@ -341,7 +342,7 @@ def test_withdrawal_removes_every_listening_copy_and_none_is_made_again(client, 
         json={"start": start, "end": start + 4, "reason": "a place"},
         headers=_bearer(people["archivist"]),
     )
-    access_copies.build(recording_id)
+    listening_copies.build(recording_id)
     custodian = _bearer(people["custodian"])
     withdrawn = client.post(
         f"/api/v1/interviews/{interview_id}/withdraw",
@@ -358,7 +359,7 @@ def test_withdrawal_removes_every_listening_copy_and_none_is_made_again(client, 
     )
     assert renamed.status_code == 200, renamed.json
     db.session.expire_all()
-    assert not access_copies.build(recording_id)
+    assert not listening_copies.build(recording_id)
     assert _copies(recording_id) == []
     audio = client.get(f"/api/v1/interviews/{interview_id}/audio", headers=custodian)
     assert audio.status_code == 404
@@ -374,7 +375,7 @@ def _files_under(folder) -> list[str]:
 def test_a_bag_leaves_no_file_behind(client, narrated, people, app):
     import zipfile
 
-    from archive import storage
+    from archive.recordings import storage
 
     interview_id = narrated["interview"].id
     before = _files_under(storage.transcripts_root())
@@ -394,7 +395,7 @@ def test_one_bag_of_an_interview_is_made_at_a_time(client, narrated, people):
     import fcntl
     import os
 
-    from archive import storage
+    from archive.recordings import storage
 
     folder = storage.exports_dir(narrated["interview"].id)
     folder.mkdir(parents=True, exist_ok=True)

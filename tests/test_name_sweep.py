@@ -278,8 +278,8 @@ def test_nothing_at_rest_holds_the_name_in_plaintext(
 
 def _second_interview_saying(client, people, text: str) -> int:
     """Another interview, open, whose transcript mentions the narrator."""
-    from archive import indexing
     from archive.models import Recording
+    from archive.search import indexing
 
     created = client.post(
         "/api/v1/interviews",

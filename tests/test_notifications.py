@@ -19,9 +19,10 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from archive import consent, interviews, notifications, recordings, storage, tasks
+from archive import consent, interviews, notifications, recordings, tasks
 from archive.extensions import db
 from archive.models import AccessRequest, Grant, Recording, SentNotification
+from archive.recordings import storage
 from archive.transcription import pipeline
 from tests.fixtures import FIXTURES
 

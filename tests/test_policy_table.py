@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archive import access_copies, consent, create_app, interviews, storage, tokens
+from archive import consent, create_app, interviews
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Grant, Segment
+from archive.recordings import listening_copies, storage
 from tests.conftest import QUEUES, ArchiveClient, _config
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -113,7 +115,7 @@ def world(tmp_path_factory, databases, template_db):
         )
         recording.status = "done"
         db.session.commit()
-        from archive import indexing
+        from archive.search import indexing
 
         indexing.reindex(db.session, interview)
         db.session.commit()
@@ -130,7 +132,7 @@ def world(tmp_path_factory, databases, template_db):
                 Grant(researcher_id=people[who].id, interview_id=interview.id, expires_on=expires)
             )
         db.session.commit()
-        access_copies.build(recording.id)
+        listening_copies.build(recording.id)
         if state == "withdrawn":
             consent.withdraw(people["custodian"], interview, "the narrator asked")
         ids[state] = interview.id

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from archive import access_copies, audio, storage
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording, Redaction, Segment
+from archive.recordings import audio, listening_copies, storage
 from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
 from tests.narrated import _bearer, _forms_in
 
@@ -128,14 +128,14 @@ def _rms(signal: np.ndarray) -> float:
 
 
 def _decode(path: Path) -> np.ndarray:
-    return audio.decode(path, sample_rate=access_copies.RATE)
+    return audio.decode(path, sample_rate=listening_copies.RATE)
 
 
 def _tone_share(chunk: np.ndarray) -> float:
     """How much of the chunk's energy is the 1 kHz tone."""
     spectrum = np.abs(np.fft.rfft(chunk * np.hanning(len(chunk)))) ** 2
-    freqs = np.fft.rfftfreq(len(chunk), 1 / access_copies.RATE)
-    band = (freqs > access_copies.TONE_HZ - 40) & (freqs < access_copies.TONE_HZ + 40)
+    freqs = np.fft.rfftfreq(len(chunk), 1 / listening_copies.RATE)
+    band = (freqs > listening_copies.TONE_HZ - 40) & (freqs < listening_copies.TONE_HZ + 40)
     return float(spectrum[band].sum() / spectrum.sum())
 
 
@@ -143,9 +143,9 @@ def test_access_copy_replaces_every_spoken_name_by_the_tone(app, narrated):
     recording = db.session.get(Recording, narrated["recording_id"])
     master = storage.recordings_path(recording.master_key)
     sha_before = recording.sha256
-    redacted = _decode(access_copies.path_for(recording, "redacted"))
-    full = _decode(access_copies.path_for(recording, "full"))
-    rate = access_copies.RATE
+    redacted = _decode(listening_copies.path_for(recording, "redacted"))
+    full = _decode(listening_copies.path_for(recording, "full"))
+    rate = listening_copies.RATE
     name_words, other_words = [], []
     for segment in db.session.scalars(select(Segment)):
         for word in segment.words:
@@ -155,9 +155,9 @@ def test_access_copy_replaces_every_spoken_name_by_the_tone(app, narrated):
     for start, end in name_words:
         chunk = redacted[int((start + 0.02) * rate) : int((end - 0.02) * rate)]
         assert _tone_share(chunk) > 0.95, (start, end)
-        assert _rms(chunk) == pytest.approx(access_copies.TONE_LEVEL / np.sqrt(2), rel=0.2)
+        assert _rms(chunk) == pytest.approx(listening_copies.TONE_LEVEL / np.sqrt(2), rel=0.2)
         assert _tone_share(full[int((start + 0.02) * rate) : int((end - 0.02) * rate)]) < 0.5
-    spans = access_copies.merged_spans(name_words)
+    spans = listening_copies.merged_spans(name_words)
     kept = [
         (s, e) for s, e in other_words if not any(span.start < e and s < span.end for span in spans)
     ]
@@ -180,11 +180,11 @@ def test_researcher_hears_the_redacted_copy_and_custodian_the_full_one(client, n
     )
     assert researcher.status_code == 200
     assert researcher.mimetype == "audio/mpeg"
-    assert researcher.data == access_copies.path_for(recording, "redacted").read_bytes()
+    assert researcher.data == listening_copies.path_for(recording, "redacted").read_bytes()
     custodian = client.get(
         f"/api/v1/interviews/{interview_id}/audio", headers=_bearer(people["custodian"])
     )
-    assert custodian.data == access_copies.path_for(recording, "full").read_bytes()
+    assert custodian.data == listening_copies.path_for(recording, "full").read_bytes()
 
 
 def test_audio_permission_none_means_no_audio_for_readers(client, narrated, people):
@@ -216,7 +216,7 @@ def test_marked_redaction_hides_words_until_undone(client, narrated, people):
     stale = client.get(f"/api/v1/interviews/{interview_id}/audio", headers=researcher)
     assert stale.status_code == 503
     assert "being prepared" in stale.json["error"]
-    assert access_copies.build(narrated["recording_id"])
+    assert listening_copies.build(narrated["recording_id"])
     assert (
         client.get(f"/api/v1/interviews/{interview_id}/audio", headers=researcher).status_code
         == 200
@@ -290,7 +290,7 @@ def test_suggestions_point_at_numbers_places_and_unknown_names(client, narrated,
         headers=_bearer(people["custodian"]),
     )
     assert response.status_code == 200, response.json
-    from archive import redaction
+    from archive.transcripts import redaction
 
     found = {(s.kind, s.text) for s in redaction.suggestions(narrated["interview"])}
     assert ("number", "8 701 555 12 34") in found
@@ -373,7 +373,9 @@ def test_bag_holds_no_form_of_the_name(client, narrated, people, tmp_path):
     bagit.Bag(str(bag_dir)).validate()
     audio_files = list((bag_dir / "data" / "audio").iterdir())
     recording = db.session.get(Recording, narrated["recording_id"])
-    assert audio_files[0].read_bytes() == access_copies.path_for(recording, "redacted").read_bytes()
+    assert (
+        audio_files[0].read_bytes() == listening_copies.path_for(recording, "redacted").read_bytes()
+    )
 
 
 def test_search_never_finds_a_name_nor_shows_one(client, narrated, people):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from archive import indexing, interviews
+from archive import interviews
 from archive.extensions import db
 from archive.models import Recording, Segment
+from archive.search import indexing
 from tests.test_consent import interview, people  # noqa: F401  (fixtures)
 
 
@@ -81,7 +82,7 @@ def test_audio_honours_range_requests(client, people, interview):  # noqa: F811
 
 def test_index_points_form_the_contents_and_hide_names(client, people, interview):  # noqa: F811
     from archive import interviews as interview_service
-    from archive import tokens
+    from archive.accounts import tokens
 
     interview.access_level = "open"
     speaker = interview_service.add_speaker(interview, pseudonym="Svetlana", role="narrator")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from archive import indexing, review_queue
 from archive.extensions import db
 from archive.models import Segment
+from archive.search import indexing
+from archive.transcripts import review_queue
 from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
 from tests.narrated import _bearer
 

@@ -6,7 +6,8 @@ import hashlib
 
 from sqlalchemy import select
 
-from archive import accounts, tokens
+from archive import accounts
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import ApiToken
 

@@ -12,9 +12,9 @@ import io
 import pytest
 from sqlalchemy import select
 
-from archive import contents
 from archive.extensions import db
 from archive.models import IndexPoint, Interview, Revision, Segment, Speaker
+from archive.transcripts import contents
 from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
 from tests.narrated import _bearer, _forms_in
 
@@ -81,7 +81,7 @@ def test_ohms_round_trip_restores_text_times_speakers_and_index(
     _first, *rest = _segments()
     assert rest, "the narrated recording has more than one segment"
     # The interviewer speaks the last segment; the index has GPS and links.
-    from archive import transcript_edits
+    from archive.transcripts import transcript_edits
 
     transcript_edits.edit_segment(archivist_user, rest[-1], {"speaker_id": second_speaker})
     contents.add_index_point(

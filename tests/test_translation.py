@@ -19,11 +19,13 @@ import zipfile
 import pytest
 from sqlalchemy import LargeBinary, func, select, type_coerce
 
-from archive import indexing, tasks, tokens, translation
-from archive import transcript_edits as edits
+from archive import tasks
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, SegmentTranslation, utcnow
-from archive.transcription import pipeline
+from archive.search import indexing
+from archive.transcription import pipeline, translation
+from archive.transcripts import transcript_edits as edits
 from tests.fixtures import FIXTURES
 
 FIXTURE = FIXTURES / "russian_translation.flac"

@@ -10,7 +10,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from archive import accounts, tokens
+from archive import accounts
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Recording, Segment, SegmentTranslation
 from tests.conftest import wait_for

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive import tokens
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Recording
 from tests.fixtures import FIXTURES

@@ -79,7 +79,7 @@ def agreement_text(doc: ExportDocument) -> str:
     )
 
 
-def write_bag(doc: ExportDocument, directory: Path, access_copies: list[Path]) -> Path:
+def write_bag(doc: ExportDocument, directory: Path, listening_copies: list[Path]) -> Path:
     """Makes a bag of the interview in ``directory`` (which must not exist, or be
     empty) and returns its path. On failure nothing is left behind."""
     directory = Path(directory).absolute()
@@ -91,9 +91,9 @@ def write_bag(doc: ExportDocument, directory: Path, access_copies: list[Path]) -
         for fmt, render in TRANSCRIPTS.items():
             (directory / f"transcript.{fmt}").write_bytes(render(doc))
         audio = []
-        if access_copies:
+        if listening_copies:
             (directory / "audio").mkdir()
-        for number, source in enumerate(access_copies, start=1):
+        for number, source in enumerate(listening_copies, start=1):
             name = f"part-{number:02d}{Path(source).suffix.lower()}"
             shutil.copyfile(source, directory / "audio" / name)
             audio.append(f"audio/{name}")
@@ -163,7 +163,7 @@ def _one_at_a_time(root: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def bag_file(doc: ExportDocument, access_copies: list[Path], root: Path) -> BinaryIO:
+def bag_file(doc: ExportDocument, listening_copies: list[Path], root: Path) -> BinaryIO:
     """The zipped bag as an open file with no name on disk: the bag is made in a
     temporary folder under ``root`` that is removed before this returns, whatever
     happens, and the zip is unlinked while open (the caller closes it). One bag of
@@ -171,7 +171,7 @@ def bag_file(doc: ExportDocument, access_copies: list[Path], root: Path) -> Bina
     root = Path(root).absolute()
     root.mkdir(parents=True, exist_ok=True)
     with _one_at_a_time(root), tempfile.TemporaryDirectory(dir=root, prefix="bag-") as work:
-        bag_dir = write_bag(doc, Path(work) / f"interview-{doc.interview_id}", access_copies)
+        bag_dir = write_bag(doc, Path(work) / f"interview-{doc.interview_id}", listening_copies)
         archive_zip = zip_bag(bag_dir)
         handle = open(archive_zip, "rb")  # noqa: SIM115 (handed to the caller, who closes it)
         archive_zip.unlink()

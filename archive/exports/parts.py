@@ -1,6 +1,6 @@
 """One part (recording) of an interview's export, timed from that part's start.
 
-A IIIF canvas stands for one recording (archive/iiif.py): its WebVTT must count
+A IIIF canvas stands for one recording (archive/publishing/iiif.py): its WebVTT must count
 time from that recording's start, not from the interview's."""
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ white space). The word heard at a minute is estimated from the segment's start a
 end, sharing its time evenly among its words; a minute in a pause points at the
 first word after it. Newer OHMS viewers read ``<vtt_transcript>`` (WebVTT, one cue
 per segment, ``<v Speaker>`` voices) instead, with exact times; an import
-finds each segment again by them (archive/transcript_import.py).
+finds each segment again by them (archive/transcripts/transcript_import.py).
 """
 
 from __future__ import annotations

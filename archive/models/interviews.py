@@ -325,14 +325,14 @@ class IndexPoint(Base):
     title: Mapped[str] = mapped_column(EncryptedText)
     keywords: Mapped[list | None] = mapped_column(EncryptedJSON)
     synopsis: Mapped[str] = mapped_column(EncryptedText, default="")
-    # The other OHMS fields of a point, where given (archive/contents.py EXTRA_FIELDS):
+    # The other OHMS fields of a point, where given (archive/transcripts/contents.py EXTRA_FIELDS):
     # subjects, partial_transcript, gps, gps_zoom, gps_text, hyperlinks.
     extra: Mapped[dict | None] = mapped_column(EncryptedJSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# What a catalogue record shows of an interview (OAI-PMH datestamps, archive/oai.py)
+# What a catalogue record shows of an interview (OAI-PMH datestamps, archive/publishing/oai.py)
 # changes with its speakers' public names and its collection's title as well as with
 # its own row: those changes move ``Interview.updated_at`` too.
 _SPEAKER_SHOWN = ("pseudonym", "role", "named", "merged_into_id")

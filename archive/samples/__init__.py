@@ -15,10 +15,11 @@ from pathlib import Path
 
 from sqlalchemy import exists, select
 
-from archive import consent, interviews, policy, recordings, storage
+from archive import consent, interviews, policy, recordings
 from archive.errors import N_, ConflictError
 from archive.extensions import db
 from archive.models import Interview, User
+from archive.recordings import storage
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,13 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
-from archive import audio, audit, indexing, interviews, storage, translation
+from archive import audit, interviews
 from archive.extensions import db
 from archive.models import Interview, Recording, Revision, Segment, Speaker, utcnow
 from archive.models.types import decrypt_bytes, encrypt_bytes
-from archive.transcription import diarization, engine
+from archive.recordings import audio, storage
+from archive.search import indexing
+from archive.transcription import diarization, engine, translation
 
 log = logging.getLogger(__name__)
 

@@ -81,7 +81,7 @@ def clock(seconds: float | None) -> str:
 def _speaker_name(speaker) -> str:
     from flask_login import current_user
 
-    from archive import identity
+    from archive.interviews import identity
 
     return identity.display_name(current_user, speaker)
 
@@ -93,7 +93,7 @@ def _shown(interview, text) -> str:
     from flask import g
     from flask_login import current_user
 
-    from archive import redaction
+    from archive.transcripts import redaction
 
     hiders = g.setdefault("hiders", {})
     key = interview.id if interview is not None else None

@@ -12,7 +12,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from wtforms.validators import ValidationError as CSRFTokenError
 
-from archive import accounts, tokens
+from archive import accounts
+from archive.accounts import tokens
 from archive.extensions import csrf, login_manager
 from archive.web.errors import api_error
 

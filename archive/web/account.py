@@ -6,7 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_user
 
-from archive import accounts, policy, tokens
+from archive import accounts, policy
+from archive.accounts import tokens
 from archive.errors import ArchiveError
 from archive.web.errors import translated
 from archive.web.forms import EmptyForm, PasswordForm, TokenForm

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
-from archive import audit, policy, redaction
+from archive import audit, policy
 from archive.extensions import db
+from archive.transcripts import redaction
 from archive.web.access import kept_args
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

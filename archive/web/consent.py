@@ -8,9 +8,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext, ngettext
 from flask_login import current_user
 
-from archive import consent, interviews, policy, rendering, storage
+from archive import consent, interviews, policy
 from archive.errors import ArchiveError
 from archive.models import ACCESS_LEVELS, AUDIO_PERMISSIONS, IDENTITY_CHOICES
+from archive.recordings import storage
+from archive.transcripts import rendering
 from archive.web.errors import translated
 from archive.web.forms import EmptyForm
 

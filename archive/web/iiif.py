@@ -1,4 +1,4 @@
-"""IIIF Presentation 3 (archive/iiif.py): a manifest per interview, and a small
+"""IIIF Presentation 3 (archive/publishing/iiif.py): a manifest per interview, and a small
 player page that reads it, as any IIIF viewer would."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 from flask_login import current_user
 
-from archive import audit, iiif, interviews
+from archive import audit, interviews
 from archive.extensions import db
+from archive.publishing import iiif
 from archive.web.access import public
 
 bp = Blueprint("iiif", __name__, url_prefix="/iiif")

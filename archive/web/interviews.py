@@ -6,18 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
-from archive import (
-    audit,
-    citations,
-    interviews,
-    linked_data,
-    policy,
-    recordings,
-    rendering,
-    review_queue,
-)
+from archive import audit, interviews, policy, recordings
 from archive.errors import ArchiveError
 from archive.extensions import db
+from archive.publishing import linked_data
+from archive.transcripts import citations, rendering, review_queue
 from archive.web.access import kept_args, public
 from archive.web.errors import translated
 from archive.web.forms import EmptyForm, InterviewForm, LanguagesForm, UploadForm

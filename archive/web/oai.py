@@ -1,11 +1,11 @@
-"""OAI-PMH 2.0 at /oai (archive/oai.py): GET or a form POST, always as a visitor."""
+"""OAI-PMH 2.0 at /oai (archive/publishing/oai.py): GET or a form POST, always as a visitor."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, request, url_for
 
-from archive import oai
 from archive.extensions import csrf
+from archive.publishing import oai
 from archive.web.access import public
 
 bp = Blueprint("oai", __name__)

@@ -16,8 +16,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 
-from archive import health, policy
+from archive import policy
 from archive.models import JOB_STATUSES
+from archive.operations import health
 from archive.web.access import is_upload, public
 
 bp = Blueprint("ops", __name__)

@@ -6,9 +6,10 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 
-from archive import audit, editor, interviews, policy, transcript_import
+from archive import audit, interviews, policy
 from archive.errors import ArchiveError
 from archive.extensions import db
+from archive.transcripts import editor, transcript_import
 from archive.web.errors import translated
 from archive.web.forms import EmptyForm
 

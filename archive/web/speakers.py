@@ -6,10 +6,12 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext
 from flask_login import current_user
 
-from archive import interviews, policy, redaction, rendering, speakers
-from archive import transcript_edits as edits
+from archive import interviews, policy
 from archive.errors import ArchiveError
+from archive.interviews import speakers
 from archive.models import SPEAKER_ROLES
+from archive.transcripts import redaction, rendering
+from archive.transcripts import transcript_edits as edits
 from archive.web.errors import translated
 from archive.web.forms import EmptyForm
 

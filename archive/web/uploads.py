@@ -8,7 +8,7 @@ from typing import IO
 from flask import Request, has_app_context
 from werkzeug.exceptions import UnsupportedMediaType
 
-from archive import storage
+from archive.recordings import storage
 
 
 class ArchiveRequest(Request):

@@ -240,7 +240,7 @@ def test_redact_a_selection_and_add_contents_and_status(editor):
 
 
 def test_a_doubted_segment_is_marked_and_confirmed_from_the_page(editor, narrated):
-    from archive import indexing
+    from archive.search import indexing
 
     doubted = db.session.scalars(select(Segment).order_by(Segment.start)).all()[1]
     doubted.suspect = "loop"
@@ -261,7 +261,7 @@ def test_a_doubted_segment_is_marked_and_confirmed_from_the_page(editor, narrate
 
 
 def test_the_review_queue_leads_to_the_riskiest_segment_by_key(editor, narrated):
-    from archive import indexing
+    from archive.search import indexing
 
     doubted = db.session.scalars(select(Segment).order_by(Segment.start)).all()[1]
     doubted.suspect = "hotwords"
@@ -277,7 +277,8 @@ def test_the_review_queue_leads_to_the_riskiest_segment_by_key(editor, narrated)
 
 
 def test_the_machine_translation_shows_read_only_with_names_hidden(editor):
-    from archive import indexing, translation
+    from archive.search import indexing
+    from archive.transcription import translation
 
     segments = db.session.scalars(select(Segment).order_by(Segment.start)).all()
     translation.store(segments[1], "The soldiers wrote Gulnara Bekova on the list.")

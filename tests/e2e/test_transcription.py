@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from archive import audio, tokens
+from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import AuditEvent, Recording, Revision, Segment
+from archive.recordings import audio
 from archive.transcription import pipeline
 from tests.conftest import wait_for
 from tests.fixtures import FIXTURES

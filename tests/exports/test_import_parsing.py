@@ -1,4 +1,4 @@
-"""Reading OHMS XML and WebVTT for an import (archive/transcript_import.py): what
+"""Reading OHMS XML and WebVTT for an import (archive/transcripts/transcript_import.py): what
 other tools write, read as cues and index points; what is hostile, refused."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 
 from archive.errors import ValidationError
 from archive.exports import FORMATS
-from archive.transcript_import import parse, parse_vtt
+from archive.transcripts.transcript_import import parse, parse_vtt
 from tests.exports.test_formats import INTERVIEWER, NARRATOR, make_doc
 
 # As OHMS (Aviary) writes them: CDATA, classes on voices, <br> paragraphs, italics,

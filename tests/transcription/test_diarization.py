@@ -14,7 +14,7 @@ from itertools import permutations
 import numpy as np
 import pytest
 
-from archive.audio import decode
+from archive.recordings.audio import decode
 from archive.transcription.diarization import (
     _smooth,
     assign_to_known,

@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 import pytest
 
-from archive.audio import decode
+from archive.recordings.audio import decode
 from archive.transcription import diarization
 from archive.transcription.engine import (
     Segment,

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 from huggingface_hub import constants
 
-from archive import accounts, interviews, recordings, storage
+from archive import accounts, interviews, recordings
 from archive.extensions import db
+from archive.recordings import storage
 from archive.transcription import model_store, pipeline
 from archive.transcription.model_store import CATALOGUE, Downloadable
 from archive.transcription.models import (

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archive.audio import decode as decode_16k_mono
+from archive.recordings.audio import decode as decode_16k_mono
 from archive.transcription import engine, models
 from archive.transcription.engine import (
     Segment,

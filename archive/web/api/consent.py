@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-from archive import consent, interviews, policy, rendering
+from archive import consent, interviews, policy
 from archive.errors import N_, ValidationError
+from archive.transcripts import rendering
 from archive.web.api import bp, json_body
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Response, request, send_file
 from flask_login import current_user
 
-from archive import access_copies, audit, exports, interviews, policy, rendering, storage
+from archive import audit, exports, interviews, policy
 from archive.errors import N_, ArchiveError, NotFoundError
 from archive.extensions import db
+from archive.recordings import listening_copies, storage
+from archive.transcripts import rendering
 from archive.web.access import public
 from archive.web.api import bp
 
@@ -60,7 +62,7 @@ def bag(interview_id: int):
     audio = [
         path
         for recording in interview.recordings
-        if variant and (path := access_copies.path_for(recording, variant))
+        if variant and (path := listening_copies.path_for(recording, variant))
     ]
     try:
         archive_zip = exports.bag_file(document, audio, storage.exports_dir(interview.id))

@@ -6,9 +6,11 @@ from flask import request
 from flask_babel import gettext
 from flask_login import current_user
 
-from archive import audit, citations, identity, interviews, policy, recordings, rendering
+from archive import audit, interviews, policy, recordings
 from archive.errors import N_, ValidationError
 from archive.extensions import db
+from archive.interviews import identity
+from archive.transcripts import citations, rendering
 from archive.web.access import public
 from archive.web.api import bp, json_body
 
@@ -169,7 +171,7 @@ def transcript(interview_id: int):
 def import_transcript(interview_id: int):
     """An OHMS XML or WebVTT file (multipart field ``file``) onto the interview's
     segments and index; ``dry_run=1`` says what would change and changes nothing."""
-    from archive import transcript_import
+    from archive.transcripts import transcript_import
 
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
     files = [f for f in request.files.getlist("file") if f.filename]
@@ -206,7 +208,7 @@ def index_points(interview_id: int):
 
 @bp.post("/interviews/<int:interview_id>/index-points")
 def add_index_point(interview_id: int):
-    from archive import contents
+    from archive.transcripts import contents
     from archive.web.api import json_body
 
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
@@ -216,7 +218,7 @@ def add_index_point(interview_id: int):
 
 @bp.delete("/interviews/<int:interview_id>/index-points/<int:point_id>")
 def remove_index_point(interview_id: int, point_id: int):
-    from archive import contents
+    from archive.transcripts import contents
 
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
     contents.remove_index_point(current_user, interview, point_id)

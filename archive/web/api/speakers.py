@@ -5,21 +5,13 @@ from __future__ import annotations
 from flask import request, send_file
 from flask_login import current_user
 
-from archive import (
-    access_copies,
-    accounts,
-    audit,
-    editor,
-    identity,
-    interviews,
-    policy,
-    redaction,
-    rendering,
-    speakers,
-)
-from archive import transcript_edits as edits
+from archive import accounts, audit, interviews, policy
 from archive.errors import N_, ArchiveError, NotFoundError, ValidationError
 from archive.extensions import db
+from archive.interviews import identity, speakers
+from archive.recordings import listening_copies
+from archive.transcripts import editor, redaction, rendering
+from archive.transcripts import transcript_edits as edits
 from archive.web.access import public
 from archive.web.api import bp, json_body
 
@@ -158,14 +150,14 @@ def interview_audio(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "listen")
     variant = policy.audio_variant(current_user, interview)
     recording = _recording_of(interview, request.args.get("recording", type=int))
-    path = access_copies.path_for(recording, variant) if variant else None
+    path = listening_copies.path_for(recording, variant) if variant else None
     if path is None:
         raise ListeningCopyNotReadyError(
             N_("The listening copy is being prepared; try again in a minute.")
         )
     if request.range is None or request.range.ranges[0][0] == 0:
         audit.record_read(db.session, current_user, interview, "audio")
-    return send_file(path, mimetype=access_copies.MIME_TYPE, conditional=True, max_age=0)
+    return send_file(path, mimetype=listening_copies.MIME_TYPE, conditional=True, max_age=0)
 
 
 class ListeningCopyNotReadyError(ArchiveError):

@@ -7,7 +7,8 @@ import json
 from flask import request
 from flask_login import current_user
 
-from archive import accounts, audit, policy, redaction
+from archive import accounts, audit, policy
+from archive.transcripts import redaction
 from archive.web.api import bp, json_body
 
 

@@ -9,11 +9,13 @@ from typing import Any
 
 from sqlalchemy import exists, select
 
-from archive import audit, identity, policy, redaction
+from archive import audit, policy
 from archive.errors import N_, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
+from archive.interviews import identity
+from archive.interviews.sequences import lock, next_number
 from archive.models import SPEAKER_ROLES, Collection, Interview, Recording, Speaker, User
-from archive.sequences import lock, next_number
+from archive.transcripts import redaction
 
 log = logging.getLogger(__name__)
 
@@ -400,7 +402,7 @@ def create_interview(actor: User, data: dict) -> Interview:
     db.session.flush()
     for item in speakers:
         add_speaker(interview, **item)
-    from archive import speakers as speaker_service
+    from archive.interviews import speakers as speaker_service
 
     named = any(item.get("real_name") or item.get("aliases") for item in speakers)
     touched = speaker_service.hide_everywhere(interview) if named else []

@@ -22,11 +22,13 @@ from typing import Any
 from sqlalchemy import LargeBinary, event, select, type_coerce
 from sqlalchemy.orm import Session
 
-from archive import identity, name_matching, policy
+from archive import policy
 from archive.extensions import db
+from archive.interviews import identity
 from archive.models import Interview, Recording, Redaction, Segment, Speaker
 from archive.models.types import decrypt_bytes, keyed_digest
-from archive.name_matching import Mention, NameMatcher, ProtectedName
+from archive.transcripts import name_matching
+from archive.transcripts.name_matching import Mention, NameMatcher, ProtectedName
 
 # Names found by an earlier version of the matcher are looked for again.
 _MATCHER_CODE = hashlib.sha256(Path(name_matching.__file__).read_bytes()).digest()

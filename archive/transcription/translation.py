@@ -33,9 +33,9 @@ from flask import current_app
 from sqlalchemy import and_, delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from archive import audio, storage
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, SegmentTranslation, utcnow
+from archive.recordings import audio, storage
 from archive.transcription import engine
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ def load_translation_model():
 def translate_recording(recording: Recording, worker: str) -> int:
     """Translate every readable segment without an up-to-date translation, BATCH
     segments at a time, committed together (a killed worker loses one batch)."""
-    from archive import indexing
+    from archive.search import indexing
 
     model = load_translation_model()
     if not model.model.is_multilingual:

@@ -10,9 +10,11 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from archive import identity, search, translation
+from archive import search
+from archive.interviews import identity
 from archive.models import Interview, Recording, Segment, SegmentTranslation
-from archive.redaction import Redactor
+from archive.transcription import translation
+from archive.transcripts.redaction import Redactor
 
 
 def reindex(session: Session, interview: Interview) -> bool:

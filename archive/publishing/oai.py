@@ -30,10 +30,12 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from lxml import etree
 from sqlalchemy import and_, exists, func, or_, select
 
-from archive import linked_data, policy, rendering
+from archive import policy
 from archive.exports.common import ORGANIZATION, xml_safe
 from archive.extensions import db
 from archive.models import Agreement, Collection, Interview
+from archive.publishing import linked_data
+from archive.transcripts import rendering
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"

@@ -2,7 +2,7 @@
 schema.org JSON-LD, as one reader may see its catalogue entry.
 
 The interview page carries both for its reader (a search engine is a visitor);
-OAI-PMH serves the Dublin Core of what a visitor sees (archive/oai.py). Every
+OAI-PMH serves the Dublin Core of what a visitor sees (archive/publishing/oai.py). Every
 typed field comes through ``rendering.metadata_for`` and every speaker through
 ``identity.display_name``: a pseudonym unless the narrator chose to be named and
 the reader may read them. Nothing of the transcript or its contents is here.
@@ -15,9 +15,12 @@ from typing import Any
 
 from flask import url_for
 
-from archive import access_copies, citations, identity, policy, rendering
+from archive import policy
 from archive.exports.common import ORGANIZATION
+from archive.interviews import identity
 from archive.models import Interview
+from archive.recordings import listening_copies
+from archive.transcripts import citations, rendering
 
 RIGHTS = {
     "open": "Open: the transcript and (where the narrator allowed) the recording can be "
@@ -103,7 +106,7 @@ def json_ld(user: Any, interview: Interview) -> dict[str, Any]:
             "@type": "AudioObject",
             "name": f"Part {recording.position}",
             "duration": duration(recording.duration) or None,
-            "encodingFormat": access_copies.MIME_TYPE,
+            "encodingFormat": listening_copies.MIME_TYPE,
         }
         if may_listen and recording.status == "done":
             part["contentUrl"] = url_for(

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from archive import rendering
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment
+from archive.transcripts import rendering
 
 #: Words the model gave less than this probability are uncertain (marked in the editor).
 UNSURE_BELOW = 0.5

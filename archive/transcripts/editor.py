@@ -14,11 +14,13 @@ from typing import Any
 
 from flask_babel import gettext
 
-from archive import identity, policy, redaction, rendering, review_queue
-from archive import transcript_edits as edits
+from archive import policy
 from archive.errors import N_, ValidationError
 from archive.extensions import db
+from archive.interviews import identity
 from archive.models import Interview, Segment, User
+from archive.transcripts import redaction, rendering, review_queue
+from archive.transcripts import transcript_edits as edits
 
 
 def editor_data(user: User, interview: Interview) -> dict[str, Any]:

@@ -17,9 +17,10 @@ import av
 import numpy as np
 from sqlalchemy import select, update
 
-from archive import redaction, storage
 from archive.extensions import db
 from archive.models import Interview, Recording
+from archive.recordings import storage
+from archive.transcripts import redaction
 
 log = logging.getLogger(__name__)
 

@@ -57,11 +57,12 @@ from flask import current_app
 from sqlalchemy import inspect, literal, select, text
 from sqlalchemy.engine import Connection
 
-from archive import audit, storage
+from archive import audit
 from archive.errors import ArchiveError
 from archive.extensions import MIGRATIONS_DIR, db
 from archive.models import Base
 from archive.models.types import CipherKeyError, decrypt_bytes, encrypt_bytes
+from archive.recordings import storage
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,11 @@ from iiif_prezi3 import (
     Range,
 )
 
-from archive import access_copies, citations, identity, policy, rendering
+from archive import policy
+from archive.interviews import identity
 from archive.models import Interview, Recording
+from archive.recordings import listening_copies
+from archive.transcripts import citations, rendering
 
 CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 MEDIA_TYPE = f'application/ld+json;profile="{CONTEXT}"'
@@ -132,7 +135,7 @@ def _canvas(
                 body=AnnotationBody(
                     id=audio,
                     type="Sound",
-                    format=access_copies.MIME_TYPE,
+                    format=listening_copies.MIME_TYPE,
                     duration=recording.duration,
                 ),
                 target=canvas_id,

@@ -9,11 +9,13 @@ from typing import IO, Any
 
 from sqlalchemy import delete, select
 
-from archive import audio, audit, storage, translation
+from archive import audit
 from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
+from archive.interviews.sequences import lock, next_number
 from archive.models import Interview, Recording, Segment, User, utcnow
-from archive.sequences import lock, next_number
+from archive.recordings import audio, storage
+from archive.transcription import translation
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,13 @@ from typing import Any
 
 from sqlalchemy import Row, select
 
-from archive import identity, redaction, translation
 from archive.errors import N_
 from archive.exports import ExportDocument, ExportSegment, IndexPoint
 from archive.extensions import db
+from archive.interviews import identity
 from archive.models import Interview, Recording, Segment, SegmentTranslation
+from archive.transcription import translation
+from archive.transcripts import redaction
 
 
 @dataclass
@@ -251,7 +253,7 @@ class RenderedPoint:
 
 def contents_for(user: Any, interview: Interview) -> list[RenderedPoint]:
     """The table of contents as ``user`` may read it (names hidden as in the text)."""
-    from archive import contents
+    from archive.transcripts import contents
 
     redactor = redaction.redactor_for(user, interview)
     hide = redactor.plain if redactor else (lambda text: text)
@@ -286,7 +288,7 @@ def export_document(user: Any, interview: Interview, track: str = "original") ->
     machine translation (those that have one), and the document says so; with the
     original, ``translation`` holds it too (OHMS writes it as its alternate
     transcript)."""
-    from archive.citations import cite, interview_url
+    from archive.transcripts.citations import cite, interview_url
 
     offsets, position = {}, 0.0
     for recording in interview.recordings:

@@ -14,9 +14,11 @@ from typing import IO, Any
 
 from sqlalchemy import or_, select, update
 
-from archive import access_copies, audit, indexing, notifications, policy, speakers, storage
+from archive import audit, notifications, policy
 from archive.errors import N_, ConflictError, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
+from archive.interviews import speakers
+from archive.interviews.sequences import lock, next_number
 from archive.models import (
     ACCESS_LEVELS,
     AUDIO_PERMISSIONS,
@@ -29,7 +31,8 @@ from archive.models import (
     User,
     utcnow,
 )
-from archive.sequences import lock, next_number
+from archive.recordings import listening_copies, storage
+from archive.search import indexing
 
 log = logging.getLogger(__name__)
 
@@ -459,7 +462,7 @@ def withdraw(
         raise
     _delete_files(interview.id, copies + masters)
     for recording in interview.recordings:  # superseded copies too, and half-written ones
-        access_copies.discard_all(recording)
+        listening_copies.discard_all(recording)
     return len(masters)
 
 

@@ -10,9 +10,10 @@ import av
 import numpy as np
 from sqlalchemy import func, select, update
 
-from archive import audio, audit, identity, indexing, redaction, search, storage
+from archive import audit, search
 from archive.errors import N_, NotFoundError, ValidationError
 from archive.extensions import db
+from archive.interviews import identity
 from archive.models import (
     SPEAKER_ROLES,
     Interview,
@@ -22,6 +23,9 @@ from archive.models import (
     Speaker,
     User,
 )
+from archive.recordings import audio, storage
+from archive.search import indexing
+from archive.transcripts import redaction
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import url_for
 
-from archive import identity, rendering
 from archive.errors import N_, ValidationError
+from archive.interviews import identity
 from archive.models import Interview
+from archive.transcripts import rendering
 
 # A moment further in than this (115 days) is no moment of an interview.
 MAX_SECONDS = 10_000_000

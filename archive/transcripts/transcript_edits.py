@@ -13,13 +13,20 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from archive import audit, indexing, policy, translation
-from archive import redaction as hiding
+from archive import audit, policy
 from archive.errors import N_, ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
+from archive.interviews.sequences import lock
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
-from archive.redaction import DEFAULT_REPLACEMENT, Redactor, segment_audio_spans, word_offsets
-from archive.sequences import lock
+from archive.search import indexing
+from archive.transcription import translation
+from archive.transcripts import redaction as hiding
+from archive.transcripts.redaction import (
+    DEFAULT_REPLACEMENT,
+    Redactor,
+    segment_audio_spans,
+    word_offsets,
+)
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Running the archive: health checks and metrics, backups and restores."""
