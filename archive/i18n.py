@@ -168,7 +168,7 @@ def Nn_(singular: str, plural: str) -> tuple[str, str]:
 # scripts carries these translated in a JSON block the scripts read (``t()`` there),
 # so a script shows English exactly as written when the reader's language is English.
 JS_MESSAGES: tuple[str, ...] = (
-    # interview.js: uploads and live transcription
+    # modules/interview.js: uploads and live transcription
     N_("Upload of %(file)s"),
     N_("sent"),
     N_("stored, checked and queued for transcription"),
@@ -183,7 +183,7 @@ JS_MESSAGES: tuple[str, ...] = (
     N_("transcribing"),
     N_("done"),
     N_("failed"),
-    # editor.js
+    # modules/editor/*.js
     N_("a name"),
     N_("redacted"),
     N_("Hidden (%(kind)s): it cannot be edited here"),

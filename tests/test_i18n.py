@@ -330,7 +330,7 @@ def test_every_script_message_is_listed_for_translation():
     """A t("...") or tr("...") call in a script whose text is not in JS_MESSAGES would
     stay English on a Russian or Kazakh page."""
     listed = set(i18n.JS_MESSAGES) | {pair[0] for pair in i18n.JS_PLURALS}
-    for script in (ROOT / "archive" / "static" / "js").glob("*.js"):
+    for script in (ROOT / "archive" / "static" / "js").rglob("*.js"):
         source = script.read_text()
         called = re.findall(r'\btrn?\(\s*"((?:[^"\\]|\\.)*)"', source)
         called += re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)*)"', source)

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from flask import url_for
 
 from archive import consent, interviews
 from archive.config import load_config
@@ -163,6 +164,41 @@ def test_content_hash_changes_with_the_file(tmp_path):
     assert first and second and first != second
     assert assets.asset_hash(str(tmp_path), "../etc/passwd") is None
     assert assets.asset_hash(str(tmp_path), "missing.css") is None
+
+
+def test_modules_share_one_tree_hash_so_relative_imports_are_versioned_too(app, client):
+    """An ES module's relative import (``../lib/clock.js``) resolves under the same
+    ``@<tree>/`` path as the module that imports it, and is cached like it."""
+    with app.test_request_context():
+        url = url_for("static", filename="js/modules/editor/main.js")
+    match = re.fullmatch(r"/static/@([0-9a-f]{12})/js/modules/editor/main\.js", url)
+    assert match, url
+    tree = match.group(1)
+    assert tree == assets.module_tree_hash(app.static_folder)
+    for path in ("js/modules/editor/main.js", "js/modules/lib/clock.js"):
+        response = client.get(f"/static/@{tree}/{path}")
+        assert response.status_code == 200
+        assert response.mimetype in {"text/javascript", "application/javascript"}
+        cache = response.headers["Cache-Control"]
+        assert "immutable" in cache and "max-age=31536000" in cache
+    # An older tree, or a file outside the module tree under a tree path: revalidated.
+    for url in ("/static/@000000000000/js/modules/lib/clock.js", f"/static/@{tree}/archive.css"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "no-cache" in response.headers["Cache-Control"]
+        assert "immutable" not in response.headers["Cache-Control"]
+    assert client.get(f"/static/@{tree}/js/modules/../../../config.py").status_code == 404
+
+
+def test_module_tree_hash_changes_with_any_module(tmp_path):
+    modules = tmp_path / "js" / "modules"
+    (modules / "lib").mkdir(parents=True)
+    (modules / "main.js").write_text('import { clock } from "./lib/clock.js";')
+    (modules / "lib" / "clock.js").write_text("export function clock() {}")
+    first = assets.module_tree_hash(str(tmp_path))
+    time.sleep(0.01)
+    (modules / "lib" / "clock.js").write_text("export function clock(s) { return s; }")
+    assert assets.module_tree_hash(str(tmp_path)) != first
 
 
 def _free_port() -> int:

@@ -9,6 +9,14 @@ older one, gets the current file with ``no-cache`` (revalidated by its ETag), so
 stale URL never pins stale content. The hash is of the content, not the file's
 time, so every web node of a deployment makes the same URLs.
 
+ES modules (everything under ``js/modules/``) import each other by relative
+paths (``import { clock } from "../lib/clock.js"``), which a ``?v=`` on the entry
+module would not reach. Their URLs carry instead one hash of the whole module tree
+as a path segment, ``/static/@<tree>/js/modules/editor/main.js``: a relative
+import resolves under the same ``@<tree>/`` and so is as versioned as the entry
+module, and changing any module changes every module's URL. No import map is
+needed (it would be an inline script, which the CSP forbids).
+
 Only the static files are cacheable: pages keep ``no-store`` (``security.py``).
 """
 
@@ -17,12 +25,14 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from pathlib import PurePosixPath
 
 from flask import Flask, current_app, request
 from werkzeug.security import safe_join
 
 YEAR = 365 * 24 * 3600
 HASH_CHARS = 12
+MODULES = "js/modules"
 
 # path -> ((mtime_ns, size), hash): a file is hashed again only when it changes.
 _hashes: dict[str, tuple[tuple[int, int], str]] = {}
@@ -49,8 +59,36 @@ def asset_hash(static_folder: str, filename: str) -> str | None:
     return digest
 
 
+def module_tree_hash(static_folder: str) -> str:
+    """One short hash over every file of the module tree, its paths and contents."""
+    base = os.path.join(static_folder, MODULES)
+    lines = []
+    for folder, dirs, files in os.walk(base):
+        dirs.sort()
+        for name in sorted(files):
+            relative = os.path.relpath(os.path.join(folder, name), static_folder)
+            filename = PurePosixPath(*relative.split(os.sep)).as_posix()
+            lines.append(f"{filename} {asset_hash(static_folder, filename)}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()[:HASH_CHARS]
+
+
+def _is_module(filename: str) -> bool:
+    return filename.startswith(MODULES + "/")
+
+
+def _split_tree(filename: str) -> tuple[str | None, str]:
+    """``@<tree>/js/modules/x.js`` -> ``(tree, "js/modules/x.js")``."""
+    if filename.startswith("@") and "/" in filename:
+        tree, rest = filename[1:].split("/", 1)
+        return tree, rest
+    return None, filename
+
+
 def _add_version(endpoint: str, values: dict) -> None:
     if endpoint != "static" or "v" in values or "filename" not in values:
+        return
+    if _is_module(values["filename"]):
+        values["filename"] = f"@{module_tree_hash(current_app.static_folder)}/{values['filename']}"
         return
     digest = asset_hash(current_app.static_folder, values["filename"])
     if digest is not None:
@@ -58,9 +96,15 @@ def _add_version(endpoint: str, values: dict) -> None:
 
 
 def _static(filename: str):
+    tree, filename = _split_tree(filename)
     response = current_app.send_static_file(filename)
-    digest = asset_hash(current_app.static_folder, filename)
-    if digest is not None and request.args.get("v") == digest:
+    if tree is not None:
+        current = module_tree_hash(current_app.static_folder) if _is_module(filename) else None
+        fresh = tree == current
+    else:
+        digest = asset_hash(current_app.static_folder, filename)
+        fresh = digest is not None and request.args.get("v") == digest
+    if fresh:
         response.cache_control.no_cache = None
         response.cache_control.public = True
         response.cache_control.max_age = YEAR

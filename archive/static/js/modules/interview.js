@@ -1,23 +1,10 @@
 // The interview page: drag-and-drop uploads with real progress, then live
 // transcription progress and the partial transcript. Without JavaScript the page
 // still works: the form posts the files and the page shows the state on reload.
-(function () {
-  "use strict";
-  // The page's messages in the reader's language (see archive/i18n.py): English
-  // text is the key, and is shown as written when there is no translation.
-  var I18N = (function () {
-    var el = document.getElementById("i18n-strings");
-    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
-  }());
-  function fill(text, values) {
-    return !values ? text : text.replace(/%\((\w+)\)s/g, function (whole, key) {
-      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole;
-    });
-  }
-  function t(text, values) {
-    return fill((I18N.messages && I18N.messages[text]) || text, values);
-  }
+import { clock } from "./lib/clock.js";
+import { tr as t } from "./lib/i18n.js";
 
+(function () {
   var section = document.getElementById("recordings");
   if (!section) { return; }
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
@@ -26,14 +13,6 @@
   var dropzone = document.getElementById("dropzone");
   var list = document.getElementById("upload-list");
   var pollTimer = null;
-
-  function clock(seconds) {
-    if (seconds === null || seconds === undefined) { return "—"; }
-    var whole = Math.floor(seconds), h = Math.floor(whole / 3600);
-    var m = Math.floor((whole % 3600) / 60), s = whole % 60;
-    var mm = (h && m < 10 ? "0" : "") + m, ss = (s < 10 ? "0" : "") + s;
-    return h ? h + ":" + mm + ":" + ss : mm + ":" + ss;
-  }
 
   function item(name) {
     var li = document.createElement("li");

@@ -2,8 +2,9 @@
 // IIIF viewer would, and makes an audio player per canvas from its painting annotation
 // (none when the reader may not listen), captions from its supplementing WebVTT, and
 // a list of the ranges (the table of contents) that play each from its start.
+import { clock } from "./lib/clock.js";
+
 (function () {
-  "use strict";
   var root = document.getElementById("iiif-player");
   if (!root) { return; }
   var status = document.getElementById("iiif-status");
@@ -25,13 +26,6 @@
       });
     });
     return found;
-  }
-
-  function clock(seconds) {
-    var whole = Math.floor(seconds);
-    var h = Math.floor(whole / 3600), m = Math.floor(whole % 3600 / 60), s = whole % 60;
-    var two = function (n) { return (n < 10 ? "0" : "") + n; };
-    return (h ? h + ":" + two(m) : m) + ":" + two(s);
   }
 
   function addCanvas(canvas) {
