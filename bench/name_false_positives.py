@@ -35,8 +35,9 @@ from pathlib import Path
 
 from anyascii import anyascii
 
-from archive.transcripts import name_matching
-from archive.transcripts.name_matching import NameMatcher, ProtectedName
+from archive.transcripts.names import matching as name_matching
+from archive.transcripts.names import sounds, spelling, thresholds, tokens, words
+from archive.transcripts.names.matching import NameMatcher, ProtectedName
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -376,14 +377,14 @@ def false_hits(matcher: NameMatcher, texts: dict[str, str]) -> dict[str, tuple]:
 def _clear_caches() -> None:
     """Forget every per-spelling decision, as a fresh worker process would have."""
     for function in (
-        name_matching._raw_key,
-        name_matching._stems,
-        name_matching._guess_readings,
-        name_matching._run_cue,
-        name_matching._skeleton,
-        name_matching.sound_distance,
-        name_matching.word_zipf,
-        name_matching.is_common_word,
+        spelling._raw_key,
+        spelling._stems,
+        spelling._guess_readings,
+        words._run_cue,
+        sounds._skeleton,
+        sounds.sound_distance,
+        words.word_zipf,
+        words.is_common_word,
     ):
         function.cache_clear()
 
@@ -481,11 +482,21 @@ def run(list_hits: int) -> None:
         _ablate(label, settings, texts)
 
 
+# The matcher's modules: a setting is changed in each one that reads it.
+NAME_MODULES = (thresholds, spelling, sounds, words, tokens, name_matching)
+
+
 def _ablate(label: str, settings: dict, texts: dict[str, str]) -> None:
-    saved = {name: getattr(name_matching, name) for name in settings}
+    saved = [
+        (module, name, getattr(module, name))
+        for module in NAME_MODULES
+        for name in settings
+        if hasattr(module, name)
+    ]
+    assert {name for _module, name, _value in saved} == set(settings), "a setting no module reads"
     try:
-        for name, value in settings.items():
-            setattr(name_matching, name, value)
+        for module, name, _value in saved:
+            setattr(module, name, settings[name])
         _clear_caches()
         matcher = NameMatcher(PROTECTED)
         rates = [result[4] for result in false_hits(matcher, texts).values()]
@@ -499,8 +510,8 @@ def _ablate(label: str, settings: dict, texts: dict[str, str]) -> None:
             + f"   variants {found / total:.1%}   heard {hidden / words:.1%}"
         )
     finally:
-        for name, value in saved.items():
-            setattr(name_matching, name, value)
+        for module, name, value in saved:
+            setattr(module, name, value)
         _clear_caches()
 
 

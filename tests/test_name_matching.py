@@ -1,4 +1,4 @@
-"""Finding protected names in transcript text (archive/transcripts/name_matching.py).
+"""Finding protected names in transcript text (archive/transcripts/names/).
 
 Real names and real speech-model output: the misspellings marked "tiny.en" are what
 the bundled tiny.en model wrote for synthetic voices reading these names (see
@@ -14,7 +14,13 @@ import time
 
 import pytest
 
-from archive.transcripts.name_matching import HOW, Mention, NameMatcher, ProtectedName, spelling_key
+from archive.transcripts.names.matching import (
+    HOW,
+    Mention,
+    NameMatcher,
+    ProtectedName,
+    spelling_key,
+)
 
 GULNARA = ProtectedName(1, ("Гульнара Бекова", "Gulnara Bekova"))
 SVETLANA = ProtectedName(2, ("Светлана Игоревна Ким",))

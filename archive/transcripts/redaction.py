@@ -1,7 +1,7 @@
 """What is hidden from whom: the one place that decides redaction.
 
 For anyone but a custodian, every mention of a protected name (a speaker's real
-name and aliases, found by ``name_matching`` in all its forms) is replaced by that
+name and aliases, found by ``names.matching`` in all its forms) is replaced by that
 speaker's pseudonym, and every span an archivist marked is replaced by the chosen
 text. A speaker whom the agreement names (``identity: named``, ``named_speakers``)
 keeps their name for those who may read the interview. The same spans drive the audio access copy.
@@ -27,8 +27,8 @@ from archive.extensions import db
 from archive.interviews import identity
 from archive.models import Interview, Recording, Redaction, Segment, Speaker
 from archive.models.types import decrypt_bytes, keyed_digest
-from archive.transcripts import name_matching
-from archive.transcripts.name_matching import Mention, NameMatcher, ProtectedName
+from archive.transcripts.names import matching as name_matching
+from archive.transcripts.names.matching import Mention, NameMatcher, ProtectedName
 
 # Names found by an earlier version of the matcher are looked for again.
 _MATCHER_CODE = hashlib.sha256(Path(name_matching.__file__).read_bytes()).digest()

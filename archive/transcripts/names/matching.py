@@ -43,14 +43,53 @@ thirty thousand. Nothing here logs, and no ``repr`` shows a name.
 from __future__ import annotations
 
 import itertools
-import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import NamedTuple
 
-from anyascii import anyascii
+from archive.transcripts.names.sounds import _first_sound, _resemblance, sound_distance
+from archive.transcripts.names.spelling import (
+    _FOLDS,
+    _GLUED,
+    _GLUED_MIN_LENGTH,
+    _LONGEST_ENDING,
+    _PREFIX,
+    _collapse,
+    _guess_readings,
+    _head,
+    _raw_key,
+    _stems,
+    spelling_key,
+)
+from archive.transcripts.names.thresholds import (
+    COMMON_ZIPF,
+    FUZZY_MIN_LENGTH,
+    JOINED_MIN_LENGTH,
+    SHORT_PART_LENGTH,
+)
+from archive.transcripts.names.tokens import (
+    _AFTER,
+    _BEFORE,
+    _SPLIT_RE,
+    Hit,
+    _is_space,
+    _name_parts,
+    _patronymic_forms,
+    _sides,
+    _stem_forms,
+    _Target,
+    _tokens,
+)
+from archive.transcripts.names.words import (
+    _CYRILLIC_RE,
+    _could_be_name,
+    _may_be_glued,
+    _run_cue,
+    _RunCue,
+    _script,
+    is_common_word,
+    word_zipf,
+)
 
 __all__ = [
     "HOW",
@@ -65,70 +104,13 @@ __all__ = [
 
 # -- thresholds ---------------------------------------------------------------------------
 
-#: Keys shorter than this are never guessed at: "Ким", "Ali" match exactly (inflected,
-#: transliterated) or not at all. Four-letter keys get one vowel change ("Kati" for
-#: "Kate"): one consonant away from "Kate" lie "crate", "kale", "cafes".
-FUZZY_MIN_LENGTH = 4
-#: A word at least this frequent (Zipf scale: 3 = once per million words) in English or
-#: Russian is an ordinary word, not a misheard name, for the guesses. At 3.5, "tumour",
-#: "walkway", "catheter", "светлым", "осел" (Zipf 3.1-3.5) were still taken for Timur,
-#: Volkov, Kate, Светлана and Asel; at 3.0 none are, and wordfreq's small lists (every
-#: word from 3.0 up) are all that must be loaded.
-COMMON_ZIPF = 3.0
-#: A capitalised word is ordinary only from this frequency up; below it, it gets a
-#: close guess (one vowel or voicing change). Speech models capitalise the names they do
-#: not know: tiny.en wrote "Timor" (Zipf 3.3) for "Timur".
-CAPITALISED_COMMON_ZIPF = 4.0
-#: A capitalised word beside a found part of a name is taken as another part of it
-#: below this frequency ("Demetri Malcolm", "Daniel Locker"; not "Daniel Street").
-COMPLETION_MAX_ZIPF = 4.5
-COMMON_WORD_LANGUAGES = ("en", "ru")
-#: Whether guesses that only *sound* alike count (``phonetic``); off, only near
-#: spellings do. Measured worth: see the ablations of the bench.
-PHONETIC = True
-#: Name parts this short (or shorter) match only as typed, case included ("Ли", not
-#: the Russian particle "ли").
-SHORT_PART_LENGTH = 2
-#: A name split in tokens must join to at least this many letters, so that two tiny
-#: words ("a li") are not read as "Ali".
-JOINED_MIN_LENGTH = 5
+# The tuned ones are in ``thresholds.py``, which every part of the matcher reads.
 
 #: How a mention was found, from most to least certain. A span merged from several
 #: tokens reports the least certain, which is what a reviewer needs to check.
 HOW = ("exact", "inflected", "transliterated", "joined", "fuzzy", "phonetic")
 _RANK = {how: rank for rank, how in enumerate(HOW)}
 
-#: Words that join name parts but are no name themselves ("Ludwig van Beethoven",
-#: "Нурлан ұлы"); typed in lower case, they are not matched alone ("Ben" still is).
-PARTICLES = frozenset(
-    "al bin bint da de del den der di du el ibn la le ter van von "
-    "uly ulu kyzy qyzy ұлы қызы улы кызы оглы ибн".split()
-)
-
-# Endings, as spelling keys. Russian declension of names and surnames (Гульнар-ы/-е/-у/
-# -ой/-ою; Беков-а/-у/-ым/-ых; Игор-я/-ю/-ем) and English possessive/plural "s".
-_RUSSIAN_ENDINGS = "a i e u oi oiu om em ei eiu iu ia im ih ami am ah s".split()
-# Kazakh case and number suffixes in all their vowel-harmony and voicing variants,
-# Cyrillic and Latin (-ның -нің -дың -дің -тың -тің, -ға -ге -қа -ке -на -не, -ны -ні
-# -ды -ді -ты -ті, -да -де -та -те, -дан -ден -тан -тен -нан -нен, -мен -бен -пен,
-# -лар -лер -дар -дер -тар -тер, -дікі, -дағы), which all fold to these keys.
-_KAZAKH_SUFFIXES = (
-    "nin din tin ga ge ka ke na ne ni di ti da de ta te nda nde "
-    "dan den tan ten nan nen ndan nden men ben pen lar ler dar der tar ter "
-    "niki diki tiki dagi degi tagi tegi".split()
-)
-# A patronymic may be said the Russian way or the Kazakh way (Нурлановна, Нурланович,
-# Нұрланқызы, Нұрланұлы): the father's name and one of these.
-_PATRONYMIC_ENDINGS = ("ovna", "evna", "oviC", "eviC", "kizi", "uli")
-_ENDINGS = tuple(sorted(set(_RUSSIAN_ENDINGS + _KAZAKH_SUFFIXES), key=len, reverse=True))
-_ENDING_SET = frozenset(_ENDINGS)
-_KAZAKH_SET = frozenset(_KAZAKH_SUFFIXES)
-_LONGEST_ENDING = max(map(len, _ENDINGS))
-_MIN_STEM = 3
-_PREFIX = 3  # every key and stem has at least this many letters
-
-_GLUED = "+"  # the "ending" of a reading whose last letters were cut blindly
-_GLUED_MIN_LENGTH = 5  # names a glued reading may match ("Timur", not "Asel")
 _STRICT_MIN_LENGTH = 8  # names a run of ordinary words may match ("Whitfield")
 _RUN_SIZES = (2, 3)
 _CACHE_LIMIT = 200_000
@@ -155,395 +137,6 @@ class Mention:
     end: int
     key: int
     how: str
-
-
-# -- spelling keys ------------------------------------------------------------------------
-
-# Kazakh letters anyascii spells in ways no English or Russian romanisation uses.
-_CYRILLIC_FOLD = str.maketrans({"ң": "н", "ғ": "г", "қ": "к", "һ": "х", "ё": "е"})
-# One left-to-right pass, longest spelling first; the output is not re-read, so the
-# placeholders C (ch), S (sh), W (shch), Z (zh, j) and c (ts) cannot be rewritten.
-_FOLDS = {
-    "shch": "W",
-    "tsch": "C",
-    "dzh": "Z",
-    "sch": "S",
-    "tch": "C",
-    "ch": "C",
-    "sh": "S",
-    "zh": "Z",
-    "dj": "Z",
-    "j": "Z",
-    "kh": "h",
-    "gh": "g",
-    "ts": "c",
-    "tz": "c",
-    "ph": "f",
-    "ck": "k",
-    "ou": "u",
-    "ee": "i",
-    "oo": "u",
-    "q": "k",
-    "w": "v",
-    "x": "ks",
-    "y": "i",
-}
-_FOLD_RE = re.compile("|".join([*sorted(_FOLDS, key=len, reverse=True), "c"]))
-_NOT_LETTER = re.compile("[^a-z]+")
-_IE_RE = re.compile("(^|[aeiou])ie")  # Yerlan/Ерлан, Sergeyev/Sergeev
-_DOUBLE_RE = re.compile(r"(.)\1+")
-
-
-def _fold(match: re.Match[str]) -> str:
-    text = match.group()
-    if text == "c":  # a plain Latin c: soft before e/i/y, hard elsewhere
-        following = match.string[match.end() : match.end() + 1]
-        return "s" if following in ("e", "i", "y") else "k"
-    return _FOLDS[text]
-
-
-@lru_cache(maxsize=65536)
-def _raw_key(word: str) -> str:
-    """The spelling key before doubled letters collapse (endings are cut from this)."""
-    folded = word.casefold()
-    if not folded.isascii():
-        folded = anyascii(folded.translate(_CYRILLIC_FOLD)).lower()
-    key = _FOLD_RE.sub(_fold, _NOT_LETTER.sub("", folded))
-    return _IE_RE.sub(r"\1e", key)
-
-
-def _collapse(key: str) -> str:
-    return _DOUBLE_RE.sub(r"\1", key)
-
-
-def _head(raw_key: str) -> str:
-    """The first letters of a key once doubles collapse (a loop: this runs per run)."""
-    head = ""
-    for char in raw_key:
-        if not head or head[-1] != char:
-            head += char
-            if len(head) == _PREFIX:
-                break
-    return head
-
-
-def spelling_key(word: str) -> str:
-    """Fold a word to the key all its spellings share: Гульнара, Gul'nara, Gülnara and
-    Goulnara all give "gulnara"; Светлана and Swetlana give "svetlana"."""
-    return _collapse(_raw_key(word))
-
-
-def _endings_of(key: str, endings: frozenset[str]) -> Iterator[str]:
-    """The endings in ``endings`` that ``key`` ends with, leaving a stem of 3 or more."""
-    for size in range(1, min(_LONGEST_ENDING, len(key) - _MIN_STEM) + 1):
-        if key[-size:] in endings:
-            yield key[-size:]
-
-
-@lru_cache(maxsize=65536)
-def _stems(raw_key: str) -> tuple[tuple[str, str], ...]:
-    """(stem, ending) readings of a key: the key itself, then with one or two endings
-    cut (Kazakh stacks number and case: Бек-ов-тар-дың). Cut before doubles collapse,
-    so "Айгерим-мен" keeps its m."""
-    readings = [(_collapse(raw_key), "")]
-    for ending in sorted(_endings_of(raw_key, _ENDING_SET), key=len, reverse=True):
-        stem = raw_key[: -len(ending)]
-        readings.append((_collapse(stem), ending))
-        for inner in _endings_of(stem, _KAZAKH_SET):
-            readings.append((_collapse(stem[: -len(inner)]), inner + ending))
-    return tuple(dict.fromkeys(readings))
-
-
-@lru_cache(maxsize=65536)
-def _guess_readings(raw_key: str, glued: bool) -> tuple[tuple[str, str], ...]:
-    """The readings worth a guess: none on a short stem, nor on two cut endings, which
-    would be no evidence at all; and, for ``glued``, the key less its last one to three
-    letters ("Timorak": "Timor" + "ak")."""
-    readings = [
-        (stem, ending)
-        for stem, ending in _stems(raw_key)
-        if len(stem) >= FUZZY_MIN_LENGTH
-        and (not ending or (ending in _ENDING_SET and len(stem) > FUZZY_MIN_LENGTH))
-    ]
-    if glued:
-        for cut in range(1, 4):
-            stem = _collapse(raw_key[:-cut])
-            if len(stem) >= _GLUED_MIN_LENGTH:
-                readings.append((stem, _GLUED))
-    return tuple(dict.fromkeys(readings))
-
-
-# -- sounds -------------------------------------------------------------------------------
-
-_VOWELS = frozenset("aeiou")
-_SOUND_CLASS = {
-    **dict.fromkeys("aeiou", "V"),
-    **dict.fromkeys("kg", "K"),
-    **dict.fromkeys("bp", "P"),
-    **dict.fromkeys("dt", "T"),
-    **dict.fromkeys("fv", "F"),
-    **dict.fromkeys("szSZW", "S"),
-    **dict.fromkeys("Cc", "C"),
-    **dict.fromkeys("mn", "N"),  # nasals: tiny.en's "age-or-in" for "Aigerim"
-}
-
-
-def _first_sound(key: str) -> str:
-    """A key's first sound, which guesses must share: a speech model garbles the middle
-    of an unknown word far more often than its onset (tiny.en: "Bicova", "Galara",
-    "Smatlana", "Demetri", "Timor"). Any vowel stands for any other ("I Gareem" for
-    "Aigerim"); a consonant only for itself ("dimmer" is not "Timur")."""
-    return ("V" if key[0] in _VOWELS else key[0]) if key else ""
-
-
-def _change_cost(a: str, b: str) -> float:
-    if a == b:
-        return 0.0
-    if _SOUND_CLASS.get(a, a) == _SOUND_CLASS.get(b, b) or {a, b} == {"h", "k"}:
-        return 0.5  # vowel drift, voicing (k/g, s/z), nasals, aspiration (Bekhova)
-    return 1.0
-
-
-_KEY_LETTERS = "abcdefghijklmnopqrstuvwxyzCSWZ"
-_SOUND_CHANGE = {(a, b): _change_cost(a, b) for a in _KEY_LETTERS for b in _KEY_LETTERS}
-_SOUND_INDEL = {char: 0.5 if char in _VOWELS or char == "h" else 1.0 for char in _KEY_LETTERS}
-_PLAIN_CHANGE = {(a, b): float(a != b) for a in _KEY_LETTERS for b in _KEY_LETTERS}
-_PLAIN_INDEL = dict.fromkeys(_KEY_LETTERS, 1.0)
-
-
-def _distance(
-    a: str,
-    b: str,
-    change: dict[tuple[str, str], float],
-    indel: dict[str, float],
-    limit: float = math.inf,
-) -> float:
-    """Damerau edit distance (adjacent swaps cost 1) with the given costs; anything
-    over ``limit`` is reported as ``math.inf`` as soon as a whole row exceeds it."""
-    previous = [0.0]
-    for char in b:
-        previous.append(previous[-1] + indel[char])
-    before: list[float] = []
-    for i, char_a in enumerate(a, 1):
-        drop = indel[char_a]
-        current = [previous[0] + drop]
-        for j, char_b in enumerate(b, 1):
-            cost = min(
-                previous[j] + drop,
-                current[j - 1] + indel[char_b],
-                previous[j - 1] + change[char_a, char_b],
-            )
-            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
-                cost = min(cost, before[j - 2] + 1.0)
-            current.append(cost)
-        if min(current) > limit:
-            return math.inf
-        before, previous = previous, current
-    return previous[-1]
-
-
-@lru_cache(maxsize=65536)
-def sound_distance(a: str, b: str) -> float:
-    """Edit distance between spelling keys in which vowel drift, voicing, nasals and an
-    "h" cost half: "golnara"~"gulnara" 0.5, "igarim"~"aigerim" 1.0, "kasino"~"kasimov"
-    2.0. A speech model hearing an unknown name drifts its vowels far more than it
-    invents consonants."""
-    return _distance(a, b, _SOUND_CHANGE, _SOUND_INDEL)
-
-
-def _sound_within(a: str, b: str, limit: float) -> bool:
-    return _distance(a, b, _SOUND_CHANGE, _SOUND_INDEL, limit) <= limit
-
-
-def _spelling_distance(a: str, b: str) -> float:
-    """Plain Damerau-Levenshtein distance: every edit costs one."""
-    return _distance(a, b, _PLAIN_CHANGE, _PLAIN_INDEL)
-
-
-@lru_cache(maxsize=65536)
-def _skeleton(key: str) -> str:
-    return _collapse("".join(char for char in key if char not in _VOWELS))
-
-
-def _budget(length: int) -> float:
-    """Sound-distance budget: one vowel change for four letters, two (or a consonant)
-    up to six, three (or a consonant and a vowel: tiny.en's "Galara" for "Gulnara") up
-    to nine, four beyond."""
-    if length < FUZZY_MIN_LENGTH:
-        return 0.0
-    return 0.5 if length <= 4 else 1.0 if length <= 6 else 1.5 if length <= 9 else 2.0
-
-
-def _consonant_budget(length: int) -> float:
-    """Consonant edits allowed: only a voicing, nasal or "h" change up to five letters
-    ("tiur" is not "Timur"), one consonant up to nine, one and a half beyond."""
-    return 0.5 if length <= 5 else 1.0 if length <= 9 else 1.5
-
-
-def _resemblance(stem: str, key: str, budget: float | None = None) -> str | None:
-    """ "fuzzy", "phonetic" or None for a token's stem against a name's key.
-
-    Lengths within one letter (a speech model substitutes sounds; it rarely drops two),
-    consonants within the consonant budget, and the sound distance within ``budget``
-    (by default the budget for the name's length). "fuzzy" when the plain spelling
-    distance is within it too (or is a single edit), "phonetic" when only the sound is.
-    """
-    if abs(len(stem) - len(key)) > 1:
-        return None
-    allowed = _budget(len(key)) if budget is None else budget
-    if not _sound_within(stem, key, allowed):
-        return None
-    if not _sound_within(_skeleton(stem), _skeleton(key), _consonant_budget(len(key))):
-        return None
-    if _spelling_distance(stem, key) <= max(1.0, allowed):
-        return "fuzzy"
-    return "phonetic" if PHONETIC else None
-
-
-# -- ordinary words -----------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _word_zipfs() -> dict[str, float]:
-    """Zipf frequency of every word at Zipf 3 or more in English or Russian (wordfreq's
-    small lists hold exactly those, and load in a fraction of a second)."""
-    from wordfreq import get_frequency_dict
-
-    zipfs: dict[str, float] = {}
-    for language in COMMON_WORD_LANGUAGES:
-        for word, frequency in get_frequency_dict(language, wordlist="small").items():
-            folded = word.replace("ё", "е")
-            zipfs[folded] = max(zipfs.get(folded, 0.0), math.log10(frequency) + 9)
-    return zipfs
-
-
-@lru_cache(maxsize=65536)
-def word_zipf(word: str) -> float:
-    """How ordinary a word is: its highest Zipf frequency in English or Russian, 0 below
-    3 (a possessive counts as its word: "Ireland's" is as ordinary as "Ireland")."""
-    folded = word.casefold().replace("’", "'").replace("ё", "е")
-    zipfs = _word_zipfs()
-    zipf = zipfs.get(folded, 0.0)
-    if folded.endswith("'s"):
-        zipf = max(zipf, zipfs.get(folded[:-2], 0.0))
-    return zipf
-
-
-@lru_cache(maxsize=65536)
-def is_common_word(word: str) -> bool:
-    """True for an ordinary English or Russian word, which the guesses skip. A
-    capitalised word is held to a higher bar (``CAPITALISED_COMMON_ZIPF``)."""
-    capitalised = word[:1].isupper() and not word.isupper()
-    return word_zipf(word) >= (CAPITALISED_COMMON_ZIPF if capitalised else COMMON_ZIPF)
-
-
-def _may_be_glued(word: str, raw_key: str) -> bool:
-    """Whether a syllable may have been glued onto a name in this word: a capitalised
-    Latin word, as an English speech model writes a name it does not know ("Timorak").
-    Not Cyrillic, where a name with more letters is a derived word ("Тимуровцы",
-    Gaidar's young pioneers), nor a patronymic ("Timurovna" is his daughter)."""
-    return (
-        word[:1].isupper()
-        and not _CYRILLIC_RE.search(word)
-        and not raw_key.endswith(_PATRONYMIC_ENDINGS)
-    )
-
-
-def _could_be_name(word: str) -> bool:
-    """A capitalised word, no particle, and rarer than the words a capital does not
-    make a name of ("Locker", "Malcolm", "Malkon" pass; "Then", "Street" do not)."""
-    return (
-        word[:1].isupper()
-        and len(spelling_key(word)) >= 3
-        and word not in PARTICLES
-        and word_zipf(word) < COMPLETION_MAX_ZIPF
-    )
-
-
-class _RunCue(NamedTuple):
-    raw_key: str
-    head: str
-    unusual: bool  # rarer than an ordinary word (no bonus for a capital)
-    capital: bool
-
-
-@lru_cache(maxsize=65536)
-def _run_cue(word: str) -> _RunCue:
-    """What the gate for runs of tokens needs of a token, worked out once per spelling."""
-    raw_key = _raw_key(word)
-    capital = len(word) > 1 and word[0].isupper()
-    return _RunCue(raw_key, _head(raw_key), word_zipf(word) < COMMON_ZIPF, capital)
-
-
-_CYRILLIC_RE = re.compile("[\u0400-\u04ff]")
-
-
-def _script(text: str) -> str:
-    return "cyrillic" if _CYRILLIC_RE.search(text) else "latin"
-
-
-# -- names --------------------------------------------------------------------------------
-
-_BEFORE, _AFTER = 1, 2  # a name part with another part before it / after it
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """One spelling key a person can be found by."""
-
-    person: int
-    key: str
-    script: str
-    needs_ending: bool  # a stem such as "gulnar" is a name only with an ending after it
-    joined: bool  # two name parts run together
-    sides: int  # _BEFORE | _AFTER: where the entered name has more parts
-    sound: str
-
-
-#: One person a span may name: (rank in HOW, person, sides of the matched part).
-Hit = tuple[int, int, int]
-
-_TOKEN_RE = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+(?:['’ʼ\-‐](?:[^\W\d_]|[\u0300-\u036f])+)*")
-_SPLIT_RE = re.compile(r"[\-‐]")
-
-
-def _tokens(text: str) -> list[tuple[int, int, str]]:
-    """Words with their offsets; apostrophes and hyphens inside a word keep it whole
-    ("Gul'nara", "Aigerim-ge"); hyphenated words are also tried part by part."""
-    return [(match.start(), match.end(), match.group()) for match in _TOKEN_RE.finditer(text)]
-
-
-def _is_space(gap: str) -> bool:
-    """One or two spaces: what lies between the parts of one name (never a line break,
-    which redaction must keep)."""
-    return 0 < len(gap) <= 2 and not gap.strip(" \t\u00a0")
-
-
-def _name_parts(name: str) -> list[str]:
-    """The parts of a name as typed, particles left out ("Ludwig van Beethoven")."""
-    return [word for _start, _end, word in _tokens(name) if word not in PARTICLES]
-
-
-def _stem_forms(key: str) -> list[str]:
-    """Stems a name declines from, each a name only with an ending after it:
-    Гульнара → гульнар(-ы, -е, -ой, -у); Бекова → беков(-ой, -у, -ым)."""
-    if key.endswith("a") and len(key) > _MIN_STEM:
-        return [key[:-1]]
-    return []
-
-
-def _patronymic_forms(key: str) -> list[str]:
-    """A patronymic said the other way: Нурлановна and Нұрланқызы (and -ович, -ұлы)
-    name the same father; never the bare "Нурлан", who is someone else."""
-    for ending in _PATRONYMIC_ENDINGS:
-        if key.endswith(ending) and len(key) - len(ending) >= _MIN_STEM:
-            root = key[: -len(ending)]
-            return [root + other for other in _PATRONYMIC_ENDINGS if other != ending]
-    return []
-
-
-def _sides(index: int, count: int) -> int:
-    return (_BEFORE if index > 0 else 0) | (_AFTER if index < count - 1 else 0)
 
 
 class NameMatcher:
