@@ -20,7 +20,7 @@ given to the model as hotwords:
 - ``old job``: names, vocabulary and the pseudonyms, as the job gave before
   pseudonyms were taken out;
 - ``job``: what the job gives now: names and vocabulary in the languages where they
-  were measured to help (``engine.HOTWORD_LANGUAGES``), nothing elsewhere.
+  were measured to help (``guards.HOTWORD_LANGUAGES``), nothing elsewhere.
 
 For each it reports the word error rate against what was said (jiwer, after lower-
 casing, dropping punctuation and folding the Russian yo into ye), the invented-word
@@ -56,13 +56,13 @@ sys.path.insert(0, str(ROOT))
 from archive.recordings.audio import decode  # noqa: E402
 from archive.transcription import diarization  # noqa: E402
 from archive.transcription.engine import (  # noqa: E402
-    HOTWORD_LANGUAGES,
     Segment,
     TranscriptionInfo,
     load_model,
     normalise_text,
     transcribe,
 )
+from archive.transcription.guards import HOTWORD_LANGUAGES  # noqa: E402
 
 SR = 16_000
 SHOW = "--show" in sys.argv  # print what each condition wrote
@@ -150,7 +150,7 @@ def conditions(interview: Interview) -> dict[str, list[str]]:
         "vocabulary": vocabulary,
         "names+vocabulary": vocabulary + names,
         "old job": vocabulary + names + list(interview.pseudonyms),
-        # What the job gives now: names and vocabulary where they help (engine.HOTWORD_LANGUAGES).
+        # What the job gives now: names and vocabulary where they help (guards.HOTWORD_LANGUAGES).
         "job": vocabulary + names if interview.language in HOTWORD_LANGUAGES else [],
     }
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from archive.recordings.audio import decode
-from archive.transcription import engine
+from archive.transcription import decoding_settings, engine, guards
 from bench.common import FIXTURES, REPO
 from bench.fidelity import RUSSIAN, Interview, speak
 
@@ -104,10 +104,10 @@ def measure(model, audio, languages, reference: str, guarded: bool = True) -> di
     shown = [s for s in segments if s.suspect is None]
     hypothesis = fold(" ".join(s.text for s in shown))
     loops = sum(
-        engine.is_phrase_loop(fold(s.text))
+        guards.is_phrase_loop(fold(s.text))
         or (
-            len(fold(s.text)) >= engine.MIN_CHARS_FOR_COMPRESSION_CHECK
-            and engine.compression_ratio(fold(s.text)) > engine.SEGMENT_COMPRESSION_RATIO
+            len(fold(s.text)) >= decoding_settings.MIN_CHARS_FOR_COMPRESSION_CHECK
+            and guards.compression_ratio(fold(s.text)) > decoding_settings.SEGMENT_COMPRESSION_RATIO
         )
         for s in shown
     )

@@ -238,7 +238,7 @@ def test_a_kazakh_word_is_found_by_its_kazakh_spelling(app, interviewer):
 
 
 def test_a_window_is_decoded_in_the_likeliest_listed_language():
-    from archive.transcription.engine import choose_language
+    from archive.transcription.languages import choose_language
 
     heard = {"la": 0.5, "ru": 0.1, "kk": 0.05, "en": 0.3}
     language, probability = choose_language(heard, ["kk", "ru"])
@@ -248,12 +248,8 @@ def test_a_window_is_decoded_in_the_likeliest_listed_language():
 
 
 def test_windows_close_at_a_pause_once_they_hold_enough_speech():
-    from archive.transcription.engine import (
-        SAMPLE_RATE,
-        LanguageWindow,
-        _window_spans,
-        language_runs,
-    )
+    from archive.transcription.decoding_settings import SAMPLE_RATE
+    from archive.transcription.languages import LanguageWindow, _window_spans, language_runs
 
     def s(seconds: float) -> int:
         return int(seconds * SAMPLE_RATE)

@@ -39,9 +39,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import re
-import unicodedata
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +46,34 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 
+from archive.transcription.decoding_settings import (
+    _CUT_FRAME,
+    CHUNK_SECONDS,
+    COMPRESSION_RATIO_THRESHOLD,
+    CUT_SEARCH_SECONDS,
+    HALLUCINATION_SILENCE_THRESHOLD,
+    LOG_PROB_THRESHOLD,
+    NO_SPEECH_THRESHOLD,
+    REDECODE_MARGIN_SECONDS,
+    REDECODE_TEMPERATURES,
+    SAMPLE_RATE,
+    VAD_MIN_SILENCE_MS,
+)
+from archive.transcription.guards import (
+    hotword_tokens_of,
+    is_duplicate,
+    normalise_text,
+    suspect_reason,
+)
+
+# The job asks ``engine.hotwords_help`` (pipeline.py): kept importable from here.
+from archive.transcription.guards import hotwords_help as hotwords_help
+from archive.transcription.languages import (
+    LanguageRun,
+    language_list,
+    language_runs,
+    language_windows,
+)
 from archive.transcription.models import resolve_model
 
 if TYPE_CHECKING:  # faster_whisper is imported lazily: it pulls onnxruntime and ctranslate2
@@ -56,57 +81,7 @@ if TYPE_CHECKING:  # faster_whisper is imported lazily: it pulls onnxruntime and
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
-
 Device = Literal["auto", "cpu", "cuda"]
-
-#: Hallucination guards. The first three are faster-whisper's (and Whisper's) own
-#: defaults, set explicitly so an upgrade cannot change them silently.
-NO_SPEECH_THRESHOLD = 0.6
-LOG_PROB_THRESHOLD = -1.0
-COMPRESSION_RATIO_THRESHOLD = 2.4
-#: Seconds of silence around a suspected hallucination before it is skipped.
-HALLUCINATION_SILENCE_THRESHOLD = 2.0
-VAD_MIN_SILENCE_MS = 500
-
-#: Long recordings are transcribed in pieces of at most this many seconds, because
-#: faster-whisper computes VAD and log-mel features for the whole array at once: peak
-#: memory grows ~1.1 MiB per second of audio (a 2 h interview would need ~8 GB).
-#: Measured with tiny.en on 10 min of speech: one piece peaked at 876 MiB RSS,
-#: 300 s pieces at 669 MiB, whatever the total length.
-CHUNK_SECONDS = 300.0
-#: Each cut is placed at the quietest 100 ms in the last this-many seconds before the
-#: nominal boundary, so that it falls in a pause rather than inside a word.
-CUT_SEARCH_SECONDS = 30.0
-_CUT_FRAME = SAMPLE_RATE // 10
-
-#: A duplicate of the previous segment is dropped only from this many words up:
-#: "Yes." answered by "Yes." is ordinary conversation, a repeated sentence is a loop.
-MIN_WORDS_FOR_DUPLICATE = 3
-#: Longest phrase (in words) considered for a loop, and how often it must repeat.
-#: base on a Russian recording detected as Latin looped on a 7-word phrase ("the full
-#: moon of the world, and ..." thirty times): 12 leaves room above that.
-MAX_LOOP_PHRASE_WORDS = 12
-MIN_LOOP_REPEATS = 3
-#: A single word must repeat more often to count ("no, no, no" is real speech).
-MIN_LOOP_REPEATS_ONE_WORD = 5
-#: A segment whose words are at least this share of the hotwords (names and
-#: vocabulary), from MIN_WORDS_FOR_HOTWORD_CHECK words up, is suspect: measured with
-#: base on a Russian recording, names and pseudonyms as hotwords gave nothing but the
-#: names ("Светлана Сейтказиева Светлана Айгуль ..."), WER 0.86 against 0.59 without.
-HOTWORD_SHARE = 0.6
-MIN_WORDS_FOR_HOTWORD_CHECK = 3
-#: Faster than anyone speaks: letters per second of segment time (conversational
-#: Russian and English run at 10-15; JFK's address at 10). A segment stamped far
-#: shorter than its text is a decoding that ran on.
-MAX_LETTERS_PER_SECOND = 25.0
-#: gzip ratio of a segment's text from which it is a loop (Whisper's own measure and
-#: threshold, applied here to each kept segment rather than to the 30 s window).
-SEGMENT_COMPRESSION_RATIO = COMPRESSION_RATIO_THRESHOLD
-MIN_CHARS_FOR_COMPRESSION_CHECK = 60
-#: The re-decoding of a suspect segment: no hotwords, no prompt, temperature fallback.
-REDECODE_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-REDECODE_MARGIN_SECONDS = 0.2
 
 
 class Word(NamedTuple):
@@ -399,132 +374,6 @@ def _keep(seg, info, hotword_tokens, redecode, previous, on_segment) -> str | No
     return previous
 
 
-def language_list(language: str | Sequence[str] | None) -> list[str]:
-    """The languages as a list of codes: "ru, kk" or ["ru", "kk"] or None (= [])."""
-    if language is None:
-        return []
-    items = language.replace(";", ",").split(",") if isinstance(language, str) else language
-    seen: dict[str, None] = {}
-    for item in items:
-        code = str(item).strip().lower()
-        if code:
-            seen.setdefault(code, None)
-    return list(seen)
-
-
-#: Language windows: at most Whisper's own 30 s. A window closes at a pause of at
-#: least LANGUAGE_PAUSE_SECONDS once it holds MIN_WINDOW_SPEECH_SECONDS of speech, so
-#: a change of speaker (and of language) usually starts a new window, while a
-#: sentence or two, too short to tell Russian from Kazakh reliably, does not.
-WINDOW_SECONDS = 30.0
-LANGUAGE_PAUSE_SECONDS = 1.0
-MIN_WINDOW_SPEECH_SECONDS = 8.0
-
-
-class LanguageWindow(NamedTuple):
-    """A stretch of ``audio`` (samples) and the language chosen for it."""
-
-    start: int
-    end: int
-    language: str
-    probability: float
-    speech_seconds: float
-
-
-LanguageRun = LanguageWindow  # consecutive windows of one language, merged
-
-
-def language_windows(
-    model: WhisperModel, audio: np.ndarray, languages: Sequence[str] | None
-) -> list[LanguageWindow]:
-    """Cut ``audio`` into windows of speech at pauses and choose each one's language.
-
-    Speech is found with the same Silero VAD as the decoding uses. Each window's
-    log-mel features go through the encoder once, and ``detect_language`` on that
-    encoder output gives the probability of every language; those of ``languages``
-    are kept and renormalised (all languages when None), and the best is the window's.
-    The windows cover the audio without gaps (each boundary is in the middle of the
-    pause between two windows), so decoding each one loses no word.
-    """
-    from faster_whisper.audio import pad_or_trim
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    total = int(audio.shape[0])
-    chunks = get_speech_timestamps(
-        audio, VadOptions(min_silence_duration_ms=VAD_MIN_SILENCE_MS), sampling_rate=SAMPLE_RATE
-    )
-    spans = _window_spans([(int(c["start"]), int(c["end"])) for c in chunks])
-    if not spans:
-        spans = [[(0, total)]]
-    extractor = model.feature_extractor
-    windows = []
-    for index, span in enumerate(spans):
-        speech = np.concatenate([audio[a:b] for a, b in span])[: extractor.n_samples]
-        features = pad_or_trim(extractor(speech)[..., : extractor.nb_max_frames])
-        encoder_output = model.encode(features)
-        probabilities = {
-            token[2:-2]: float(p) for token, p in model.model.detect_language(encoder_output)[0]
-        }
-        lang, probability = choose_language(probabilities, languages)
-        start = 0 if index == 0 else (spans[index - 1][-1][1] + span[0][0]) // 2
-        end = total if index == len(spans) - 1 else (span[-1][1] + spans[index + 1][0][0]) // 2
-        seconds = sum(b - a for a, b in span) / SAMPLE_RATE
-        windows.append(LanguageWindow(start, end, lang, probability, seconds))
-    return windows
-
-
-def choose_language(
-    probabilities: dict[str, float], languages: Sequence[str] | None
-) -> tuple[str, float]:
-    """The most probable of ``languages`` (all when None), with its probability
-    renormalised over them. A listed language the model does not know counts as 0."""
-    if languages:
-        allowed = {lang: probabilities.get(lang, 0.0) for lang in languages}
-    else:
-        allowed = probabilities
-    best = max(allowed, key=allowed.__getitem__)
-    total = sum(allowed.values())
-    return best, (allowed[best] / total if total > 0 else 1.0 / len(allowed))
-
-
-def _window_spans(chunks: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-    """Group VAD speech chunks (sample spans) into windows: a window spans at most
-    WINDOW_SECONDS, and closes at a pause of LANGUAGE_PAUSE_SECONDS or more once it
-    holds MIN_WINDOW_SPEECH_SECONDS of speech. A chunk longer than a window is split."""
-    limit = int(WINDOW_SECONDS * SAMPLE_RATE)
-    pause = int(LANGUAGE_PAUSE_SECONDS * SAMPLE_RATE)
-    enough = int(MIN_WINDOW_SPEECH_SECONDS * SAMPLE_RATE)
-    pieces = [(a, min(a + limit, end)) for start, end in chunks for a in range(start, end, limit)]
-    spans: list[list[tuple[int, int]]] = []
-    current: list[tuple[int, int]] = []
-    for a, b in pieces:
-        if current:
-            spoken = sum(y - x for x, y in current)
-            if b - current[0][0] > limit or (a - current[-1][1] >= pause and spoken >= enough):
-                spans.append(current)
-                current = []
-        current.append((a, b))
-    if current:
-        spans.append(current)
-    return spans
-
-
-def language_runs(windows: list[LanguageWindow]) -> list[LanguageRun]:
-    """Merge neighbouring windows of the same language, to decode each run at once."""
-    runs: list[LanguageRun] = []
-    for window in windows:
-        if runs and runs[-1].language == window.language:
-            last = runs[-1]
-            seconds = last.speech_seconds + window.speech_seconds
-            probability = (
-                last.probability * last.speech_seconds + window.probability * window.speech_seconds
-            ) / max(seconds, 1e-9)
-            runs[-1] = LanguageRun(last.start, window.end, last.language, probability, seconds)
-        else:
-            runs.append(window)
-    return runs
-
-
 def _decoding(language: str, beam_size: int) -> dict:
     """The settings every decoding shares (see the module's docstring for why)."""
     return {
@@ -545,66 +394,6 @@ def _drop(info: TranscriptionInfo, seg: Segment, reason: str) -> None:
     log.info("Dropping a %s segment at %.2f-%.2f s", reason, seg.start, seg.end)
     info.segments_dropped += 1
     info.dropped_reasons[reason] = info.dropped_reasons.get(reason, 0) + 1
-
-
-#: Languages in which the interview's names and vocabulary are given to the model as
-#: hotwords. Measured by bench/fidelity.py with base: in English they never made the
-#: word error rate worse (0.113 with and without on the two-voice interview; names
-#: 0.145 against 0.161 on the first draft) and added no word; in Russian they helped
-#: one recording (0.38 against 0.59) and wrecked another, where base answered a
-#: 14-second turn with "Тимур Ахметов Тимур Ахметов" (0.98 against 0.74, even after
-#: the guard re-decoded it). Until the bigger models are measured, other languages are
-#: transcribed without them, and their names are found by the matcher.
-HOTWORD_LANGUAGES = frozenset({"en"})
-
-
-def hotwords_help(model: WhisperModel, language: str | Sequence[str] | None) -> bool:
-    """Whether the interview's names and vocabulary should prime this model for
-    these languages (all of them in HOTWORD_LANGUAGES; see there); an English-only
-    model always hears English."""
-    if not model.model.is_multilingual:
-        return True
-    languages = language_list(language)
-    return bool(languages) and all(code in HOTWORD_LANGUAGES for code in languages)
-
-
-def hotword_tokens_of(hotwords: Sequence[str]) -> frozenset[str]:
-    """The normalised words of the hotwords, as ``suspect_reason`` compares them."""
-    return frozenset(normalise_text(" ".join(hotwords)).split())
-
-
-def suspect_reason(seg: Segment, hotword_tokens: frozenset[str]) -> str | None:
-    """Why a decoded segment is likely not what was said, or None.
-
-    - "loop": a phrase said over and over (``is_phrase_loop``), or text that gzip
-      compresses like a loop does (Whisper's compression ratio);
-    - "hotwords": mostly the names and vocabulary the model was primed with;
-    - "too_fast": more letters per second than anyone speaks.
-    A suspect segment is decoded again without hotwords; see ``transcribe``.
-    """
-    norm = normalise_text(seg.text)
-    words = norm.split()
-    if not words:
-        return None
-    if is_phrase_loop(norm) or (
-        len(norm) >= MIN_CHARS_FOR_COMPRESSION_CHECK
-        and compression_ratio(norm) > SEGMENT_COMPRESSION_RATIO
-    ):
-        return "loop"
-    if hotword_tokens and len(words) >= MIN_WORDS_FOR_HOTWORD_CHECK:
-        primed = sum(word in hotword_tokens for word in words)
-        if primed >= HOTWORD_SHARE * len(words):
-            return "hotwords"
-    letters = sum(ch.isalpha() for ch in norm)
-    if letters / max(seg.end - seg.start, 1.0) > MAX_LETTERS_PER_SECOND:
-        return "too_fast"
-    return None
-
-
-def compression_ratio(text: str) -> float:
-    """Bytes of ``text`` over bytes gzip makes of it: about 1.5 for speech, 3+ for loops."""
-    data = text.encode("utf-8")
-    return len(data) / len(zlib.compress(data))
 
 
 class _Redecoder:
@@ -677,48 +466,3 @@ def _to_segment(raw: object, offset: float = 0.0) -> Segment:
         no_speech_prob=float(raw.no_speech_prob),  # type: ignore[attr-defined]
         words=words,
     )
-
-
-_NON_WORD = re.compile(r"[^\w\s']+")
-
-
-def normalise_text(text: str) -> str:
-    """Lowercase, drop punctuation, collapse spaces: what "the same words" means."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_NON_WORD.sub(" ", text).split())
-
-
-def is_duplicate(norm: str, previous: str | None) -> bool:
-    """True when a segment repeats the previous kept one word for word (and is long
-    enough that a repeat is more likely a decoding loop than a real echo)."""
-    return (
-        previous is not None and norm == previous and len(norm.split()) >= MIN_WORDS_FOR_DUPLICATE
-    )
-
-
-def is_phrase_loop(norm: str) -> bool:
-    """True when a segment is mostly one short phrase said over and over.
-
-    Looks for the longest stretch in which the words repeat with a period of 1 to
-    MAX_LOOP_PHRASE_WORDS words. It is a loop when the phrase repeats at least
-    MIN_LOOP_REPEATS times (MIN_LOOP_REPEATS_ONE_WORD for a single word, since
-    "no, no, no" is real speech) and the stretch covers at least half the segment:
-    "thank you thank you thank you", or tiny.en on German audio: "we had to focus on
-    the rest of the rest of the rest of the rest of the rest".
-    """
-    words = norm.split()
-    n = len(words)
-    for size in range(1, MAX_LOOP_PHRASE_WORDS + 1):
-        needed = MIN_LOOP_REPEATS_ONE_WORD if size == 1 else MIN_LOOP_REPEATS
-        if n < needed * size:
-            break
-        run = best = 0
-        for j in range(size, n):
-            if words[j] == words[j - size]:
-                run += 1
-                best = max(best, run + size)
-            else:
-                run = 0
-        if best >= needed * size and 2 * best >= n:
-            return True
-    return False

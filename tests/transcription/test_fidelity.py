@@ -15,16 +15,14 @@ import pytest
 
 from archive.recordings.audio import decode
 from archive.transcription import diarization
-from archive.transcription.engine import (
-    Segment,
+from archive.transcription.engine import Segment, load_model, transcribe
+from archive.transcription.guards import (
     compression_ratio,
     hotword_tokens_of,
     hotwords_help,
     is_phrase_loop,
-    load_model,
     normalise_text,
     suspect_reason,
-    transcribe,
 )
 from tests.fixtures import FIXTURES
 

@@ -25,12 +25,8 @@ from sqlalchemy import select
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment
 from archive.transcription import pipeline
-from archive.transcription.engine import (
-    SEGMENT_COMPRESSION_RATIO,
-    compression_ratio,
-    is_phrase_loop,
-    normalise_text,
-)
+from archive.transcription.decoding_settings import SEGMENT_COMPRESSION_RATIO
+from archive.transcription.guards import compression_ratio, is_phrase_loop, normalise_text
 from tests.fixtures import FIXTURES
 from tests.narrated import _bearer
 

@@ -15,16 +15,8 @@ import pytest
 
 from archive.recordings.audio import decode as decode_16k_mono
 from archive.transcription import engine, models
-from archive.transcription.engine import (
-    Segment,
-    Word,
-    is_duplicate,
-    is_phrase_loop,
-    load_model,
-    normalise_text,
-    plan_chunks,
-    transcribe,
-)
+from archive.transcription.engine import Segment, Word, load_model, plan_chunks, transcribe
+from archive.transcription.guards import is_duplicate, is_phrase_loop, normalise_text
 from archive.transcription.models import (
     ModelIntegrityError,
     ModelNotFoundError,
