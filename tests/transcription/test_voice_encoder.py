@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from archive.transcription.torch_checkpoint import UnsafeCheckpointError, load_checkpoint
 from archive.transcription.voice_encoder import (
     EncoderWeights,
-    UnsafeCheckpointError,
     VoiceEncoder,
-    load_checkpoint,
     mel_filterbank,
     mel_spectrogram,
     normalize_volume,
