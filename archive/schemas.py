@@ -56,20 +56,28 @@ def invalid(template: str, **params: object) -> PydanticCustomError:
     )
 
 
+def reraised(exc: ValidationError) -> PydanticCustomError:
+    """A service's own check (``check_languages``...) used inside a validator."""
+    return invalid(exc.template, **exc.params)
+
+
 class Schema(BaseModel):
     """An operation's input. Unknown keys are ignored unless the model says otherwise."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any] | Schema) -> Self:
-        """The validated model, or a ``ValidationError`` with the archive's message."""
+    def parse(cls, data: Mapping[str, Any] | Schema, **context: Any) -> Self:
+        """The validated model, or a ``ValidationError`` with the archive's message.
+
+        ``context``: what a check needs to know besides the body (an interview's
+        duration...), as ``info.context`` in the validators."""
         if isinstance(data, cls):
             return data
         if isinstance(data, Schema):
             data = data.model_dump()
         try:
-            return cls.model_validate(dict(data))
+            return cls.model_validate(dict(data), context=context or None)
         except pydantic.ValidationError as exc:
             raise archive_error(cls, exc) from None
 

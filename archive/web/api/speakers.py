@@ -5,21 +5,16 @@ from __future__ import annotations
 from flask_login import current_user
 
 from archive import interviews
-from archive.errors import N_, ValidationError
-from archive.interviews import identity, speakers
+from archive.interviews import speakers
+from archive.interviews.outputs import SpeakerEditorView
+from archive.interviews.schemas import MergeInto
 from archive.transcripts import rendering
 from archive.web.api import bp, json_body
 
 
 def speaker_json(speaker) -> dict:
-    return {
-        "id": speaker.id,
-        "label": speaker.label,
-        "name": identity.display_name(current_user, speaker),
-        "pseudonym": speaker.pseudonym,
-        "role": speaker.role,
-        "has_real_name": speakers.has_real_name(speaker),
-    }
+    """A speaker as those who name speakers see it (the name chosen by the policy)."""
+    return SpeakerEditorView.of(current_user, speaker).as_json()
 
 
 @bp.patch("/interviews/<int:interview_id>/speakers/<int:speaker_id>")
@@ -45,13 +40,6 @@ def reveal_speaker(interview_id: int, speaker_id: int):
 def merge_speaker(interview_id: int, speaker_id: int):
     interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
     merged = speakers.get_speaker(interview, speaker_id)
-    keep = speakers.get_speaker(interview, _int(json_body().get("into"), "into"))
+    keep = speakers.get_speaker(interview, MergeInto.parse(json_body()).into)
     speakers.merge_speakers(current_user, keep, merged)
     return speaker_json(keep)
-
-
-def _int(value, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(N_("%(field)s must be a speaker id."), field=field) from None
