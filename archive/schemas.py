@@ -64,7 +64,7 @@ def reraised(exc: ValidationError) -> PydanticCustomError:
 class Schema(BaseModel):
     """An operation's input. Unknown keys are ignored unless the model says otherwise."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="ignore")
 
     @classmethod
     def parse(cls, data: Mapping[str, Any] | Schema, **context: Any) -> Self:
