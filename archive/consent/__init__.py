@@ -8,6 +8,7 @@ Every service writes its audit event in the same transaction as the change.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -15,14 +16,18 @@ from typing import IO, Any
 from sqlalchemy import or_, select, update
 
 from archive import audit, notifications, policy
-from archive.errors import N_, ConflictError, NotFoundError, ValidationError, parse_date
+from archive.consent.schemas import (
+    GRANT_DAYS,  # noqa: F401  (the form's default expiry: web/consent.py)
+    AccessRequestBody,
+    AgreementTerms,
+    Decision,
+    Withdrawal,
+)
+from archive.errors import N_, ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.interviews import speakers
 from archive.interviews.sequences import lock, next_number
 from archive.models import (
-    ACCESS_LEVELS,
-    AUDIO_PERMISSIONS,
-    IDENTITY_CHOICES,
     AccessRequest,
     Agreement,
     Collection,
@@ -36,7 +41,6 @@ from archive.search import indexing
 
 log = logging.getLogger(__name__)
 
-GRANT_DAYS = 365
 DOCUMENT_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
@@ -44,52 +48,9 @@ MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 # -- agreements ---------------------------------------------------------------
 
 
-def _choice(data: dict, key: str, choices: tuple[str, ...], default: str) -> str:
-    value = data.get(key, default)
-    if value not in choices:
-        raise ValidationError(
-            N_("%(key)s must be one of %(choices)s."), key=key, choices=", ".join(choices)
-        )
-    return value
-
-
-def _embargo(data: dict) -> date | None:
-    return parse_date(
-        data.get("embargo_until"), N_("embargo_until must be a date such as 2051-01-01.")
-    )
-
-
-def agreement_terms(data: dict) -> dict[str, Any]:
+def agreement_terms(data: Mapping[str, Any] | AgreementTerms) -> dict[str, Any]:
     """Validated terms of an agreement, from a form or a JSON body."""
-    notes = data.get("notes") or ""
-    if not isinstance(notes, str) or len(notes) > 20_000:
-        raise ValidationError(N_("notes must be text of at most 20,000 characters."))
-    identity = _choice(data, "identity", IDENTITY_CHOICES, "pseudonym")
-    return {
-        "access_level": _choice(data, "access_level", ACCESS_LEVELS, "sealed"),
-        "audio_permission": _choice(data, "audio", AUDIO_PERMISSIONS, "none"),
-        "identity": identity,
-        "named_speakers": _named_speakers(data) if identity == "named" else None,
-        "embargo_until": _embargo(data),
-        "notes": notes.strip(),
-    }
-
-
-def _named_speakers(data: dict) -> list[int]:
-    value = data.get("named_speakers")
-    if isinstance(value, str):
-        value = [part for part in value.replace(",", " ").split()]
-    if not isinstance(value, list) or not value:
-        raise ValidationError(
-            N_(
-                'With identity "named", say which speakers chose to be named: named_speakers, '
-                "a list of speaker ids. Nobody else is shown by name."
-            )
-        )
-    try:
-        return sorted({int(item) for item in value if not isinstance(item, bool)})
-    except (TypeError, ValueError):
-        raise ValidationError(N_("named_speakers must be a list of speaker ids.")) from None
+    return AgreementTerms.parse(data).terms()
 
 
 def _check_named(actor: User, interview: Interview, named: list[int] | None) -> None:
@@ -111,7 +72,7 @@ def _check_named(actor: User, interview: Interview, named: list[int] | None) -> 
 def record_agreement(
     actor: User,
     interview: Interview,
-    data: dict,
+    data: Mapping[str, Any] | AgreementTerms,
     document: IO[bytes] | None = None,
     document_type: str | None = None,
 ) -> Agreement:
@@ -222,27 +183,20 @@ def get_agreement(interview: Interview, version: int) -> Agreement:
 # -- access requests and grants ------------------------------------------------
 
 
-def request_access(researcher: User, data: dict) -> AccessRequest:
+def request_access(researcher: User, data: Mapping[str, Any] | AccessRequestBody) -> AccessRequest:
     """A researcher asks for an interview or a collection, with a purpose."""
     policy.require(researcher, "request_access")
-    purpose = data.get("purpose")
-    if not isinstance(purpose, str) or len(purpose.strip()) < 20:
-        raise ValidationError(N_("Describe your purpose in at least 20 characters."))
-    if data.get("accept_terms") not in (True, "true", "y", "yes", "on", "1"):
-        raise ValidationError(N_("You must accept the terms of use to ask for access."))
-    interview_id, collection_id = data.get("interview_id"), data.get("collection_id")
-    if bool(interview_id) == bool(collection_id):
-        raise ValidationError(N_("Ask for one interview_id or one collection_id."))
-    if interview_id:
-        interview = db.session.get(Interview, _id(interview_id))
+    body = AccessRequestBody.parse(data)
+    if body.interview_id:
+        interview = db.session.get(Interview, body.interview_id)
         policy.require(researcher, "see_metadata", interview)
-    elif db.session.get(Collection, _id(collection_id)) is None:
+    elif db.session.get(Collection, body.collection_id) is None:
         raise NotFoundError()
     request = AccessRequest(
         researcher_id=researcher.id,
-        interview_id=_id(interview_id) if interview_id else None,
-        collection_id=_id(collection_id) if collection_id else None,
-        purpose=purpose.strip()[:5000],
+        interview_id=body.interview_id,
+        collection_id=body.collection_id,
+        purpose=body.purpose,
         accepted_terms=True,
     )
     db.session.add(request)
@@ -261,13 +215,6 @@ def request_access(researcher: User, data: dict) -> AccessRequest:
     return request
 
 
-def _id(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(N_("Ids are whole numbers.")) from None
-
-
 def get_request(request_id: int) -> AccessRequest:
     request = db.session.get(AccessRequest, request_id)
     if request is None:
@@ -284,11 +231,9 @@ def decide(
 ) -> Grant | None:
     """Approve (a grant until ``expires_on``, one year by default) or refuse."""
     policy.require(custodian, "decide_access")
-    if not isinstance(approve, bool):
-        raise ValidationError(N_("approve must be true or false."))
-    if message is not None and not isinstance(message, str):
-        raise ValidationError(N_("message must be text."))
-    expiry = _expiry(expires_on) if approve else None  # every check before any change
+    # Every check before any change.
+    decision = Decision.parse({"approve": approve, "expires_on": expires_on, "message": message})
+    approve, expiry, message = decision.approve, decision.expires_on, decision.message
     lock(AccessRequest, request.id)  # two custodians at once: one decides, one gets 409
     db.session.refresh(request)
     if request.status != "pending":
@@ -322,15 +267,6 @@ def decide(
     db.session.commit()
     notifications.announce("access_decided", request.id)
     return grant
-
-
-def _expiry(value: Any) -> date:
-    expiry = parse_date(value, N_("expires_on must be a date such as 2027-06-30."))
-    if expiry is None:
-        return date.today() + timedelta(days=GRANT_DAYS)
-    if expiry <= date.today():
-        raise ValidationError(N_("expires_on must be in the future."))
-    return expiry
 
 
 def revoke_grant(custodian: User, grant: Grant, reason: str = "revoked") -> Grant:
@@ -413,11 +349,8 @@ def withdraw(
     change is committed. Returns how many masters were purged.
     """
     policy.require(custodian, "withdraw", interview)
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if len(reason) < 5:
-        raise ValidationError(N_("Give the reason for the withdrawal."))
-    if not isinstance(purge_master, bool):
-        raise ValidationError(N_("purge_master must be true or false."))
+    checked = Withdrawal.parse({"reason": reason, "purge_master": purge_master})
+    reason, purge_master = checked.reason, checked.purge_master
     if purge_master:
         _check_title(interview, confirm_title)
     lock(Interview, interview.id)  # two custodians at once: the second waits, then sees it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -10,25 +11,22 @@ from typing import Any
 from sqlalchemy import exists, select
 
 from archive import audit, policy
-from archive.errors import N_, NotFoundError, ValidationError, parse_date
+from archive.errors import NotFoundError
 from archive.extensions import db
 from archive.interviews import identity
+from archive.interviews.schemas import (  # noqa: F401  (re-exported for callers and tests)
+    LANGUAGE_CODES,
+    MAX_LANGUAGES,
+    MAX_SPEAKERS,
+    NewInterview,
+    check_language,
+    check_languages,
+)
 from archive.interviews.sequences import lock, next_number
-from archive.models import SPEAKER_ROLES, Collection, Interview, Recording, Speaker, User
+from archive.models import Collection, Interview, Recording, Speaker, User
 from archive.transcripts import redaction
 
 log = logging.getLogger(__name__)
-
-MAX_SPEAKERS = 20
-# The languages Whisper knows.
-LANGUAGE_CODES = frozenset(
-    (
-        "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu "
-        "ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml "
-        "mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw "
-        "ta te tg th tk tl tr tt uk ur uz vi yi yo yue zh"
-    ).split()
-)
 
 
 def get_interview(interview_id: int) -> Interview:
@@ -212,66 +210,6 @@ def collections() -> list[Collection]:
     return sorted(db.session.scalars(select(Collection)), key=lambda c: c.title.casefold())
 
 
-def check_language(language: str | None) -> str | None:
-    if language in (None, ""):
-        return None
-    code = str(language).strip().lower()
-    if code not in LANGUAGE_CODES:
-        raise ValidationError(
-            N_(
-                "Unknown language code %(language)r: use a code such as en, ru, kk or de, "
-                "or leave it empty to detect the language."
-            ),
-            language=language,
-        )
-    return code
-
-
-#: More languages than anyone speaks in one interview is a typing mistake.
-MAX_LANGUAGES = 8
-
-
-def check_languages(value: Any) -> list[str]:
-    """The interview's languages from "ru, kk", ["ru", "kk"] or None, checked against
-    the languages Whisper (faster-whisper) knows; [] means not known."""
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        items = value.replace(";", ",").replace(" ", ",").split(",")
-    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-        items = value
-    else:
-        raise ValidationError(
-            N_('languages must be codes separated by commas ("ru, kk") or a list of codes.')
-        )
-    codes: list[str] = []
-    for item in items:
-        code = item.strip().lower()
-        if not code or code in codes:
-            continue
-        if code not in LANGUAGE_CODES:
-            raise ValidationError(
-                N_(
-                    "Unknown language code %(code)s: use the two-letter codes of the "
-                    "languages spoken, such as ru, kk or en (the transcription knows %(count)d)."
-                ),
-                code=repr(item.strip()),
-                count=len(LANGUAGE_CODES),
-            )
-        codes.append(code)
-    if len(codes) > MAX_LANGUAGES:
-        raise ValidationError(N_("List at most %(count)d languages."), count=MAX_LANGUAGES)
-    return codes
-
-
-def _languages_of(data: dict) -> list[str]:
-    """``languages`` when given, else the single ``language`` of older clients."""
-    if data.get("languages") not in (None, "", []):
-        return check_languages(data.get("languages"))
-    single = check_language(data.get("language"))
-    return [single] if single else []
-
-
 def set_languages(interview: Interview, codes: list[str]) -> None:
     """Store the list, and its first language as the interview's ``language``."""
     interview.languages = ",".join(codes) or None
@@ -298,106 +236,23 @@ def update_languages(actor: User, interview: Interview, value: Any) -> Interview
     return interview
 
 
-def _text(data: dict, key: str, limit: int, required: bool = False) -> str:
-    value = data.get(key)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(N_("%(key)s must be text."), key=key)
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(N_("%(key)s is required."), key=key)
-    if len(value) > limit:
-        raise ValidationError(
-            N_("%(key)s is longer than %(limit)s characters."), key=key, limit=limit
-        )
-    return value
-
-
-def _speakers(data: dict) -> list[dict]:
-    speakers = data.get("speakers") or []
-    if not isinstance(speakers, list) or len(speakers) > MAX_SPEAKERS:
-        raise ValidationError(
-            N_("speakers must be a list of at most %(max_speakers)s speakers."),
-            max_speakers=MAX_SPEAKERS,
-        )
-    cleaned = []
-    for number, item in enumerate(speakers, start=1):
-        if not isinstance(item, dict):
-            raise ValidationError(N_("speaker %(number)s must be an object."), number=number)
-        role = item.get("role") or "other"
-        if role not in SPEAKER_ROLES:
-            raise ValidationError(
-                N_("speaker %(number)s: role must be one of %(choices)s."),
-                number=number,
-                choices=", ".join(SPEAKER_ROLES),
-            )
-        aliases = item.get("aliases") or []
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise ValidationError(
-                N_("speaker %(number)s: aliases must be a list of names."), number=number
-            )
-        cleaned.append(
-            {
-                "pseudonym": _text(item, "pseudonym", 120),
-                "role": role,
-                "real_name": _text(item, "real_name", 300),
-                "aliases": aliases,
-            }
-        )
-    return cleaned
-
-
-def _expected_speakers(data: dict) -> int | None:
-    value = data.get("expected_speakers")
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(N_("expected_speakers must be a whole number.")) from None
-    if not 1 <= number <= MAX_SPEAKERS:
-        raise ValidationError(
-            N_("expected_speakers must be between 1 and %(max_speakers)s."),
-            max_speakers=MAX_SPEAKERS,
-        )
-    return number
-
-
-def _collection_id(data: dict) -> int | None:
-    value = data.get("collection")
-    if value in (None, ""):
-        return None
-    try:
-        collection = db.session.get(Collection, int(value))
-    except (TypeError, ValueError):
-        collection = None
-    if collection is None:
-        raise ValidationError(N_("There is no such collection."))
-    return collection.id
-
-
-def _recorded_on(data: dict) -> date | None:
-    value = data.get("recorded_on") or data.get("date")
-    return parse_date(value, N_("The date must look like 2022-01-05."))
-
-
-def create_interview(actor: User, data: dict) -> Interview:
+def create_interview(actor: User, data: Mapping[str, Any] | NewInterview) -> Interview:
     """Create an interview from validated fields; the interviewer of record is the
     creator when an interviewer creates it."""
     policy.require(actor, "create_interview")
+    body = NewInterview.parse(data)
     interview = Interview(
-        title=_text(data, "title", 300, required=True),
-        summary=_text(data, "summary", 20_000),
-        place=_text(data, "place", 300),
-        vocabulary=_text(data, "vocabulary", 5_000),
-        expected_speakers=_expected_speakers(data),
-        collection_id=_collection_id(data),
-        recorded_on=_recorded_on(data),
+        title=body.title,
+        summary=body.summary,
+        place=body.place,
+        vocabulary=body.vocabulary,
+        expected_speakers=body.expected_speakers,
+        collection_id=body.collection,
+        recorded_on=body.recorded_on,
         interviewer_id=actor.id if actor.role == "interviewer" else None,
     )
-    set_languages(interview, _languages_of(data))
-    speakers = _speakers(data)
+    set_languages(interview, body.languages)
+    speakers = body.speakers
     db.session.add(interview)
     db.session.flush()
     for item in speakers:

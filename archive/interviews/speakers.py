@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import av
@@ -14,8 +15,8 @@ from archive import audit, search
 from archive.errors import N_, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
+from archive.interviews.schemas import Reveal, SpeakerChanges
 from archive.models import (
-    SPEAKER_ROLES,
     Interview,
     Recording,
     Revision,
@@ -30,7 +31,6 @@ from archive.transcripts import redaction
 log = logging.getLogger(__name__)
 
 SAMPLE_SECONDS = 8.0
-MIN_REASON = 10
 
 
 def get_speaker(interview: Interview, speaker_id: int) -> Speaker:
@@ -44,45 +44,19 @@ def has_real_name(speaker: Speaker) -> bool:
     return bool(identity.protected_names(speaker))
 
 
-def _names(value: Any, field: str) -> list[str]:
-    if isinstance(value, str):
-        value = [part for part in value.replace("\n", ",").split(",")]
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError(N_("%(field)s must be a list of names."), field=field)
-    if any(len(item) > 300 for item in value):
-        raise ValidationError(N_("Each of %(field)s must be at most 300 characters."), field=field)
-    return value
-
-
-def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
+def update_speaker(
+    actor: User, speaker: Speaker, data: Mapping[str, Any] | SpeakerChanges
+) -> Speaker:
     """Apply a partial update; names are encrypted, and never written to the log."""
-    changed: list[str] = []
-    if "pseudonym" in data:
-        pseudonym = data["pseudonym"]
-        if not isinstance(pseudonym, str) or len(pseudonym.strip()) > 120:
-            raise ValidationError(N_("pseudonym must be text of at most 120 characters."))
-        speaker.pseudonym = pseudonym.strip()
-        changed.append("pseudonym")
-    if "role" in data:
-        if data["role"] not in SPEAKER_ROLES:
-            raise ValidationError(
-                N_("role must be one of %(choices)s."), choices=", ".join(SPEAKER_ROLES)
-            )
-        speaker.role = data["role"]
-        changed.append("role")
-    names_changed = False
-    if "real_name" in data:
-        if not isinstance(data["real_name"], str) or len(data["real_name"]) > 300:
-            raise ValidationError(N_("real_name must be text of at most 300 characters."))
-        identity.set_identity(speaker, data["real_name"], None)
-        changed.append("real_name")
-        names_changed = True
-    if "aliases" in data:
-        identity.set_identity(speaker, None, _names(data["aliases"], "aliases"))
-        changed.append("aliases")
-        names_changed = True
-    if not changed:
-        raise ValidationError(N_("Nothing to change: send pseudonym, role, real_name or aliases."))
+    changes = SpeakerChanges.parse(data)
+    changed = changes.changed()
+    if changes.pseudonym is not None:
+        speaker.pseudonym = changes.pseudonym
+    if changes.role is not None:
+        speaker.role = changes.role
+    names_changed = bool({"real_name", "aliases"} & set(changed))
+    if names_changed:
+        identity.set_identity(speaker, changes.real_name, changes.aliases)
     redaction.check_pseudonym(speaker)
     if names_changed and speaker.named:
         # The agreement named the person it was recorded for: a new name is shown
@@ -185,15 +159,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
 
 def reveal(actor: User, speaker: Speaker, reason: str) -> dict[str, Any]:
     """A custodian sees a real name after saying why; the reveal is audited."""
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if len(reason) < MIN_REASON:
-        raise ValidationError(
-            N_(
-                "Say why you need the real name (at least %(min_reason)s characters): "
-                "the reason is kept in the audit log."
-            ),
-            min_reason=MIN_REASON,
-        )
+    reason = Reveal.parse({"reason": reason}).reason
     audit.record(
         db.session,
         "identity_revealed",

@@ -325,7 +325,7 @@ class IndexPoint(Base):
     title: Mapped[str] = mapped_column(EncryptedText)
     keywords: Mapped[list | None] = mapped_column(EncryptedJSON)
     synopsis: Mapped[str] = mapped_column(EncryptedText, default="")
-    # The other OHMS fields of a point, where given (archive/transcripts/contents.py EXTRA_FIELDS):
+    # The other OHMS fields of a point, where given (archive/transcripts/schemas.py EXTRA_FIELDS):
     # subjects, partial_transcript, gps, gps_zoom, gps_text, hyperlinks.
     extra: Mapped[dict | None] = mapped_column(EncryptedJSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

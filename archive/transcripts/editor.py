@@ -21,6 +21,7 @@ from archive.interviews import identity
 from archive.models import Interview, Segment, User
 from archive.transcripts import redaction, rendering, review_queue
 from archive.transcripts import transcript_edits as edits
+from archive.transcripts.schemas import Selection, SplitAt
 
 
 def editor_data(user: User, interview: Interview) -> dict[str, Any]:
@@ -165,9 +166,7 @@ def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
 
 def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """Split at ``at``, a position in the rendered text the editor shows."""
-    at = data.get("at")
-    if not isinstance(at, int) or isinstance(at, bool):
-        raise ValidationError(N_("at must be a character position in the segment's text."))
+    at = SplitAt.parse(data).at
     edits.claim(segment, data.get("version"))
     try:
         position = redaction.source_offset(_hidden(user, segment), at)
@@ -179,9 +178,8 @@ def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
 
 def redact(user: User, segment: Segment, data: dict[str, Any]):
     """Redact a selection of the rendered text (positions as the editor shows them)."""
-    start, end = data.get("start"), data.get("end")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
-        raise ValidationError(N_("start and end must be character positions (whole numbers)."))
+    selection = Selection.parse(data)
+    start, end = selection.start, selection.end
     edits.check_version(segment, data.get("version"))
     return edits.add_redaction(
         user, segment, start, end, data.get("reason"), data.get("replacement")

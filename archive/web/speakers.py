@@ -1,4 +1,4 @@
-"""The speakers page (naming, merging, revealing) and the redactions page."""
+"""The speakers page: naming, merging, revealing."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext
 from flask_login import current_user
 
-from archive import interviews, policy
+from archive import interviews
 from archive.errors import ArchiveError
 from archive.interviews import speakers
 from archive.models import SPEAKER_ROLES
-from archive.transcripts import redaction, rendering
-from archive.transcripts import transcript_edits as edits
+from archive.transcripts import rendering
 from archive.web.errors import translated
 from archive.web.forms import EmptyForm
 
@@ -101,58 +100,3 @@ def sample(interview_id: int, speaker_id: int):
     if clip is None:
         abort(404)
     return Response(clip, mimetype="audio/mpeg", headers={"Cache-Control": "no-store"})
-
-
-@bp.get("/interviews/<int:interview_id>/redactions")
-def redactions(interview_id: int):
-    interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
-    marked = redaction.marked_spans(interview)
-    return render_template(
-        "speakers/redactions.html",
-        interview=interview,
-        marked=marked,
-        suggestions=redaction.suggestions(interview, user=current_user),
-        segments={s.id: s for s in rendering.render(current_user, interview)},
-        form=EmptyForm(),
-    )
-
-
-@bp.post("/segments/<int:segment_id>/redact")
-def redact(segment_id: int):
-    segment = edits.get_segment(segment_id)
-    interview = policy.require(current_user, "edit_transcript", segment.recording.interview)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        if request.form.get("start"):
-            edits.add_redaction(
-                current_user,
-                segment,
-                request.form.get("start"),
-                request.form.get("end"),
-                request.form.get("reason"),
-                request.form.get("replacement"),
-            )
-        else:
-            edits.redact_phrase(
-                current_user,
-                segment,
-                request.form.get("phrase", ""),
-                request.form.get("reason", ""),
-                request.form.get("replacement"),
-            )
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-    else:
-        flash(gettext("Redacted. The listening copy is being remade."), "info")
-    return redirect(url_for("speakers.redactions", interview_id=interview.id))
-
-
-@bp.post("/redactions/<int:redaction_id>/undo")
-def undo(redaction_id: int):
-    row = edits.get_redaction(redaction_id)
-    interview = policy.require(current_user, "edit_transcript", row.segment.recording.interview)
-    if EmptyForm().validate_on_submit():
-        edits.remove_redaction(current_user, row)
-        flash(gettext("The redaction is undone."), "info")
-    return redirect(url_for("speakers.redactions", interview_id=interview.id))

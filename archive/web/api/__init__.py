@@ -42,10 +42,13 @@ class BadRequestBody(ValidationError):
 
 def init_app(app: Flask) -> None:
     from archive.web.api import (  # noqa: F401  (their routes register on bp)
+        audio,
         consent,
         exports,
         interviews,
         research,
+        review,
+        segments,
         speakers,
         users,
     )

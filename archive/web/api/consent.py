@@ -6,7 +6,7 @@ from flask import request
 from flask_login import current_user
 
 from archive import consent, interviews, policy
-from archive.errors import N_, ValidationError
+from archive.consent.schemas import AgreementKeys
 from archive.transcripts import rendering
 from archive.web.api import bp, json_body
 
@@ -27,22 +27,11 @@ def agreement_json(agreement) -> dict:
     }
 
 
-AGREEMENT_FIELDS = frozenset(
-    {"access_level", "audio", "identity", "named_speakers", "embargo_until", "notes"}
-)
-
-
 @bp.post("/interviews/<int:interview_id>/agreements")
 def record_agreement(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "record_agreement")
     data = json_body()
-    unknown = sorted(set(data) - AGREEMENT_FIELDS)
-    if unknown:
-        raise ValidationError(N_("Unknown field(s): %(fields)s."), fields=", ".join(unknown))
-    if "access_level" not in data:
-        raise ValidationError(
-            N_("access_level is required: sealed, catalogue, on_request or open.")
-        )
+    AgreementKeys.parse(data)
     agreement = consent.record_agreement(current_user, interview, data)
     return agreement_json(agreement), 201
 

@@ -9,7 +9,8 @@ from flask_login import current_user
 from archive import audit, interviews, policy, recordings
 from archive.errors import N_, ValidationError
 from archive.extensions import db
-from archive.interviews import identity
+from archive.interviews.outputs import RecordingView, SpeakerView
+from archive.interviews.schemas import InterviewChanges
 from archive.transcripts import citations, rendering
 from archive.web.access import public
 from archive.web.api import bp, json_body
@@ -41,13 +42,7 @@ def interview_detail(interview) -> dict:
     data.update(
         workflow_status=interview.workflow_status,
         speakers=[
-            {
-                "id": speaker.id,
-                "label": speaker.label,
-                "name": identity.display_name(current_user, speaker),
-                "role": speaker.role,
-            }
-            for speaker in interview.speakers
+            SpeakerView.of(current_user, speaker).as_json() for speaker in interview.speakers
         ],
     )
     if policy.can(current_user, "see_restricted_metadata", interview):
@@ -61,10 +56,7 @@ def interview_detail(interview) -> dict:
         data["vocabulary"] = shown.vocabulary
         data["expected_speakers"] = interview.expected_speakers
     else:
-        data["recordings"] = [
-            {"id": r.id, "position": r.position, "duration": r.duration, "status": r.status}
-            for r in interview.recordings
-        ]
+        data["recordings"] = [RecordingView.of(r).as_json() for r in interview.recordings]
     return data
 
 
@@ -105,16 +97,9 @@ def update_interview(interview_id: int):
     """Change an interview's details; for now its ``languages`` ("ru, kk" or a list)."""
     interview = interviews.get_visible(current_user, interview_id, "edit_metadata")
     data = json_body()
-    unknown = sorted(set(data) - {"languages"})
-    if unknown:
-        raise ValidationError(
-            gettext(
-                "These fields cannot be changed here: %(fields)s. Send languages.",
-                fields=", ".join(unknown)[:200],
-            )
-        )
-    if "languages" in data:
-        interviews.update_languages(current_user, interview, data["languages"])
+    changes = InterviewChanges.parse(data)
+    if "languages" in changes.model_fields_set:
+        interviews.update_languages(current_user, interview, changes.languages)
     return interview_detail(interview)
 
 

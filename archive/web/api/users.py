@@ -8,6 +8,7 @@ from flask import request
 from flask_login import current_user
 
 from archive import accounts, audit, policy
+from archive.accounts.schemas import NewUser
 from archive.transcripts import redaction
 from archive.web.api import bp, json_body
 
@@ -36,14 +37,8 @@ def users():
 @bp.post("/users")
 def create_user():
     policy.require(current_user, "manage_users")
-    data = json_body()
-    user = accounts.create_user(
-        current_user,
-        str(data.get("email", "")),
-        str(data.get("role", "")),
-        str(data.get("password", "")),
-        str(data.get("name", "")),
-    )
+    body = NewUser.parse(json_body())
+    user = accounts.create_user(current_user, body.email, body.role, body.password, body.name)
     return user_json(user), 201
 
 

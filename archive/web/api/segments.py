@@ -1,0 +1,117 @@
+"""Segments in the API: edits, splits and merges, redactions, revisions."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from archive import accounts, policy
+from archive.transcripts import editor, redaction
+from archive.transcripts import transcript_edits as edits
+from archive.web.api import bp, json_body
+
+
+def _segment_for(action: str, segment_id: int):
+    segment = edits.get_segment(segment_id)
+    policy.require(current_user, action, segment.recording.interview)
+    return segment
+
+
+def _view(segment) -> dict:
+    return editor.segment_view(
+        segment, redaction.redactor_for(current_user, segment.recording.interview)
+    )
+
+
+@bp.get("/segments/<int:segment_id>")
+def get_segment(segment_id: int):
+    """One segment as the editor shows it (after a conflict, to compare)."""
+    return {"segment": _view(_segment_for("edit_transcript", segment_id))}
+
+
+@bp.patch("/segments/<int:segment_id>")
+def edit_segment(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    editor.save(current_user, segment, json_body())
+    return {"id": segment.id, "version": segment.version, "segment": _view(segment)}
+
+
+@bp.post("/segments/<int:segment_id>/split")
+def split_segment(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    tail = editor.split(current_user, segment, json_body())
+    return {"segments": [_view(segment), _view(tail)]}, 201
+
+
+@bp.post("/segments/<int:segment_id>/merge")
+def merge_segment(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    following = edits.next_segment(segment)
+    gone = following.id if following else None
+    edits.merge_with_next(current_user, segment, json_body().get("version"))
+    return {"segment": _view(segment), "removed": gone}
+
+
+@bp.post("/segments/<int:segment_id>/confirm")
+def confirm_segment(segment_id: int):
+    """A doubted segment (a possible hallucination) checked against the audio."""
+    segment = _segment_for("edit_transcript", segment_id)
+    edits.confirm_segment(current_user, segment, json_body().get("version"))
+    return {"segment": _view(segment)}
+
+
+@bp.post("/segments/<int:segment_id>/redactions")
+def add_redaction(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    data = json_body()
+    if data.get("rendered") is True:
+        row = editor.redact(current_user, segment, data)
+        return {"id": row.id, "replacement": row.replacement, "segment": _view(segment)}, 201
+    row = edits.add_redaction(
+        current_user,
+        segment,
+        data.get("start"),
+        data.get("end"),
+        data.get("reason"),
+        data.get("replacement"),
+        data.get("version"),
+    )
+    return {"id": row.id, "replacement": row.replacement}, 201
+
+
+@bp.delete("/redactions/<int:redaction_id>")
+def remove_redaction(redaction_id: int):
+    row = edits.get_redaction(redaction_id)
+    policy.require(current_user, "edit_transcript", row.segment.recording.interview)
+    edits.remove_redaction(current_user, row)
+    return {"id": row.id, "removed": True}
+
+
+@bp.get("/segments/<int:segment_id>/revisions")
+def segment_revisions(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    redactor = redaction.redactor_for(current_user, segment.recording.interview)
+    history = edits.revisions(segment)
+    authors = accounts.names_of({r.author_id for r in history if r.author_id})
+    return {
+        "revisions": [
+            {
+                "version": r.version,
+                "kind": r.kind,
+                "text": redactor.earlier(segment, r.text) if redactor else r.text,
+                "speaker_id": r.speaker_id,
+                "start": r.start,
+                "end": r.end,
+                "author_id": r.author_id,
+                "author": authors.get(r.author_id, "the transcription"),
+                "at": r.created_at.isoformat() + "Z",
+            }
+            for r in history
+        ]
+    }
+
+
+@bp.post("/segments/<int:segment_id>/restore")
+def restore_segment(segment_id: int):
+    segment = _segment_for("edit_transcript", segment_id)
+    edits.restore(current_user, segment, json_body().get("version"))
+    return {"id": segment.id, "version": segment.version, "segment": _view(segment)}

@@ -1,0 +1,71 @@
+"""The redactions page: hide a phrase or a span of a segment, undo a redaction."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+
+from archive import interviews, policy
+from archive.errors import ArchiveError
+from archive.transcripts import redaction, rendering
+from archive.transcripts import transcript_edits as edits
+from archive.web.errors import translated
+from archive.web.forms import EmptyForm
+
+bp = Blueprint("redactions", __name__)
+
+
+@bp.get("/interviews/<int:interview_id>/redactions")
+def index(interview_id: int):
+    interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
+    marked = redaction.marked_spans(interview)
+    return render_template(
+        "redactions/index.html",
+        interview=interview,
+        marked=marked,
+        suggestions=redaction.suggestions(interview, user=current_user),
+        segments={s.id: s for s in rendering.render(current_user, interview)},
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/segments/<int:segment_id>/redact")
+def redact(segment_id: int):
+    segment = edits.get_segment(segment_id)
+    interview = policy.require(current_user, "edit_transcript", segment.recording.interview)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        if request.form.get("start"):
+            edits.add_redaction(
+                current_user,
+                segment,
+                request.form.get("start"),
+                request.form.get("end"),
+                request.form.get("reason"),
+                request.form.get("replacement"),
+            )
+        else:
+            edits.redact_phrase(
+                current_user,
+                segment,
+                request.form.get("phrase", ""),
+                request.form.get("reason", ""),
+                request.form.get("replacement"),
+            )
+    except ArchiveError as exc:
+        flash(translated(exc), "error")
+    else:
+        flash(gettext("Redacted. The listening copy is being remade."), "info")
+    return redirect(url_for("redactions.index", interview_id=interview.id))
+
+
+@bp.post("/redactions/<int:redaction_id>/undo")
+def undo(redaction_id: int):
+    row = edits.get_redaction(redaction_id)
+    interview = policy.require(current_user, "edit_transcript", row.segment.recording.interview)
+    if EmptyForm().validate_on_submit():
+        edits.remove_redaction(current_user, row)
+        flash(gettext("The redaction is undone."), "info")
+    return redirect(url_for("redactions.index", interview_id=interview.id))
