@@ -526,11 +526,3 @@ def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> 
         raise
     _delete_files(interview.id, keys)
     return len(keys)
-
-
-def ended_grants_notice(researcher: User) -> list[Grant]:
-    """Grants that ended because their interview was withdrawn: told on the page."""
-    query = select(Grant).where(
-        Grant.researcher_id == researcher.id, Grant.ended_reason == "the interview was withdrawn"
-    )
-    return list(db.session.scalars(query))

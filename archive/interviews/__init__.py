@@ -139,11 +139,10 @@ def list_visible(
     user: Any,
     page: int = 1,
     per_page: int = 25,
-    status: str | None = None,
     filters: CatalogueFilter | None = None,
 ):
     """A page of the interviews ``user`` may see in the catalogue, newest first."""
-    filters = filters or CatalogueFilter(status=status)
+    filters = filters or CatalogueFilter()
     query = policy.visible(user, select(Interview)).order_by(Interview.id.desc())
     if filters.status == "awaiting_review":
         query = query.where(Interview.workflow_status.in_(AWAITING_REVIEW))

@@ -18,7 +18,6 @@ from archive.models import (
     SPEAKER_ROLES,
     Interview,
     Recording,
-    Revision,
     Segment,
     Speaker,
     User,
@@ -205,40 +204,6 @@ def reveal(actor: User, speaker: Speaker, reason: str) -> dict[str, Any]:
     )
     db.session.commit()
     return {"real_name": identity.real_name(speaker), "aliases": identity.aliases(speaker)}
-
-
-def reassign_segment(actor: User, segment: Segment, speaker: Speaker) -> Segment:
-    """Give a segment to another speaker of the same interview, as a new revision."""
-    if speaker.interview_id != segment.recording.interview_id or speaker.merged_into_id:
-        raise ValidationError(N_("That speaker does not belong to this interview."))
-    if segment.speaker_id == speaker.id:
-        return segment
-    segment.speaker_id = speaker.id
-    segment.version += 1
-    db.session.add(
-        Revision(
-            segment_id=segment.id,
-            version=segment.version,
-            kind="speaker",
-            text=segment.text,
-            speaker_id=speaker.id,
-            start=segment.start,
-            end=segment.end,
-            author_id=actor.id,
-        )
-    )
-    audit.record(
-        db.session,
-        "segment_reassigned",
-        actor,
-        interview_id=speaker.interview_id,
-        object_type="segment",
-        object_id=segment.id,
-        speaker=speaker.id,
-    )
-    indexing.reindex(db.session, speaker.interview)
-    db.session.commit()
-    return segment
 
 
 def segment_counts(interview: Interview) -> dict[int, int]:

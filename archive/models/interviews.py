@@ -22,7 +22,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from archive.models.base import Base, utcnow
 from archive.models.types import EncryptedJSON, EncryptedText
 
-WORKFLOW_STATUSES = ("new", "transcribing", "machine_transcript", "in_review", "approved")
 JOB_STATUSES = ("queued", "processing", "done", "failed")
 #: The machine English translation of a recording (None: not wanted, it is in English).
 TRANSLATION_STATUSES = ("queued", "running", "done", "failed")

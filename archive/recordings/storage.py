@@ -18,7 +18,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from flask import current_app
 
@@ -170,18 +169,6 @@ def process_alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
-
-
-def copy_into(source: BinaryIO, target: BinaryIO, limit: int | None = None) -> int:
-    """Stream ``source`` into ``target`` chunk by chunk; returns the bytes copied."""
-    copied = 0
-    while chunk := source.read(CHUNK):
-        copied += len(chunk)
-        if limit is not None and copied > limit:
-            raise StorageError("file too large")
-        target.write(chunk)
-    target.flush()
-    return copied
 
 
 def sha256_file(path: Path) -> str:
