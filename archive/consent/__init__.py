@@ -268,13 +268,6 @@ def _id(value: Any) -> int:
         raise ValidationError(N_("Ids are whole numbers.")) from None
 
 
-def get_request(request_id: int) -> AccessRequest:
-    request = db.session.get(AccessRequest, request_id)
-    if request is None:
-        raise NotFoundError()
-    return request
-
-
 def decide(
     custodian: User,
     request: AccessRequest,
@@ -346,13 +339,6 @@ def revoke_grant(custodian: User, grant: Grant, reason: str = "revoked") -> Gran
             object_id=grant.id,
         )
         db.session.commit()
-    return grant
-
-
-def get_grant(grant_id: int) -> Grant:
-    grant = db.session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFoundError()
     return grant
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import exists, select
 
 from archive import audit, policy
-from archive.errors import N_, NotFoundError, ValidationError, parse_date
+from archive.errors import N_, ValidationError, parse_date
 from archive.extensions import db
 from archive.interviews import identity
 from archive.interviews.sequences import lock, next_number
@@ -29,13 +29,6 @@ LANGUAGE_CODES = frozenset(
         "ta te tg th tk tl tr tt uk ur uz vi yi yo yue zh"
     ).split()
 )
-
-
-def get_interview(interview_id: int) -> Interview:
-    interview = db.session.get(Interview, interview_id)
-    if interview is None:
-        raise NotFoundError()
-    return interview
 
 
 def get_visible(user: Any, interview_id: int, action: str = "see_metadata") -> Interview:

@@ -11,9 +11,10 @@ import numpy as np
 from sqlalchemy import func, select, update
 
 from archive import audit, search
-from archive.errors import N_, NotFoundError, ValidationError
+from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
+from archive.lookup import get_or_404
 from archive.models import (
     SPEAKER_ROLES,
     Interview,
@@ -33,10 +34,11 @@ MIN_REASON = 10
 
 
 def get_speaker(interview: Interview, speaker_id: int) -> Speaker:
-    speaker = db.session.get(Speaker, speaker_id)
-    if speaker is None or speaker.interview_id != interview.id or speaker.merged_into_id:
-        raise NotFoundError()
-    return speaker
+    return get_or_404(
+        Speaker,
+        speaker_id,
+        lambda s: s.interview_id == interview.id and not s.merged_into_id,
+    )
 
 
 def has_real_name(speaker: Speaker) -> bool:

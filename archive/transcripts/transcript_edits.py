@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from archive import audit, policy
-from archive.errors import N_, ConflictError, NotFoundError, ValidationError
+from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
 from archive.interviews.sequences import lock
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
@@ -31,20 +31,6 @@ from archive.transcripts.redaction import (
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 20_000
-
-
-def get_segment(segment_id: int) -> Segment:
-    segment = db.session.get(Segment, segment_id)
-    if segment is None:
-        raise NotFoundError()
-    return segment
-
-
-def get_redaction(redaction_id: int) -> Redaction:
-    redaction = db.session.get(Redaction, redaction_id)
-    if redaction is None:
-        raise NotFoundError()
-    return redaction
 
 
 def _outdate_copy(recording: Recording) -> None:

@@ -9,6 +9,8 @@ from flask_login import current_user
 from archive import accounts, policy
 from archive.errors import ArchiveError
 from archive.i18n import label
+from archive.lookup import get_or_404
+from archive.models import User
 from archive.web.errors import translated
 from archive.web.forms import EditUserForm, NewUserForm
 
@@ -61,7 +63,7 @@ def create_user():
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):
-    user = accounts.get_user(user_id)
+    user = get_or_404(User, user_id)
     form = EditUserForm(obj=user)
     if form.validate_on_submit():
         try:

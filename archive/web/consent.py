@@ -10,7 +10,14 @@ from flask_login import current_user
 
 from archive import consent, interviews, policy
 from archive.errors import ArchiveError
-from archive.models import ACCESS_LEVELS, AUDIO_PERMISSIONS, IDENTITY_CHOICES
+from archive.lookup import get_or_404
+from archive.models import (
+    ACCESS_LEVELS,
+    AUDIO_PERMISSIONS,
+    IDENTITY_CHOICES,
+    AccessRequest,
+    Grant,
+)
 from archive.recordings import storage
 from archive.transcripts import rendering
 from archive.web.errors import translated
@@ -179,7 +186,7 @@ def decide(request_id: int):
     try:
         consent.decide(
             current_user,
-            consent.get_request(request_id),
+            get_or_404(AccessRequest, request_id),
             approve,
             request.form.get("expires_on"),
             request.form.get("message"),
@@ -195,6 +202,6 @@ def decide(request_id: int):
 def revoke(grant_id: int):
     policy.require(current_user, "decide_access")
     _form_ok()
-    consent.revoke_grant(current_user, consent.get_grant(grant_id))
+    consent.revoke_grant(current_user, get_or_404(Grant, grant_id))
     flash(gettext("The grant is revoked."), "info")
     return redirect(url_for("consent.queue"))

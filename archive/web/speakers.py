@@ -9,7 +9,8 @@ from flask_login import current_user
 from archive import interviews, policy
 from archive.errors import ArchiveError
 from archive.interviews import speakers
-from archive.models import SPEAKER_ROLES
+from archive.lookup import get_or_404
+from archive.models import SPEAKER_ROLES, Redaction, Segment
 from archive.transcripts import redaction, rendering
 from archive.transcripts import transcript_edits as edits
 from archive.web.errors import translated
@@ -119,7 +120,7 @@ def redactions(interview_id: int):
 
 @bp.post("/segments/<int:segment_id>/redact")
 def redact(segment_id: int):
-    segment = edits.get_segment(segment_id)
+    segment = get_or_404(Segment, segment_id)
     interview = policy.require(current_user, "edit_transcript", segment.recording.interview)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -150,7 +151,7 @@ def redact(segment_id: int):
 
 @bp.post("/redactions/<int:redaction_id>/undo")
 def undo(redaction_id: int):
-    row = edits.get_redaction(redaction_id)
+    row = get_or_404(Redaction, redaction_id)
     interview = policy.require(current_user, "edit_transcript", row.segment.recording.interview)
     if EmptyForm().validate_on_submit():
         edits.remove_redaction(current_user, row)

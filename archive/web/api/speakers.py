@@ -9,6 +9,8 @@ from archive import accounts, audit, interviews, policy
 from archive.errors import N_, ArchiveError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.interviews import identity, speakers
+from archive.lookup import get_or_404
+from archive.models import Redaction, Segment
 from archive.recordings import listening_copies
 from archive.transcripts import editor, redaction, rendering
 from archive.transcripts import transcript_edits as edits
@@ -63,7 +65,7 @@ def _int(value, field: str) -> int:
 
 
 def _segment_for(action: str, segment_id: int):
-    segment = edits.get_segment(segment_id)
+    segment = get_or_404(Segment, segment_id)
     policy.require(current_user, action, segment.recording.interview)
     return segment
 
@@ -138,7 +140,7 @@ def add_redaction(segment_id: int):
 
 @bp.delete("/redactions/<int:redaction_id>")
 def remove_redaction(redaction_id: int):
-    row = edits.get_redaction(redaction_id)
+    row = get_or_404(Redaction, redaction_id)
     policy.require(current_user, "edit_transcript", row.segment.recording.interview)
     edits.remove_redaction(current_user, row)
     return {"id": row.id, "removed": True}
