@@ -17,7 +17,6 @@ from sqlalchemy import or_, select, update
 from archive import audit, notifications, policy
 from archive.errors import N_, ConflictError, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
-from archive.interviews import speakers
 from archive.interviews.sequences import lock, next_number
 from archive.models import (
     ACCESS_LEVELS,
@@ -130,7 +129,7 @@ def record_agreement(
         db.session.rollback()
         storage.discard(document_key)
         raise
-    speakers.rebuild_access_copies(interview)
+    listening_copies.rebuild(interview)
     return agreement
 
 
@@ -159,7 +158,7 @@ def _append(actor, interview, terms, document_key=None, document_sha=None, withd
     interview.identity = terms["identity"]
     interview.embargo_until = terms["embargo_until"]
     if identity_changed:
-        speakers.redactions_changed(interview)
+        listening_copies.outdate(interview)
         indexing.reindex(db.session, interview)
     db.session.flush()
     audit.record(
@@ -463,7 +462,7 @@ def _drop_derived(interview: Interview) -> list[str]:
     for recording in interview.recordings:
         keys += [k for k in (recording.access_copy_key, recording.full_copy_key) if k]
         recording.access_copy_key = recording.full_copy_key = None
-        recording.redaction_version = (recording.redaction_version or 0) + 1
+    listening_copies.outdate(interview)
     return keys
 
 

@@ -395,6 +395,7 @@ def create_interview(actor: User, data: dict) -> Interview:
     for item in speakers:
         add_speaker(interview, **item)
     from archive.interviews import speakers as speaker_service
+    from archive.recordings import listening_copies
 
     named = any(item.get("real_name") or item.get("aliases") for item in speakers)
     touched = speaker_service.hide_everywhere(interview) if named else []
@@ -408,7 +409,7 @@ def create_interview(actor: User, data: dict) -> Interview:
     )
     db.session.commit()
     for other in touched:
-        speaker_service.rebuild_access_copies(other)
+        listening_copies.rebuild(other)
     log.info("interview %s created", interview.id)
     return interview
 

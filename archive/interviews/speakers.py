@@ -23,7 +23,7 @@ from archive.models import (
     Speaker,
     User,
 )
-from archive.recordings import audio, storage
+from archive.recordings import audio, listening_copies, storage
 from archive.search import indexing
 from archive.transcripts import redaction
 
@@ -90,7 +90,7 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
         # only when a custodian records an agreement naming it.
         speaker.named = False
     if names_changed or "role" in changed:
-        redactions_changed(speaker.interview)
+        listening_copies.outdate(speaker.interview)
     audit.record(
         db.session,
         "speaker_updated",
@@ -106,7 +106,7 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
     if names_changed:
         search.forget_deleted(db.engine)
     for interview in [speaker.interview, *touched]:
-        rebuild_access_copies(interview)
+        listening_copies.rebuild(interview)
     return speaker
 
 
@@ -115,30 +115,8 @@ def hide_everywhere(interview: Interview) -> list[Interview]:
     those that mention it get a new listening copy."""
     touched = indexing.reindex_others(db.session, interview)
     for other in touched:
-        redactions_changed(other)
+        listening_copies.outdate(other)
     return touched
-
-
-def redactions_changed(interview: Interview) -> None:
-    """What is hidden may have changed: no redacted copy made before now is served."""
-    db.session.execute(
-        update(Recording)
-        .where(Recording.interview_id == interview.id)
-        .values(redaction_version=Recording.redaction_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    for recording in interview.recordings:
-        db.session.expire(recording, ["redaction_version"])
-
-
-def rebuild_access_copies(interview: Interview) -> None:
-    from archive import tasks
-
-    if interview.withdrawn_at is not None:
-        return  # a withdrawn interview has no listening copy, and gets none again
-    for recording in interview.recordings:
-        if recording.status == "done":
-            tasks.enqueue_access_copies(recording.id)
 
 
 def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
@@ -163,7 +141,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
         identity.set_identity(keep, None, identity.aliases(keep) + names)
     identity.set_identity(merged, "", [])
     merged.merged_into_id = keep.id
-    redactions_changed(keep.interview)
+    listening_copies.outdate(keep.interview)
     audit.record(
         db.session,
         "speakers_merged",
@@ -180,7 +158,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     search.forget_deleted(db.engine)
     db.session.expire(keep.interview)
     for interview in [keep.interview, *touched]:
-        rebuild_access_copies(interview)
+        listening_copies.rebuild(interview)
     return keep
 
 

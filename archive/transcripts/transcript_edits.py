@@ -17,7 +17,8 @@ from archive import audit, policy
 from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
 from archive.interviews.sequences import lock
-from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
+from archive.models import Redaction, Revision, Segment, Speaker, User, utcnow
+from archive.recordings import listening_copies
 from archive.search import indexing
 from archive.transcription import translation
 from archive.transcripts import redaction as hiding
@@ -31,17 +32,6 @@ from archive.transcripts.redaction import (
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 20_000
-
-
-def _outdate_copy(recording: Recording) -> None:
-    recording.redaction_version = (recording.redaction_version or 0) + 1
-
-
-def _rebuild(recording: Recording) -> None:
-    from archive import tasks
-
-    if recording.status == "done" and recording.interview.withdrawn_at is None:
-        tasks.enqueue_access_copies(recording.id)
 
 
 def claim(segment: Segment, version: Any = None) -> None:
@@ -136,7 +126,7 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
     # stands (remaking three hours of audio after every word would starve the queue).
     copy_outdated = segment_audio_spans(redactor, segment) != heard_before
     if copy_outdated:
-        _outdate_copy(segment.recording)
+        listening_copies.outdate(segment.recording)
     db.session.add(_revision(segment, actor, kind))
     audit.record(
         db.session,
@@ -151,7 +141,7 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
     indexing.reindex(db.session, segment.recording.interview)
     db.session.commit()
     if copy_outdated:
-        _rebuild(segment.recording)
+        listening_copies.rebuild(segment.recording)
     return segment
 
 
@@ -344,7 +334,7 @@ def _add_redaction(
         created_by_id=actor.id,
     )
     db.session.add(redaction)
-    _outdate_copy(segment.recording)
+    listening_copies.outdate(segment.recording)
     db.session.flush()
     audit.record(
         db.session,
@@ -357,7 +347,7 @@ def _add_redaction(
     )
     indexing.reindex(db.session, segment.recording.interview)
     db.session.commit()
-    _rebuild(segment.recording)
+    listening_copies.rebuild(segment.recording)
     return redaction
 
 
@@ -390,7 +380,7 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
         return redaction
     redaction.removed_at = utcnow()
     redaction.removed_by_id = actor.id
-    _outdate_copy(redaction.segment.recording)
+    listening_copies.outdate(redaction.segment.recording)
     audit.record(
         db.session,
         "redaction_removed",
@@ -401,7 +391,7 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
     )
     indexing.reindex(db.session, redaction.segment.recording.interview)
     db.session.commit()
-    _rebuild(redaction.segment.recording)
+    listening_copies.rebuild(redaction.segment.recording)
     return redaction
 
 
@@ -590,7 +580,7 @@ def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
     brings together is matched anew, so the listening copy is remade.
     """
     recording = segment.recording
-    _outdate_copy(recording)
+    listening_copies.outdate(recording)
     audit.record(
         db.session,
         action,
@@ -602,7 +592,7 @@ def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
     )
     indexing.reindex(db.session, recording.interview)
     db.session.commit()
-    _rebuild(recording)
+    listening_copies.rebuild(recording)
 
 
 def revisions(segment: Segment) -> list[Revision]:
