@@ -291,6 +291,22 @@ class Revision(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @classmethod
+    def of(cls, segment: Segment, kind: str, author_id: int | None = None) -> Revision:
+        """The segment as it is now, at its current version: the one way a revision is
+        made (the machine's first, an edit, a split, a join, a restore), so none
+        leaves out a field the history page or a restore reads."""
+        return cls(
+            segment_id=segment.id,
+            version=segment.version,
+            kind=kind,
+            text=segment.text,
+            speaker_id=segment.speaker_id,
+            start=segment.start,
+            end=segment.end,
+            author_id=author_id,
+        )
+
 
 class Redaction(Base):
     """A span of a segment's text hidden from everyone but custodians."""

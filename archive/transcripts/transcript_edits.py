@@ -127,7 +127,7 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
     copy_outdated = segment_audio_spans(redactor, segment) != heard_before
     if copy_outdated:
         listening_copies.outdate(segment.recording)
-    db.session.add(_revision(segment, actor, kind))
+    db.session.add(Revision.of(segment, kind, actor.id))
     audit.record(
         db.session,
         "segment_edited",
@@ -154,7 +154,7 @@ def confirm_segment(actor: User, segment: Segment, version: Any = None) -> Segme
     claim(segment, version)
     try:
         doubt, segment.suspect = segment.suspect, None
-        db.session.add(_revision(segment, actor, "confirmed"))
+        db.session.add(Revision.of(segment, "confirmed", actor.id))
         audit.record(
             db.session,
             "segment_confirmed",
@@ -471,7 +471,9 @@ def _split(actor: User, segment: Segment, position: Any) -> Segment:
             redaction.start_char = min(redaction.start_char, redaction.end_char)
     segment.text, segment.words, segment.end = before, first_words or None, at
     segment.held_spans = [[s, e, k] for s, e, k in names if e <= len(before)] or None
-    db.session.add_all([_revision(segment, actor, "split"), _revision(tail, actor, "split")])
+    db.session.add_all(
+        [Revision.of(segment, "split", actor.id), Revision.of(tail, "split", actor.id)]
+    )
     _finish(actor, segment, "segment_split", new_segment=tail.id)
     return tail
 
@@ -551,26 +553,13 @@ def _merge(actor: User, segment: Segment) -> Segment:
     segment.words = (segment.words or []) + (following.words or []) or None
     segment.end = max(segment.end, following.end)
     segment.version = number + 1
-    db.session.add(_revision(segment, actor, "merge"))
+    db.session.add(Revision.of(segment, "merge", actor.id))
     db.session.flush()
     gone = following.id
     translation.forget(db.session, segment_id=gone)
     db.session.delete(following)
     _finish(actor, segment, "segments_merged", merged_segment=gone)
     return segment
-
-
-def _revision(segment: Segment, actor: User, kind: str) -> Revision:
-    return Revision(
-        segment_id=segment.id,
-        version=segment.version,
-        kind=kind,
-        text=segment.text,
-        speaker_id=segment.speaker_id,
-        start=segment.start,
-        end=segment.end,
-        author_id=actor.id,
-    )
 
 
 def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
