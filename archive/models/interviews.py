@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -11,11 +12,13 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Select,
     String,
     Text,
     event,
     false,
     inspect,
+    select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -243,6 +246,19 @@ class Segment(Base):
     def readable(cls):
         """The WHERE clause of a segment readers, search and exports may show."""
         return cls.suspect.is_(None)
+
+    @classmethod
+    def in_reading_order(cls, interview_id: int, *columns: Any) -> Select:
+        """SELECT ``columns`` (default: the segments) of an interview's segments in
+        reading order: recordings by position, segments by start, the id breaking a
+        tie (a split or an import can make two start at the same instant), so pages,
+        exports, suggestions and the index all read them in one order."""
+        return (
+            select(*(columns or (cls,)))
+            .join(Recording)
+            .where(Recording.interview_id == interview_id)
+            .order_by(Recording.position, cls.start, cls.id)
+        )
 
     recording: Mapped[Recording] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()
