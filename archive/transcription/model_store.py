@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
+from archive.recordings.storage import fsync_dir
 from archive.transcription.models import (
     _BASE_PART1,
     _CHUNK,
@@ -45,7 +46,6 @@ from archive.transcription.models import (
     ModelIntegrityError,
     ModelNotFoundError,
     _exclusive_lock,
-    _fsync_dir,
     _package_path,
     _size_is,
     installed_folder,
@@ -622,7 +622,7 @@ def _commit(model: Path, manifest: dict, target: Path, replace: bool) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(manifest_path, 0o644)
-    _fsync_dir(model)
+    fsync_dir(model)
     old = None
     if target.exists():
         if not replace:  # pragma: no cover - checked under the lock before
@@ -631,7 +631,7 @@ def _commit(model: Path, manifest: dict, target: Path, replace: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
         os.replace(target, old)
     os.replace(model, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
