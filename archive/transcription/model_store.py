@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-from archive.recordings.storage import fsync_dir
+from archive.recordings.storage import fsync_dir, sha256_file
 from archive.transcription.models import (
     _BASE_PART1,
     _CHUNK,
@@ -224,7 +224,7 @@ def verify_model(folder: Path, rehash: bool = False) -> InstalledModel:
             problems.append(
                 f"{name} is {path.stat().st_size} bytes, the manifest says {entry['size']}"
             )
-        elif rehash and _sha256(path) != entry["sha256"]:
+        elif rehash and sha256_file(path) != entry["sha256"]:
             problems.append(f"{name} does not match its SHA-256")
     checked = manifest.get("checked", "")
     verified = checked + ("; SHA-256 re-checked now" if rehash and not problems else "")
@@ -653,11 +653,3 @@ def _languages(folder: Path) -> str:
 
 def _folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
