@@ -11,7 +11,7 @@ from archive.errors import ArchiveError
 from archive.i18n import label
 from archive.lookup import get_or_404
 from archive.models import User
-from archive.web.errors import translated
+from archive.web.errors import on_error, translated
 from archive.web.forms import EditUserForm, NewUserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -66,12 +66,9 @@ def edit_user(user_id: int):
     user = get_or_404(User, user_id)
     form = EditUserForm(obj=user)
     if form.validate_on_submit():
-        try:
-            accounts.change_role(current_user, user, form.role.data)
-            accounts.set_active(current_user, user, form.active.data)
-        except ArchiveError as exc:
-            flash(translated(exc), "error")
-            return render_template("admin/edit_user.html", user=user, form=form), exc.status
+        on_error(lambda: render_template("admin/edit_user.html", user=user, form=form))
+        accounts.change_role(current_user, user, form.role.data)
+        accounts.set_active(current_user, user, form.active.data)
         flash(gettext("Account %(email)s saved.", email=user.email), "info")
         return redirect(url_for("admin.users"))
     return render_template("admin/edit_user.html", user=user, form=form)

@@ -7,13 +7,12 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from archive import interviews, policy
-from archive.errors import ArchiveError
 from archive.interviews import speakers
 from archive.lookup import get_or_404
 from archive.models import SPEAKER_ROLES, Redaction, Segment
 from archive.transcripts import redaction, rendering
 from archive.transcripts import transcript_edits as edits
-from archive.web.errors import translated
+from archive.web.errors import on_error
 from archive.web.forms import EmptyForm
 
 bp = Blueprint("speakers", __name__)
@@ -25,19 +24,16 @@ def index(interview_id: int):
     return _page(interview)
 
 
-def _page(interview, revealed: dict | None = None, status: int = 200):
-    return (
-        render_template(
-            "speakers/index.html",
-            interview=interview,
-            speakers=list(interview.speakers),
-            counts=speakers.segment_counts(interview),
-            roles=SPEAKER_ROLES,
-            form=EmptyForm(),
-            revealed=revealed or {},
-            has_real_name=speakers.has_real_name,
-        ),
-        status,
+def _page(interview, revealed: dict | None = None) -> str:
+    return render_template(
+        "speakers/index.html",
+        interview=interview,
+        speakers=list(interview.speakers),
+        counts=speakers.segment_counts(interview),
+        roles=SPEAKER_ROLES,
+        form=EmptyForm(),
+        revealed=revealed or {},
+        has_real_name=speakers.has_real_name,
     )
 
 
@@ -45,8 +41,6 @@ def _page(interview, revealed: dict | None = None, status: int = 200):
 def update(interview_id: int, speaker_id: int):
     interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
     speaker = speakers.get_speaker(interview, speaker_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     data = {"pseudonym": request.form.get("pseudonym", ""), "role": request.form.get("role")}
     if request.form.get("real_name", "").strip():
         data["real_name"] = request.form["real_name"]
@@ -54,11 +48,8 @@ def update(interview_id: int, speaker_id: int):
         data["aliases"] = request.form["aliases"]
     if request.form.get("clear_names") == "yes":
         data.update(real_name="", aliases=[])
-    try:
-        speakers.update_speaker(current_user, speaker, data)
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-        return _page(interview, status=exc.status)
+    on_error(lambda: _page(interview))
+    speakers.update_speaker(current_user, speaker, data)
     flash(gettext("%(speaker)s saved.", speaker=speaker.label), "info")
     notice = rendering.names_notice(interview, gettext)
     if notice:
@@ -70,8 +61,6 @@ def update(interview_id: int, speaker_id: int):
 def merge(interview_id: int, speaker_id: int):
     interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
     merged = speakers.get_speaker(interview, speaker_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     keep = speakers.get_speaker(interview, request.form.get("into", type=int) or 0)
     speakers.merge_speakers(current_user, keep, merged)
     flash(
@@ -85,13 +74,8 @@ def merge(interview_id: int, speaker_id: int):
 def reveal(interview_id: int, speaker_id: int):
     interview = interviews.get_visible(current_user, interview_id, "reveal_identity")
     speaker = speakers.get_speaker(interview, speaker_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        names = speakers.reveal(current_user, speaker, request.form.get("reason", ""))
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-        return _page(interview, status=exc.status)
+    on_error(lambda: _page(interview))
+    names = speakers.reveal(current_user, speaker, request.form.get("reason", ""))
     return _page(interview, revealed={speaker.id: names})
 
 
@@ -122,38 +106,33 @@ def redactions(interview_id: int):
 def redact(segment_id: int):
     segment = get_or_404(Segment, segment_id)
     interview = policy.require(current_user, "edit_transcript", segment.recording.interview)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        if request.form.get("start"):
-            edits.add_redaction(
-                current_user,
-                segment,
-                request.form.get("start"),
-                request.form.get("end"),
-                request.form.get("reason"),
-                request.form.get("replacement"),
-            )
-        else:
-            edits.redact_phrase(
-                current_user,
-                segment,
-                request.form.get("phrase", ""),
-                request.form.get("reason", ""),
-                request.form.get("replacement"),
-            )
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
+    back = url_for("speakers.redactions", interview_id=interview.id)
+    on_error(back)
+    if request.form.get("start"):
+        edits.add_redaction(
+            current_user,
+            segment,
+            request.form.get("start"),
+            request.form.get("end"),
+            request.form.get("reason"),
+            request.form.get("replacement"),
+        )
     else:
-        flash(gettext("Redacted. The listening copy is being remade."), "info")
-    return redirect(url_for("speakers.redactions", interview_id=interview.id))
+        edits.redact_phrase(
+            current_user,
+            segment,
+            request.form.get("phrase", ""),
+            request.form.get("reason", ""),
+            request.form.get("replacement"),
+        )
+    flash(gettext("Redacted. The listening copy is being remade."), "info")
+    return redirect(back)
 
 
 @bp.post("/redactions/<int:redaction_id>/undo")
 def undo(redaction_id: int):
     row = get_or_404(Redaction, redaction_id)
     interview = policy.require(current_user, "edit_transcript", row.segment.recording.interview)
-    if EmptyForm().validate_on_submit():
-        edits.remove_redaction(current_user, row)
-        flash(gettext("The redaction is undone."), "info")
+    edits.remove_redaction(current_user, row)
+    flash(gettext("The redaction is undone."), "info")
     return redirect(url_for("speakers.redactions", interview_id=interview.id))
