@@ -110,11 +110,13 @@ def worker(threads: int | None) -> None:
 @click.option("--interview", "interview_id", type=int, required=True)
 def import_recordings(paths: tuple[str, ...], interview_id: int) -> None:
     """Add recordings from disk to an interview, as an upload would (in the order given)."""
-    from archive import interviews, recordings
+    from archive import recordings
+    from archive.lookup import get_or_404
+    from archive.models import Interview
     from archive.recordings import storage
 
     try:
-        interview = interviews.get_interview(interview_id)
+        interview = get_or_404(Interview, interview_id)
     except ArchiveError:
         _fail(f"There is no interview {interview_id}.")
     failed = 0

@@ -135,6 +135,36 @@ def test_interview_form_creates_the_interview_with_its_narrator(client, intervie
     assert "Svetlana" in page
 
 
+def test_speakers_page_refuses_a_change_says_why_and_shows_what_is_stored(client, interviewer):
+    """A refused form is shown again with the service's message and its status, and
+    nothing of the refused change: not even on the page that refused it."""
+    from archive import interviews
+
+    interview = interviews.create_interview(
+        interviewer,
+        {
+            "title": "Almaty witness",
+            "speakers": [
+                {"pseudonym": "Svetlana", "role": "narrator", "real_name": "Gulnara Bekova"}
+            ],
+        },
+    )
+    speaker = interview.speakers[0]
+    client.login_as(interviewer)
+    response = client.post_form(
+        f"/interviews/{interview.id}/speakers/{speaker.id}",
+        {"pseudonym": "Gulnara", "role": "narrator"},
+        token_from=f"/interviews/{interview.id}/speakers",
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The pseudonym must not be the speaker" in page
+    assert 'name="pseudonym" value="Svetlana"' in page
+    assert "Gulnara" not in page
+    db.session.expire_all()
+    assert db.session.get(Speaker, speaker.id).pseudonym == "Svetlana"
+
+
 def test_interview_list_page_shows_only_what_the_user_may_see(client, interviewer, make_user):
     from archive import interviews
 

@@ -93,3 +93,13 @@ def test_nobody_revokes_another_persons_token(client, make_user):
     )
     assert response.status_code == 404
     assert client.get("/api/v1/me", headers=_bearer(plaintext)).status_code == 200
+
+
+def test_a_token_does_not_let_a_pages_form_skip_its_csrf_token(client, make_user):
+    """Only the API takes a token alone: a page's form sent with a token but without
+    its CSRF token is refused before the view runs, and changes nothing."""
+    user = make_user("researcher")
+    row, plaintext = tokens.issue_token(user, user, "old script")
+    response = client.post(f"/account/tokens/{row.id}/revoke", headers=_bearer(plaintext))
+    assert response.status_code == 400
+    assert client.get("/api/v1/me", headers=_bearer(plaintext)).status_code == 200

@@ -230,9 +230,9 @@ def test_a_custodian_loading_an_archivists_file_keeps_the_names_under_the_labels
 
 
 def _clock(seconds: float) -> str:
-    from archive.exports.common import clock
+    from archive.timecodes import cue
 
-    return clock(seconds, ".")
+    return cue(seconds, ".")
 
 
 XXE = b"""<?xml version="1.0"?>

@@ -16,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 
 from archive import audit
-from archive.errors import N_, AuthenticationError, ConflictError, NotFoundError, ValidationError
+from archive.errors import N_, AuthenticationError, ConflictError, ValidationError
 from archive.extensions import db
 from archive.models import ROLES, ApiToken, User, UserSession, utcnow
 
@@ -52,13 +52,6 @@ def check_role(role: str) -> str:
             choices=", ".join(ROLES),
         )
     return role
-
-
-def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFoundError()
-    return user
 
 
 def find_user(email: str) -> User | None:

@@ -8,8 +8,8 @@ import secrets
 from sqlalchemy import select
 
 from archive import audit
-from archive.errors import NotFoundError
 from archive.extensions import db
+from archive.lookup import get_or_404
 from archive.models import ApiToken, User, utcnow
 
 TOKEN_PREFIX = "arc_"  # noqa: S105 (a marker, not a secret)
@@ -49,9 +49,7 @@ def list_tokens(user: User) -> list[ApiToken]:
 
 def revoke_token(actor: User, user: User, token_id: int) -> None:
     """Revoke one of ``user``'s own tokens; another person's token id is a 404."""
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != user.id:
-        raise NotFoundError()
+    token = get_or_404(ApiToken, token_id, lambda t: t.user_id == user.id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(

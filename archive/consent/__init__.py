@@ -25,7 +25,6 @@ from archive.consent.schemas import (
 )
 from archive.errors import N_, ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
-from archive.interviews import speakers
 from archive.interviews.sequences import lock, next_number
 from archive.models import (
     AccessRequest,
@@ -91,7 +90,7 @@ def record_agreement(
         db.session.rollback()
         storage.discard(document_key)
         raise
-    speakers.rebuild_access_copies(interview)
+    listening_copies.rebuild(interview)
     return agreement
 
 
@@ -120,7 +119,7 @@ def _append(actor, interview, terms, document_key=None, document_sha=None, withd
     interview.identity = terms["identity"]
     interview.embargo_until = terms["embargo_until"]
     if identity_changed:
-        speakers.redactions_changed(interview)
+        listening_copies.outdate(interview)
         indexing.reindex(db.session, interview)
     db.session.flush()
     audit.record(
@@ -215,13 +214,6 @@ def request_access(researcher: User, data: Mapping[str, Any] | AccessRequestBody
     return request
 
 
-def get_request(request_id: int) -> AccessRequest:
-    request = db.session.get(AccessRequest, request_id)
-    if request is None:
-        raise NotFoundError()
-    return request
-
-
 def decide(
     custodian: User,
     request: AccessRequest,
@@ -282,13 +274,6 @@ def revoke_grant(custodian: User, grant: Grant, reason: str = "revoked") -> Gran
             object_id=grant.id,
         )
         db.session.commit()
-    return grant
-
-
-def get_grant(grant_id: int) -> Grant:
-    grant = db.session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFoundError()
     return grant
 
 
@@ -410,7 +395,7 @@ def _drop_derived(interview: Interview) -> list[str]:
     for recording in interview.recordings:
         keys += [k for k in (recording.access_copy_key, recording.full_copy_key) if k]
         recording.access_copy_key = recording.full_copy_key = None
-        recording.redaction_version = (recording.redaction_version or 0) + 1
+    listening_copies.outdate(interview)
     return keys
 
 
@@ -459,11 +444,3 @@ def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> 
         raise
     _delete_files(interview.id, keys)
     return len(keys)
-
-
-def ended_grants_notice(researcher: User) -> list[Grant]:
-    """Grants that ended because their interview was withdrawn: told on the page."""
-    query = select(Grant).where(
-        Grant.researcher_id == researcher.id, Grant.ended_reason == "the interview was withdrawn"
-    )
-    return list(db.session.scalars(query))

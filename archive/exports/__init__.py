@@ -14,34 +14,11 @@ fixed labels ("Date", "Place", ...) and time stamps.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from archive.exports import to_docx, to_json, to_ohms, to_srt, to_txt, to_vtt
 from archive.exports.bag import BagBusyError, bag_file, write_bag, zip_bag
+from archive.exports.formats import FORMATS, MIME_TYPES
 from archive.exports.model import ExportDocument, ExportSegment, IndexPoint
 from archive.exports.parts import one_part
 from archive.exports.to_json import load_json
-
-Renderer = Callable[..., bytes]
-
-FORMATS: dict[str, Renderer] = {
-    "txt": to_txt.render,
-    "srt": to_srt.render,
-    "vtt": to_vtt.render,
-    "json": to_json.render,
-    "docx": to_docx.render,
-    "ohms.xml": to_ohms.render,
-}
-
-MIME_TYPES: dict[str, str] = {
-    "txt": "text/plain; charset=utf-8",
-    "srt": "application/x-subrip; charset=utf-8",
-    "vtt": "text/vtt; charset=utf-8",
-    "json": "application/json",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "ohms.xml": "application/xml; charset=utf-8",
-    "zip": "application/zip",
-}
 
 
 def render(fmt: str, doc: ExportDocument, timestamps: bool = True) -> bytes:

@@ -31,19 +31,12 @@ from typing import BinaryIO
 
 import bagit
 
-from archive.exports import to_docx, to_json, to_ohms, to_srt, to_txt, to_vtt
+from archive.exports import to_json
 from archive.exports.common import ORGANIZATION
+from archive.exports.formats import FORMATS
 from archive.exports.model import ExportDocument
 
 CHECKSUMS = ("sha256", "sha512")
-TRANSCRIPTS = {
-    "txt": to_txt.render,
-    "srt": to_srt.render,
-    "vtt": to_vtt.render,
-    "json": to_json.render,
-    "docx": to_docx.render,
-    "ohms.xml": to_ohms.render,
-}
 AGREEMENT_MEANINGS = {
     "sealed": "staff and the interviewer of record only",
     "catalogue": "metadata and summary visible to all, content to staff",
@@ -62,7 +55,7 @@ def metadata(doc: ExportDocument, audio: list[str]) -> dict:
     del data["segments"]
     data["format"] = "testimony-archive/bag-metadata"
     data["audio"] = audio
-    data["transcripts"] = [f"transcript.{fmt}" for fmt in TRANSCRIPTS]
+    data["transcripts"] = [f"transcript.{fmt}" for fmt in FORMATS]
     return data
 
 
@@ -88,7 +81,7 @@ def write_bag(doc: ExportDocument, directory: Path, listening_copies: list[Path]
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        for fmt, render in TRANSCRIPTS.items():
+        for fmt, render in FORMATS.items():
             (directory / f"transcript.{fmt}").write_bytes(render(doc))
         audio = []
         if listening_copies:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 from archive.exports.model import TRANSLATION_LABEL, ExportDocument, ExportSegment
+from archive.timecodes import hms
 
 ORGANIZATION = "Testimony Archive"
 
@@ -21,22 +21,6 @@ def xml_safe(text: str) -> str:
 def one_line(text: str) -> str:
     """The text with every run of whitespace (line breaks included) as one space."""
     return " ".join(text.split())
-
-
-def hms(seconds: float) -> str:
-    """``HH:MM:SS``, rounded down to the second (the words start in that second)."""
-    if not math.isfinite(seconds) or seconds < 0:
-        seconds = 0.0
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-def clock(seconds: float, separator: str) -> str:
-    """``HH:MM:SS<separator>mmm`` rounded to the millisecond (SRT ``,``, WebVTT ``.``)."""
-    ms = max(0, round(seconds * 1000)) if math.isfinite(seconds) else 0
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}{separator}{rest % 1000:03d}"
 
 
 def stamp(seconds: float) -> str:

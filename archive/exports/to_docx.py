@@ -11,7 +11,6 @@ from docx.shared import RGBColor
 
 from archive.exports.common import (
     ORGANIZATION,
-    hms,
     metadata_lines,
     one_line,
     stamp,
@@ -19,6 +18,7 @@ from archive.exports.common import (
     xml_safe,
 )
 from archive.exports.model import TRANSLATION_LABEL, ExportDocument
+from archive.timecodes import hms
 
 _GREY = RGBColor(0x59, 0x59, 0x59)
 

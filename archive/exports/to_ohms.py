@@ -41,8 +41,9 @@ import re
 from lxml import etree as ET
 
 from archive.exports import to_vtt
-from archive.exports.common import ORGANIZATION, hms, one_line, stamp, turns, xml_safe
+from archive.exports.common import ORGANIZATION, one_line, stamp, turns, xml_safe
 from archive.exports.model import TRANSLATION_LABEL, ExportDocument
+from archive.timecodes import hms
 
 NS = "https://www.weareavp.com/nunncenter/ohms"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

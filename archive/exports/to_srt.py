@@ -3,13 +3,14 @@ with ``Name: ``. Times are the interview's (offset + start)."""
 
 from __future__ import annotations
 
-from archive.exports.common import clock, one_line
+from archive import timecodes
+from archive.exports.common import one_line
 from archive.exports.cues import cues
 from archive.exports.model import ExportDocument
 
 
 def srt_time(seconds: float) -> str:
-    return clock(seconds, ",")
+    return timecodes.cue(seconds, ",")
 
 
 def _label(speaker: str) -> str:

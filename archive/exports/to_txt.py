@@ -9,8 +9,9 @@ Date: 2022-01-10
 
 from __future__ import annotations
 
-from archive.exports.common import hms, metadata_lines, one_line, stamp, turns
+from archive.exports.common import metadata_lines, one_line, stamp, turns
 from archive.exports.model import ExportDocument
+from archive.timecodes import hms
 
 
 def render(doc: ExportDocument, timestamps: bool = True) -> bytes:

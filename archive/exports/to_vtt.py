@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 
-from archive.exports.common import TRANSLATION_NOTE, clock, one_line, turns
+from archive import timecodes
+from archive.exports.common import TRANSLATION_NOTE, one_line, turns
 from archive.exports.cues import cues
 from archive.exports.model import ExportDocument
 
 
 def vtt_time(seconds: float) -> str:
-    return clock(seconds, ".")
+    return timecodes.cue(seconds, ".")
 
 
 def escape(text: str) -> str:

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import exists, select
 
 from archive import audit, policy
-from archive.errors import NotFoundError
 from archive.extensions import db
 from archive.interviews import identity
 from archive.interviews.schemas import (  # noqa: F401  (re-exported for callers and tests)
@@ -27,13 +26,6 @@ from archive.models import Collection, Interview, Recording, Speaker, User
 from archive.transcripts import redaction
 
 log = logging.getLogger(__name__)
-
-
-def get_interview(interview_id: int) -> Interview:
-    interview = db.session.get(Interview, interview_id)
-    if interview is None:
-        raise NotFoundError()
-    return interview
 
 
 def get_visible(user: Any, interview_id: int, action: str = "see_metadata") -> Interview:
@@ -137,11 +129,10 @@ def list_visible(
     user: Any,
     page: int = 1,
     per_page: int = 25,
-    status: str | None = None,
     filters: CatalogueFilter | None = None,
 ):
     """A page of the interviews ``user`` may see in the catalogue, newest first."""
-    filters = filters or CatalogueFilter(status=status)
+    filters = filters or CatalogueFilter()
     query = policy.visible(user, select(Interview)).order_by(Interview.id.desc())
     if filters.status == "awaiting_review":
         query = query.where(Interview.workflow_status.in_(AWAITING_REVIEW))
@@ -258,6 +249,7 @@ def create_interview(actor: User, data: Mapping[str, Any] | NewInterview) -> Int
     for item in speakers:
         add_speaker(interview, **item)
     from archive.interviews import speakers as speaker_service
+    from archive.recordings import listening_copies
 
     named = any(item.get("real_name") or item.get("aliases") for item in speakers)
     touched = speaker_service.hide_everywhere(interview) if named else []
@@ -271,7 +263,7 @@ def create_interview(actor: User, data: Mapping[str, Any] | NewInterview) -> Int
     )
     db.session.commit()
     for other in touched:
-        speaker_service.rebuild_access_copies(other)
+        listening_copies.rebuild(other)
     log.info("interview %s created", interview.id)
     return interview
 

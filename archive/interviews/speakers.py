@@ -12,19 +12,19 @@ import numpy as np
 from sqlalchemy import func, select, update
 
 from archive import audit, search
-from archive.errors import N_, NotFoundError, ValidationError
+from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
 from archive.interviews.schemas import Reveal, SpeakerChanges
+from archive.lookup import get_or_404
 from archive.models import (
     Interview,
     Recording,
-    Revision,
     Segment,
     Speaker,
     User,
 )
-from archive.recordings import audio, storage
+from archive.recordings import audio, listening_copies, storage
 from archive.search import indexing
 from archive.transcripts import redaction
 
@@ -34,10 +34,11 @@ SAMPLE_SECONDS = 8.0
 
 
 def get_speaker(interview: Interview, speaker_id: int) -> Speaker:
-    speaker = db.session.get(Speaker, speaker_id)
-    if speaker is None or speaker.interview_id != interview.id or speaker.merged_into_id:
-        raise NotFoundError()
-    return speaker
+    return get_or_404(
+        Speaker,
+        speaker_id,
+        lambda s: s.interview_id == interview.id and not s.merged_into_id,
+    )
 
 
 def has_real_name(speaker: Speaker) -> bool:
@@ -63,7 +64,7 @@ def update_speaker(
         # only when a custodian records an agreement naming it.
         speaker.named = False
     if names_changed or "role" in changed:
-        redactions_changed(speaker.interview)
+        listening_copies.outdate(speaker.interview)
     audit.record(
         db.session,
         "speaker_updated",
@@ -79,7 +80,7 @@ def update_speaker(
     if names_changed:
         search.forget_deleted(db.engine)
     for interview in [speaker.interview, *touched]:
-        rebuild_access_copies(interview)
+        listening_copies.rebuild(interview)
     return speaker
 
 
@@ -88,30 +89,8 @@ def hide_everywhere(interview: Interview) -> list[Interview]:
     those that mention it get a new listening copy."""
     touched = indexing.reindex_others(db.session, interview)
     for other in touched:
-        redactions_changed(other)
+        listening_copies.outdate(other)
     return touched
-
-
-def redactions_changed(interview: Interview) -> None:
-    """What is hidden may have changed: no redacted copy made before now is served."""
-    db.session.execute(
-        update(Recording)
-        .where(Recording.interview_id == interview.id)
-        .values(redaction_version=Recording.redaction_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    for recording in interview.recordings:
-        db.session.expire(recording, ["redaction_version"])
-
-
-def rebuild_access_copies(interview: Interview) -> None:
-    from archive import tasks
-
-    if interview.withdrawn_at is not None:
-        return  # a withdrawn interview has no listening copy, and gets none again
-    for recording in interview.recordings:
-        if recording.status == "done":
-            tasks.enqueue_access_copies(recording.id)
 
 
 def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
@@ -136,7 +115,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
         identity.set_identity(keep, None, identity.aliases(keep) + names)
     identity.set_identity(merged, "", [])
     merged.merged_into_id = keep.id
-    redactions_changed(keep.interview)
+    listening_copies.outdate(keep.interview)
     audit.record(
         db.session,
         "speakers_merged",
@@ -153,7 +132,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     search.forget_deleted(db.engine)
     db.session.expire(keep.interview)
     for interview in [keep.interview, *touched]:
-        rebuild_access_copies(interview)
+        listening_copies.rebuild(interview)
     return keep
 
 
@@ -171,40 +150,6 @@ def reveal(actor: User, speaker: Speaker, reason: str) -> dict[str, Any]:
     )
     db.session.commit()
     return {"real_name": identity.real_name(speaker), "aliases": identity.aliases(speaker)}
-
-
-def reassign_segment(actor: User, segment: Segment, speaker: Speaker) -> Segment:
-    """Give a segment to another speaker of the same interview, as a new revision."""
-    if speaker.interview_id != segment.recording.interview_id or speaker.merged_into_id:
-        raise ValidationError(N_("That speaker does not belong to this interview."))
-    if segment.speaker_id == speaker.id:
-        return segment
-    segment.speaker_id = speaker.id
-    segment.version += 1
-    db.session.add(
-        Revision(
-            segment_id=segment.id,
-            version=segment.version,
-            kind="speaker",
-            text=segment.text,
-            speaker_id=speaker.id,
-            start=segment.start,
-            end=segment.end,
-            author_id=actor.id,
-        )
-    )
-    audit.record(
-        db.session,
-        "segment_reassigned",
-        actor,
-        interview_id=speaker.interview_id,
-        object_type="segment",
-        object_id=segment.id,
-        speaker=speaker.id,
-    )
-    indexing.reindex(db.session, speaker.interview)
-    db.session.commit()
-    return segment
 
 
 def segment_counts(interview: Interview) -> dict[int, int]:

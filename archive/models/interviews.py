@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -11,18 +12,19 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Select,
     String,
     Text,
     event,
     false,
     inspect,
+    select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from archive.models.base import Base, utcnow
 from archive.models.types import EncryptedJSON, EncryptedText
 
-WORKFLOW_STATUSES = ("new", "transcribing", "machine_transcript", "in_review", "approved")
 JOB_STATUSES = ("queued", "processing", "done", "failed")
 #: The machine English translation of a recording (None: not wanted, it is in English).
 TRANSLATION_STATUSES = ("queued", "running", "done", "failed")
@@ -245,6 +247,19 @@ class Segment(Base):
         """The WHERE clause of a segment readers, search and exports may show."""
         return cls.suspect.is_(None)
 
+    @classmethod
+    def in_reading_order(cls, interview_id: int, *columns: Any) -> Select:
+        """SELECT ``columns`` (default: the segments) of an interview's segments in
+        reading order: recordings by position, segments by start, the id breaking a
+        tie (a split or an import can make two start at the same instant), so pages,
+        exports, suggestions and the index all read them in one order."""
+        return (
+            select(*(columns or (cls,)))
+            .join(Recording)
+            .where(Recording.interview_id == interview_id)
+            .order_by(Recording.position, cls.start, cls.id)
+        )
+
     recording: Mapped[Recording] = relationship(back_populates="segments")
     speaker: Mapped[Speaker | None] = relationship()
     redactions = relationship("Redaction", back_populates="segment")
@@ -291,6 +306,22 @@ class Revision(Base):
     end: Mapped[float] = mapped_column(Float)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def of(cls, segment: Segment, kind: str, author_id: int | None = None) -> Revision:
+        """The segment as it is now, at its current version: the one way a revision is
+        made (the machine's first, an edit, a split, a join, a restore), so none
+        leaves out a field the history page or a restore reads."""
+        return cls(
+            segment_id=segment.id,
+            version=segment.version,
+            kind=kind,
+            text=segment.text,
+            speaker_id=segment.speaker_id,
+            start=segment.start,
+            end=segment.end,
+            author_id=author_id,
+        )
 
 
 class Redaction(Base):

@@ -10,7 +10,6 @@ the reader may read them. Nothing of the transcript or its contents is here.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import url_for
@@ -20,6 +19,7 @@ from archive.exports.common import ORGANIZATION
 from archive.interviews import identity
 from archive.models import Interview
 from archive.recordings import listening_copies
+from archive.timecodes import iso_duration
 from archive.transcripts import citations, rendering
 
 RIGHTS = {
@@ -30,14 +30,6 @@ RIGHTS = {
     "catalogue": "Catalogue only: the transcript is kept closed by the narrator's agreement.",
     "sealed": "Sealed by the narrator's agreement.",
 }
-
-
-def duration(seconds: float | None) -> str:
-    """ISO 8601 duration (``PT1H2M5S``); empty when unknown."""
-    if not seconds or not math.isfinite(seconds) or seconds <= 0:
-        return ""
-    whole = int(seconds)
-    return f"PT{whole // 3600}H{whole % 3600 // 60}M{whole % 60}S"
 
 
 def _length(interview: Interview) -> float:
@@ -58,7 +50,7 @@ def dublin_core(user: Any, interview: Interview) -> list[tuple[str, str]]:
         ("language", interview.language or ""),
         ("type", "Sound"),
         ("type", "oral history interview"),
-        ("format", duration(_length(interview))),
+        ("format", iso_duration(_length(interview))),
         ("relation", shown.collection or ""),
         ("publisher", ORGANIZATION),
         ("rights", RIGHTS.get(interview.access_level, "")),
@@ -90,7 +82,7 @@ def json_ld(user: Any, interview: Interview) -> dict[str, Any]:
         ),
         "publisher": {"@type": "Organization", "name": ORGANIZATION},
         "conditionsOfAccess": RIGHTS.get(interview.access_level),
-        "duration": duration(_length(interview)) or None,
+        "duration": iso_duration(_length(interview)) or None,
         "contributor": [
             {
                 "@type": "Person",
@@ -105,7 +97,7 @@ def json_ld(user: Any, interview: Interview) -> dict[str, Any]:
         part = {
             "@type": "AudioObject",
             "name": f"Part {recording.position}",
-            "duration": duration(recording.duration) or None,
+            "duration": iso_duration(recording.duration) or None,
             "encodingFormat": listening_copies.MIME_TYPE,
         }
         if may_listen and recording.status == "done":

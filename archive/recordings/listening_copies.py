@@ -5,6 +5,9 @@ MP3 with PyAV), so a two-hour recording needs no more memory than a few seconds
 of audio. The master is only read. In the redacted copy the samples of every
 redacted word, with a small margin, are replaced by a soft tone, so a listener
 hears that something was removed and nothing of what it was.
+
+Whatever changes what is hidden (an edit, a redaction, a speaker's names, an
+agreement) calls ``outdate`` in its transaction and ``rebuild`` after its commit.
 """
 
 from __future__ import annotations
@@ -48,6 +51,40 @@ def merged_spans(times: list[tuple[float, float]], margin: float = MARGIN_SECOND
         else:
             spans.append(Span(start, end))
     return spans
+
+
+def outdate(target: Interview | Recording) -> None:
+    """What is hidden in ``target`` (one recording, or all of an interview's) may have
+    changed: from this transaction on, no redacted copy made before is served
+    (``path_for`` compares its version with the recording's)."""
+    if isinstance(target, Recording):
+        where, recordings = Recording.id == target.id, [target]
+    else:
+        where, recordings = Recording.interview_id == target.id, list(target.recordings)
+    db.session.execute(
+        update(Recording)
+        .where(where)
+        .values(redaction_version=Recording.redaction_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    for recording in recordings:
+        db.session.expire(recording, ["redaction_version"])
+
+
+def rebuild(target: Interview | Recording) -> None:
+    """After the commit that outdated them: queue new copies of ``target``'s finished
+    recordings; a withdrawn interview has no listening copy, and gets none again."""
+    from archive import tasks  # tasks runs ``build``: imported when used, not at load
+
+    if isinstance(target, Recording):
+        interview, recordings = target.interview, [target]
+    else:
+        interview, recordings = target, list(target.recordings)
+    if interview.withdrawn_at is not None:
+        return
+    for recording in recordings:
+        if recording.status == "done":
+            tasks.enqueue_access_copies(recording.id)
 
 
 def build(recording_id: int) -> bool:

@@ -8,6 +8,7 @@ never be overwritten) and made read-only; machine transcripts are written once.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -18,7 +19,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from flask import current_app
 
@@ -27,6 +27,8 @@ from archive.models import utcnow
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+# What fsync answers on a folder where the file system cannot sync one.
+_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF})
 
 # Folders of the two roots whose files are only passing through: uploads being
 # received (``recordings/incoming``) and exports being built (``transcripts/exports``).
@@ -172,18 +174,6 @@ def process_alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def copy_into(source: BinaryIO, target: BinaryIO, limit: int | None = None) -> int:
-    """Stream ``source`` into ``target`` chunk by chunk; returns the bytes copied."""
-    copied = 0
-    while chunk := source.read(CHUNK):
-        copied += len(chunk)
-        if limit is not None and copied > limit:
-            raise StorageError("file too large")
-        target.write(chunk)
-    target.flush()
-    return copied
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -202,7 +192,7 @@ def store_file(temp_path: Path, folder: str, extension: str) -> str:
     final.parent.mkdir(parents=True, exist_ok=True)
     os.link(temp_path, final)
     os.chmod(final, 0o400)  # read-only, and for the service user only
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     return key
 
 
@@ -233,10 +223,17 @@ def discard(key: str | None) -> None:
         path.unlink()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def fsync_dir(folder: Path) -> None:
+    """Make a link or rename into ``folder`` durable (POSIX: the folder's entry is
+    data too). A file system that cannot sync a folder says so (EINVAL, ENOTSUP,
+    EBADF) and is passed over; any other error is raised, as the file may not
+    survive a crash."""
+    fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _FSYNC_UNSUPPORTED:
+            raise
     finally:
         os.close(fd)
 

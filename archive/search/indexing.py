@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from archive import search
 from archive.interviews import identity
-from archive.models import Interview, Recording, Segment, SegmentTranslation
+from archive.models import Interview, Segment, SegmentTranslation
 from archive.transcription import translation
 from archive.transcripts.redaction import Redactor
 
@@ -70,16 +70,13 @@ def _translation_rows(session: Session, interview: Interview, redactor, speakers
 def _translated(interview: Interview) -> Select:
     """Readable segments with a translation made from them as they are now."""
     return (
-        select(Segment, SegmentTranslation)
-        .join(Recording)
+        Segment.in_reading_order(interview.id, Segment, SegmentTranslation)
         .join(SegmentTranslation, SegmentTranslation.segment_id == Segment.id)
         .where(
-            Recording.interview_id == interview.id,
             Segment.readable(),
             SegmentTranslation.source_version == Segment.version,
             SegmentTranslation.suspect.is_(None),
         )
-        .order_by(Recording.position, Segment.start, Segment.id)
     )
 
 
@@ -96,9 +93,4 @@ def reindex_others(session: Session, interview: Interview) -> list[Interview]:
 def _segments(interview: Interview) -> Select:
     """Whole segments (not the rows pages read): indexing keeps on each the names
     it found."""
-    return (
-        select(Segment)
-        .join(Recording)
-        .where(Recording.interview_id == interview.id, Segment.readable())
-        .order_by(Recording.position, Segment.start, Segment.id)
-    )
+    return Segment.in_reading_order(interview.id).where(Segment.readable())

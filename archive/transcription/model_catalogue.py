@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.transcription.model_staging import _folder_size, _languages, _sha256
+from archive.recordings.storage import sha256_file
+from archive.transcription.model_staging import _folder_size, _languages
 from archive.transcription.models import (
     _BASE_PART1,
     _TINY_EN,
@@ -180,7 +181,7 @@ def verify_model(folder: Path, rehash: bool = False) -> InstalledModel:
             problems.append(
                 f"{name} is {path.stat().st_size} bytes, the manifest says {entry['size']}"
             )
-        elif rehash and _sha256(path) != entry["sha256"]:
+        elif rehash and sha256_file(path) != entry["sha256"]:
             problems.append(f"{name} does not match its SHA-256")
     checked = manifest.get("checked", "")
     verified = checked + ("; SHA-256 re-checked now" if rehash and not problems else "")

@@ -10,11 +10,11 @@ import os
 import shutil
 from pathlib import Path
 
+from archive.recordings.storage import fsync_dir
 from archive.transcription.models import (
     _CHUNK,
     MANIFEST_NAME,
     ModelError,
-    _fsync_dir,
     installed_folder,
 )
 
@@ -64,7 +64,7 @@ def _commit(model: Path, manifest: dict, target: Path, replace: bool) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(manifest_path, 0o644)
-    _fsync_dir(model)
+    fsync_dir(model)
     old = None
     if target.exists():
         if not replace:  # pragma: no cover - checked under the lock before
@@ -73,7 +73,7 @@ def _commit(model: Path, manifest: dict, target: Path, replace: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
         os.replace(target, old)
     os.replace(model, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -95,11 +95,3 @@ def _languages(folder: Path) -> str:
 
 def _folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

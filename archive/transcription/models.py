@@ -331,6 +331,10 @@ def _atomic_write(dest: Path, sources: list[Path], size: int, sha256: str) -> No
     Written to a temporary file in the same folder (so the rename cannot cross
     filesystems), fsynced, checked for size and SHA-256, then renamed over ``dest``.
     """
+    # Imported here: the package archive.recordings imports the transcription
+    # engine, which imports this module.
+    from archive.recordings.storage import fsync_dir
+
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
@@ -354,21 +358,7 @@ def _atomic_write(dest: Path, sources: list[Path], size: int, sha256: str) -> No
             )
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless where unsupported."""
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(dir_fd)

@@ -368,17 +368,7 @@ class Job:
         )
         for segment in segments:
             if not _has_revision(segment.id):
-                db.session.add(
-                    Revision(
-                        segment_id=segment.id,
-                        version=1,
-                        kind="machine",
-                        text=segment.text,
-                        speaker_id=segment.speaker_id,
-                        start=segment.start,
-                        end=segment.end,
-                    )
-                )
+                db.session.add(Revision.of(segment, "machine"))
         db.session.flush()
         self._write_machine_transcript(segments, info)
         recording.status = "done"

@@ -17,6 +17,7 @@ from flask import url_for
 from archive.errors import N_, ValidationError
 from archive.interviews import identity
 from archive.models import Interview
+from archive.timecodes import clock
 from archive.transcripts import rendering
 
 # A moment further in than this (115 days) is no moment of an interview.
@@ -43,11 +44,6 @@ def interview_url(interview: Interview, at: float | None = None) -> str:
     return f"{url}?t={int(at)}" if at is not None else url
 
 
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
 def cite(user: Any, interview: Interview, at: float | None = None) -> str:
     """'Svetlana (narrator), interviewed ... "Title." Testimony Archive, interview 7, at
     0:12:05. URL (accessed 2026-11-26).'"""
@@ -56,7 +52,7 @@ def cite(user: Any, interview: Interview, at: float | None = None) -> str:
     shown = rendering.metadata_for(user, interview)
     when = f", {interview.recorded_on.isoformat()}" if interview.recorded_on else ""
     where = f", {shown.place}" if shown.place else ""
-    moment = f", at {_clock(at)}" if at is not None else ""
+    moment = f", at {clock(at, hours=True)}" if at is not None else ""
     return (
         f'{who}, oral history interview{when}{where}. "{shown.title}." '
         f"Testimony Archive, interview {interview.id}{moment}. "
@@ -102,7 +98,7 @@ def chicago(user: Any, interview: Interview, at: float | None = None) -> str:
     if interview.recorded_on:
         details.append(_long_date(interview.recorded_on))
     parts.append(", ".join(details) + ".")
-    moment = f", at {_clock(at)}" if at is not None else ""
+    moment = f", at {clock(at, hours=True)}" if at is not None else ""
     parts.append(f"{ARCHIVE}, interview {interview.id}{moment}.")
     parts.append(f"{interview_url(interview, at)}.")
     return " ".join(parts)
@@ -117,7 +113,7 @@ def apa(user: Any, interview: Interview, at: float | None = None) -> str:
     year = f"{when.year}, {when.strftime('%B')} {when.day}" if when else "n.d."
     by = f" by {_and(interviewers).replace(', and ', ', & ').replace(' and ', ' & ')}"
     kind = f"[Oral history interview{by if interviewers else ''}]"
-    moment = f" (at {_clock(at)})" if at is not None else ""
+    moment = f" (at {clock(at, hours=True)})" if at is not None else ""
     who = _and(narrators).replace(", and ", ", & ").replace(" and ", " & ")
     return (
         f"{who or 'Unnamed narrator'}. ({year}). {shown.title} {kind}{moment}. "
@@ -163,7 +159,7 @@ def bibtex(user: Any, interview: Interview, at: float | None = None) -> str:
                 for n in (
                     f"Interviewed by {_bib(_and(interviewers))}" if interviewers else "",
                     f"Interview {interview.id}",
-                    f"at {_clock(at)}" if at is not None else "",
+                    f"at {clock(at, hours=True)}" if at is not None else "",
                     f"accessed {date.today().isoformat()}",
                 )
                 if n
@@ -203,7 +199,7 @@ def csl(user: Any, interview: Interview, at: float | None = None) -> dict[str, A
     if interview.language:
         item["language"] = interview.language
     if at is not None:
-        item["locator"] = _clock(at)
+        item["locator"] = clock(at, hours=True)
     return {key: value for key, value in item.items() if value not in ([], "")}
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from archive import audit
-from archive.errors import N_, NotFoundError, ValidationError
+from archive.errors import N_, ValidationError
 from archive.extensions import db
+from archive.lookup import get_or_404
 from archive.models import IndexPoint, Interview, User
 from archive.transcripts.schemas import IndexPointBody
 
@@ -99,9 +100,7 @@ def replace_index_points(actor: User, interview: Interview, points: list[dict]) 
 
 
 def remove_index_point(actor: User, interview: Interview, point_id: int) -> None:
-    point = db.session.get(IndexPoint, point_id)
-    if point is None or point.interview_id != interview.id:
-        raise NotFoundError()
+    point = get_or_404(IndexPoint, point_id, lambda p: p.interview_id == interview.id)
     db.session.delete(point)
     audit.record(
         db.session,

@@ -556,13 +556,7 @@ def suggestions(interview: Interview, limit: int = 200, user: Any = None) -> lis
 
 
 def _segments(interview: Interview) -> list[Segment]:
-    query = (
-        select(Segment)
-        .join(Recording)
-        .where(Recording.interview_id == interview.id)
-        .order_by(Recording.position, Segment.start)
-    )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(Segment.in_reading_order(interview.id)))
 
 
 def _candidates(segment: Segment, known: set[str]) -> list[Suggestion]:

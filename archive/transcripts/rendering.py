@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row
 
 from archive.errors import N_
 from archive.exports import ExportDocument, ExportSegment, IndexPoint
 from archive.extensions import db
 from archive.interviews import identity
-from archive.models import Interview, Recording, Segment, SegmentTranslation
+from archive.models import Interview, Segment, SegmentTranslation
 from archive.transcription import translation
 from archive.transcripts import redaction
 
@@ -76,23 +76,19 @@ def segments_of(
 
     Rows, not ORM objects, and without the timed words unless asked: a page of an
     hour-long interview builds and decrypts half as much."""
-    query = (
-        select(
-            Segment.id,
-            Segment.recording_id,
-            Segment.start,
-            Segment.end,
-            Segment.speaker_id,
-            Segment.text,
-            Segment.name_spans,
-            Segment.name_key,
-            Segment.held_spans,
-            Segment.language,
-            *more,
-        )
-        .join(Recording)
-        .where(Recording.interview_id == interview.id)
-        .order_by(Recording.position, Segment.start, Segment.id)
+    query = Segment.in_reading_order(
+        interview.id,
+        Segment.id,
+        Segment.recording_id,
+        Segment.start,
+        Segment.end,
+        Segment.speaker_id,
+        Segment.text,
+        Segment.name_spans,
+        Segment.name_key,
+        Segment.held_spans,
+        Segment.language,
+        *more,
     )
     if not doubted:
         query = query.where(Segment.readable())

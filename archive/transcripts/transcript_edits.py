@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from archive import audit, policy
-from archive.errors import N_, ConflictError, NotFoundError, ValidationError
+from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
 from archive.interviews.sequences import lock
-from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
+from archive.models import Redaction, Revision, Segment, Speaker, User, utcnow
+from archive.recordings import listening_copies
 from archive.search import indexing
 from archive.transcription import translation
 from archive.transcripts import redaction as hiding
@@ -31,31 +32,6 @@ from archive.transcripts.redaction import (
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 20_000
-
-
-def get_segment(segment_id: int) -> Segment:
-    segment = db.session.get(Segment, segment_id)
-    if segment is None:
-        raise NotFoundError()
-    return segment
-
-
-def get_redaction(redaction_id: int) -> Redaction:
-    redaction = db.session.get(Redaction, redaction_id)
-    if redaction is None:
-        raise NotFoundError()
-    return redaction
-
-
-def _outdate_copy(recording: Recording) -> None:
-    recording.redaction_version = (recording.redaction_version or 0) + 1
-
-
-def _rebuild(recording: Recording) -> None:
-    from archive import tasks
-
-    if recording.status == "done" and recording.interview.withdrawn_at is None:
-        tasks.enqueue_access_copies(recording.id)
 
 
 def claim(segment: Segment, version: Any = None) -> None:
@@ -150,8 +126,8 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
     # stands (remaking three hours of audio after every word would starve the queue).
     copy_outdated = segment_audio_spans(redactor, segment) != heard_before
     if copy_outdated:
-        _outdate_copy(segment.recording)
-    db.session.add(_revision(segment, actor, kind))
+        listening_copies.outdate(segment.recording)
+    db.session.add(Revision.of(segment, kind, actor.id))
     audit.record(
         db.session,
         "segment_edited",
@@ -165,7 +141,7 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
     indexing.reindex(db.session, segment.recording.interview)
     db.session.commit()
     if copy_outdated:
-        _rebuild(segment.recording)
+        listening_copies.rebuild(segment.recording)
     return segment
 
 
@@ -178,7 +154,7 @@ def confirm_segment(actor: User, segment: Segment, version: Any = None) -> Segme
     claim(segment, version)
     try:
         doubt, segment.suspect = segment.suspect, None
-        db.session.add(_revision(segment, actor, "confirmed"))
+        db.session.add(Revision.of(segment, "confirmed", actor.id))
         audit.record(
             db.session,
             "segment_confirmed",
@@ -358,7 +334,7 @@ def _add_redaction(
         created_by_id=actor.id,
     )
     db.session.add(redaction)
-    _outdate_copy(segment.recording)
+    listening_copies.outdate(segment.recording)
     db.session.flush()
     audit.record(
         db.session,
@@ -371,7 +347,7 @@ def _add_redaction(
     )
     indexing.reindex(db.session, segment.recording.interview)
     db.session.commit()
-    _rebuild(segment.recording)
+    listening_copies.rebuild(segment.recording)
     return redaction
 
 
@@ -404,7 +380,7 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
         return redaction
     redaction.removed_at = utcnow()
     redaction.removed_by_id = actor.id
-    _outdate_copy(redaction.segment.recording)
+    listening_copies.outdate(redaction.segment.recording)
     audit.record(
         db.session,
         "redaction_removed",
@@ -415,7 +391,7 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
     )
     indexing.reindex(db.session, redaction.segment.recording.interview)
     db.session.commit()
-    _rebuild(redaction.segment.recording)
+    listening_copies.rebuild(redaction.segment.recording)
     return redaction
 
 
@@ -495,7 +471,9 @@ def _split(actor: User, segment: Segment, position: Any) -> Segment:
             redaction.start_char = min(redaction.start_char, redaction.end_char)
     segment.text, segment.words, segment.end = before, first_words or None, at
     segment.held_spans = [[s, e, k] for s, e, k in names if e <= len(before)] or None
-    db.session.add_all([_revision(segment, actor, "split"), _revision(tail, actor, "split")])
+    db.session.add_all(
+        [Revision.of(segment, "split", actor.id), Revision.of(tail, "split", actor.id)]
+    )
     _finish(actor, segment, "segment_split", new_segment=tail.id)
     return tail
 
@@ -575,26 +553,13 @@ def _merge(actor: User, segment: Segment) -> Segment:
     segment.words = (segment.words or []) + (following.words or []) or None
     segment.end = max(segment.end, following.end)
     segment.version = number + 1
-    db.session.add(_revision(segment, actor, "merge"))
+    db.session.add(Revision.of(segment, "merge", actor.id))
     db.session.flush()
     gone = following.id
     translation.forget(db.session, segment_id=gone)
     db.session.delete(following)
     _finish(actor, segment, "segments_merged", merged_segment=gone)
     return segment
-
-
-def _revision(segment: Segment, actor: User, kind: str) -> Revision:
-    return Revision(
-        segment_id=segment.id,
-        version=segment.version,
-        kind=kind,
-        text=segment.text,
-        speaker_id=segment.speaker_id,
-        start=segment.start,
-        end=segment.end,
-        author_id=actor.id,
-    )
 
 
 def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
@@ -604,7 +569,7 @@ def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
     brings together is matched anew, so the listening copy is remade.
     """
     recording = segment.recording
-    _outdate_copy(recording)
+    listening_copies.outdate(recording)
     audit.record(
         db.session,
         action,
@@ -616,7 +581,7 @@ def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
     )
     indexing.reindex(db.session, recording.interview)
     db.session.commit()
-    _rebuild(recording)
+    listening_copies.rebuild(recording)
 
 
 def revisions(segment: Segment) -> list[Revision]:

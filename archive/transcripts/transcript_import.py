@@ -31,10 +31,11 @@ from lxml import etree
 
 from archive import audit, policy
 from archive.errors import N_, ArchiveError, ValidationError
-from archive.exports.common import hms, one_line
+from archive.exports.common import one_line
 from archive.extensions import db
 from archive.interviews import identity
 from archive.models import Interview, Segment, User
+from archive.timecodes import hms
 from archive.transcripts import contents, editor, redaction, rendering
 
 MAX_BYTES = 2 * 1024 * 1024  # the size of a request's body outside the upload routes

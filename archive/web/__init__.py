@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
+from archive.timecodes import clock
 from archive.web import access, assets, errors, security
 
 
@@ -68,16 +69,6 @@ def register_web(app: Flask) -> None:
     app.jinja_env.globals["speaker_name"] = _speaker_name
     app.jinja_env.globals["shown"] = _shown
     app.jinja_env.filters["clock"] = clock
-
-
-def clock(seconds: float | None) -> str:
-    """12.5 -> "0:12", 3725 -> "1:02:05": how transcribers write times."""
-    if seconds is None:
-        return "—"
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _speaker_name(speaker) -> str:

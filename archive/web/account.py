@@ -18,13 +18,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 @bp.get("/tokens")
 def token_list():
     policy.require(current_user, "manage_own_tokens")
-    return render_template(
-        "account/tokens.html",
-        tokens=tokens.list_tokens(current_user),
-        form=TokenForm(),
-        revoke_form=EmptyForm(),
-        new_token=None,
-    )
+    return _tokens_page()
 
 
 @bp.post("/tokens")
@@ -34,6 +28,11 @@ def create_token():
     new_token = None
     if form.validate_on_submit():
         _token, new_token = tokens.issue_token(current_user, current_user, form.label.data or "")
+    return _tokens_page(new_token)
+
+
+def _tokens_page(new_token: str | None = None) -> str:
+    """The person's tokens, and the one just made, shown once in plain text."""
     return render_template(
         "account/tokens.html",
         tokens=tokens.list_tokens(current_user),
@@ -46,9 +45,8 @@ def create_token():
 @bp.post("/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int):
     policy.require(current_user, "manage_own_tokens")
-    if EmptyForm().validate_on_submit():
-        tokens.revoke_token(current_user, current_user, token_id)
-        flash(gettext("The token is revoked; it no longer works."), "info")
+    tokens.revoke_token(current_user, current_user, token_id)
+    flash(gettext("The token is revoked; it no longer works."), "info")
     return redirect(url_for("account.token_list"))
 
 

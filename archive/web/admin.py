@@ -9,7 +9,9 @@ from flask_login import current_user
 from archive import accounts, policy
 from archive.errors import ArchiveError
 from archive.i18n import label
-from archive.web.errors import translated
+from archive.lookup import get_or_404
+from archive.models import User
+from archive.web.errors import on_error, translated
 from archive.web.forms import EditUserForm, NewUserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -61,15 +63,12 @@ def create_user():
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):
-    user = accounts.get_user(user_id)
+    user = get_or_404(User, user_id)
     form = EditUserForm(obj=user)
     if form.validate_on_submit():
-        try:
-            accounts.change_role(current_user, user, form.role.data)
-            accounts.set_active(current_user, user, form.active.data)
-        except ArchiveError as exc:
-            flash(translated(exc), "error")
-            return render_template("admin/edit_user.html", user=user, form=form), exc.status
+        on_error(lambda: render_template("admin/edit_user.html", user=user, form=form))
+        accounts.change_role(current_user, user, form.role.data)
+        accounts.set_active(current_user, user, form.active.data)
         flash(gettext("Account %(email)s saved.", email=user.email), "info")
         return redirect(url_for("admin.users"))
     return render_template("admin/edit_user.html", user=user, form=form)

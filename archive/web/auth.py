@@ -11,7 +11,7 @@ from archive.errors import ArchiveError, AuthenticationError
 from archive.extensions import limiter
 from archive.web.access import public, safe_next
 from archive.web.errors import translated
-from archive.web.forms import EmptyForm, LoginForm, RegisterForm
+from archive.web.forms import LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__)
 
@@ -41,8 +41,6 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    if not EmptyForm().validate_on_submit():
-        return redirect(url_for("main.home"))
     accounts.record_sign_out(current_user)
     logout_user()
     flash(gettext("You are signed out."), "info")

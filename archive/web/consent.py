@@ -9,19 +9,20 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from archive import consent, interviews, policy
-from archive.errors import ArchiveError
-from archive.models import ACCESS_LEVELS, AUDIO_PERMISSIONS, IDENTITY_CHOICES
+from archive.lookup import get_or_404
+from archive.models import (
+    ACCESS_LEVELS,
+    AUDIO_PERMISSIONS,
+    IDENTITY_CHOICES,
+    AccessRequest,
+    Grant,
+)
 from archive.recordings import storage
 from archive.transcripts import rendering
-from archive.web.errors import translated
+from archive.web.errors import on_error
 from archive.web.forms import EmptyForm
 
 bp = Blueprint("consent", __name__)
-
-
-def _form_ok() -> None:
-    if not EmptyForm().validate_on_submit():
-        abort(400)
 
 
 @bp.get("/interviews/<int:interview_id>/agreement")
@@ -30,42 +31,35 @@ def agreement(interview_id: int):
     return _agreement_page(interview)
 
 
-def _agreement_page(interview, status: int = 200):
+def _agreement_page(interview) -> str:
     history = (
         consent.history(interview) if policy.can(current_user, "see_agreements", interview) else []
     )
-    return (
-        render_template(
-            "consent/agreement.html",
-            interview=interview,
-            history=history,
-            form=EmptyForm(),
-            levels=ACCESS_LEVELS,
-            audio=AUDIO_PERMISSIONS,
-            identities=IDENTITY_CHOICES,
-        ),
-        status,
+    return render_template(
+        "consent/agreement.html",
+        interview=interview,
+        history=history,
+        form=EmptyForm(),
+        levels=ACCESS_LEVELS,
+        audio=AUDIO_PERMISSIONS,
+        identities=IDENTITY_CHOICES,
     )
 
 
 @bp.post("/interviews/<int:interview_id>/agreement")
 def record(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "record_agreement")
-    _form_ok()
     document = request.files.get("document")
     data = request.form.to_dict()
     data["named_speakers"] = request.form.getlist("named_speakers")
-    try:
-        consent.record_agreement(
-            current_user,
-            interview,
-            data,
-            document.stream if document and document.filename else None,
-            document.mimetype if document and document.filename else None,
-        )
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-        return _agreement_page(interview, exc.status)
+    on_error(lambda: _agreement_page(interview))
+    consent.record_agreement(
+        current_user,
+        interview,
+        data,
+        document.stream if document and document.filename else None,
+        document.mimetype if document and document.filename else None,
+    )
     flash(gettext("The agreement is recorded and in force."), "info")
     return redirect(url_for("interviews.detail", interview_id=interview.id))
 
@@ -86,12 +80,8 @@ def document(interview_id: int, version: int):
 @bp.post("/interviews/<int:interview_id>/withdraw")
 def withdraw(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "withdraw")
-    _form_ok()
-    try:
-        consent.withdraw(current_user, interview, request.form.get("reason", ""))
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-        return _agreement_page(interview, exc.status)
+    on_error(lambda: _agreement_page(interview))
+    consent.withdraw(current_user, interview, request.form.get("reason", ""))
     flash(
         gettext("The interview is withdrawn: sealed, its copies removed, its grants ended."),
         "info",
@@ -102,12 +92,8 @@ def withdraw(interview_id: int):
 @bp.post("/interviews/<int:interview_id>/purge")
 def purge(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "withdraw")
-    _form_ok()
-    try:
-        count = consent.purge_masters(current_user, interview, request.form.get("confirm_title"))
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-        return _agreement_page(interview, exc.status)
+    on_error(lambda: _agreement_page(interview))
+    count = consent.purge_masters(current_user, interview, request.form.get("confirm_title"))
     flash(
         ngettext("%(num)d master recording deleted.", "%(num)d master recordings deleted.", count),
         "info",
@@ -122,19 +108,17 @@ def ask():
         current_user, request.values.get("interview", type=int) or 0, "see_metadata"
     )
     if request.method == "POST":
-        _form_ok()
         data = {
             "interview_id": interview.id,
             "purpose": request.form.get("purpose", ""),
             "accept_terms": request.form.get("accept_terms"),
         }
-        try:
-            consent.request_access(current_user, data)
-        except ArchiveError as exc:
-            flash(translated(exc), "error")
-            return render_template(
+        on_error(
+            lambda: render_template(
                 "consent/ask.html", interview=interview, form=EmptyForm(), purpose=data["purpose"]
-            ), exc.status
+            )
+        )
+        consent.request_access(current_user, data)
         flash(
             gettext("Your request is sent. A custodian will decide; you see its status here."),
             "info",
@@ -174,27 +158,22 @@ def queue():
 @bp.post("/access/requests/<int:request_id>/decide")
 def decide(request_id: int):
     policy.require(current_user, "decide_access")
-    _form_ok()
     approve = request.form.get("decision") == "approve"
-    try:
-        consent.decide(
-            current_user,
-            consent.get_request(request_id),
-            approve,
-            request.form.get("expires_on"),
-            request.form.get("message"),
-        )
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-    else:
-        flash(gettext("Access granted.") if approve else gettext("Request refused."), "info")
+    on_error(url_for("consent.queue"))
+    consent.decide(
+        current_user,
+        get_or_404(AccessRequest, request_id),
+        approve,
+        request.form.get("expires_on"),
+        request.form.get("message"),
+    )
+    flash(gettext("Access granted.") if approve else gettext("Request refused."), "info")
     return redirect(url_for("consent.queue"))
 
 
 @bp.post("/access/grants/<int:grant_id>/revoke")
 def revoke(grant_id: int):
     policy.require(current_user, "decide_access")
-    _form_ok()
-    consent.revoke_grant(current_user, consent.get_grant(grant_id))
+    consent.revoke_grant(current_user, get_or_404(Grant, grant_id))
     flash(gettext("The grant is revoked."), "info")
     return redirect(url_for("consent.queue"))

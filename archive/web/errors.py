@@ -1,12 +1,19 @@
-"""Turns domain errors and HTTP errors into a friendly page, or JSON under /api."""
+"""Turns domain errors and HTTP errors into a friendly page, or JSON under /api.
+
+A page whose form a service may refuse says once where the refusal goes
+(``on_error``): the message is flashed in the reader's language and the page
+shown again, or the browser sent back; the views write no ``try`` of their own.
+"""
 
 from __future__ import annotations
 
 import errno
 import logging
+from collections.abc import Callable
 
 import sqlalchemy.exc
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -51,8 +58,27 @@ def _respond(status: int, message: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def on_error(answer: str | Callable[[], ResponseReturnValue]) -> None:
+    """From here on in this request, a service's refusal (an ``ArchiveError``) is
+    flashed and answered by ``answer``: a local URL to send the browser back to, or
+    a function that shows the page again (then with the error's status). Nothing of
+    the refused change is kept (the transaction is rolled back first)."""
+    g.on_archive_error = answer
+
+
 def _archive_error(exc: ArchiveError):
-    return _respond(exc.status, translated(exc))
+    answer = None if wants_json() else g.get("on_archive_error")
+    if answer is None:
+        return _respond(exc.status, translated(exc))
+    from archive.extensions import db
+
+    db.session.rollback()
+    flash(translated(exc), "error")
+    if isinstance(answer, str):
+        return redirect(answer)
+    response = make_response(answer())
+    response.status_code = exc.status
+    return response
 
 
 def _http_error(exc: HTTPException):

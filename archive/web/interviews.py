@@ -12,7 +12,7 @@ from archive.extensions import db
 from archive.publishing import linked_data
 from archive.transcripts import citations, rendering, review_queue
 from archive.web.access import kept_args, public
-from archive.web.errors import translated
+from archive.web.errors import on_error, translated
 from archive.web.forms import EmptyForm, InterviewForm, LanguagesForm, UploadForm
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews")
@@ -59,11 +59,8 @@ def new():
             "vocabulary": form.vocabulary.data,
             "speakers": [{"pseudonym": form.narrator_pseudonym.data or "", "role": "narrator"}],
         }
-        try:
-            interview = interviews.create_interview(current_user, data)
-        except ArchiveError as exc:
-            flash(translated(exc), "error")
-            return render_template("interviews/new.html", form=form), exc.status
+        on_error(lambda: render_template("interviews/new.html", form=form))
+        interview = interviews.create_interview(current_user, data)
         flash(gettext("The interview is created. Now add its recordings."), "info")
         notice = rendering.names_notice(interview, gettext)
         if notice:
@@ -105,29 +102,25 @@ def languages(interview_id: int):
     """The languages spoken: the next transcription (or a retry) decodes in them."""
     interview = interviews.get_visible(current_user, interview_id, "edit_metadata")
     form = LanguagesForm()
+    back = url_for("interviews.detail", interview_id=interview.id) + "#languages"
     if form.validate_on_submit():
-        try:
-            interviews.update_languages(current_user, interview, form.languages.data)
-        except ArchiveError as exc:
-            flash(exc.message, "error")
+        on_error(back)
+        interviews.update_languages(current_user, interview, form.languages.data)
+        if interview.language_codes:
+            flash(
+                gettext(
+                    "Languages saved: %(codes)s. Recordings transcribed from now on "
+                    "(new uploads, and failed ones tried again) are decoded in them.",
+                    codes=", ".join(interview.language_codes),
+                ),
+                "info",
+            )
         else:
-            if interview.language_codes:
-                flash(
-                    gettext(
-                        "Languages saved: %(codes)s. Recordings transcribed from now on "
-                        "(new uploads, and failed ones tried again) are decoded in them.",
-                        codes=", ".join(interview.language_codes),
-                    ),
-                    "info",
-                )
-            else:
-                flash(
-                    gettext(
-                        "No languages listed: the transcription will guess among all languages."
-                    ),
-                    "info",
-                )
-    return redirect(url_for("interviews.detail", interview_id=interview.id) + "#languages")
+            flash(
+                gettext("No languages listed: the transcription will guess among all languages."),
+                "info",
+            )
+    return redirect(back)
 
 
 @bp.post("/<int:interview_id>/recordings")
@@ -156,14 +149,11 @@ def upload(interview_id: int):
 @bp.post("/recordings/<int:recording_id>/retry")
 def retry(recording_id: int):
     recording = recordings.get_visible(current_user, recording_id, "retry_job")
-    if EmptyForm().validate_on_submit():
-        try:
-            recordings.retry(current_user, recording)
-        except ArchiveError as exc:
-            flash(translated(exc), "error")
-        else:
-            flash(gettext("The transcription is queued again."), "info")
-    return redirect(url_for("interviews.detail", interview_id=recording.interview_id))
+    back = url_for("interviews.detail", interview_id=recording.interview_id)
+    on_error(back)
+    recordings.retry(current_user, recording)
+    flash(gettext("The transcription is queued again."), "info")
+    return redirect(back)
 
 
 def access_status_text(interview) -> str:

@@ -10,10 +10,8 @@ from flask_login import current_user
 
 from archive import accounts, i18n, policy, samples
 from archive import home as work
-from archive.errors import ArchiveError
 from archive.web.access import public, safe_next
-from archive.web.errors import translated
-from archive.web.forms import EmptyForm
+from archive.web.errors import on_error
 from archive.web.interviews import access_status_text
 
 bp = Blueprint("main", __name__)
@@ -35,11 +33,8 @@ def home():
 @bp.post("/sample-interview")
 def load_sample():
     policy.require(current_user, "load_sample")
-    try:
-        interview = samples.load_sample_interview(current_user)
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-        return redirect(url_for("main.home"))
+    on_error(url_for("main.home"))
+    interview = samples.load_sample_interview(current_user)
     flash(
         gettext(
             "The sample interview is loaded. The worker is transcribing it now: the "
@@ -62,7 +57,7 @@ def choose_language():
     if referrer.netloc == request.host and referrer.path == back and referrer.query:
         back = safe_next(f"{referrer.path}?{referrer.query}", back)
     chosen = request.form.get("language")
-    if not EmptyForm().validate_on_submit() or chosen not in i18n.LANGUAGES:
+    if chosen not in i18n.LANGUAGES:
         return redirect(back)
     if current_user.is_authenticated:
         accounts.set_locale(current_user, chosen)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
 from archive import interviews, policy
-from archive.errors import ArchiveError
+from archive.lookup import get_or_404
+from archive.models import Redaction, Segment
 from archive.transcripts import redaction, rendering
 from archive.transcripts import transcript_edits as edits
-from archive.web.errors import translated
+from archive.web.errors import on_error
 from archive.web.forms import EmptyForm
 
 bp = Blueprint("redactions", __name__)
@@ -32,40 +33,35 @@ def index(interview_id: int):
 
 @bp.post("/segments/<int:segment_id>/redact")
 def redact(segment_id: int):
-    segment = edits.get_segment(segment_id)
+    segment = get_or_404(Segment, segment_id)
     interview = policy.require(current_user, "edit_transcript", segment.recording.interview)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        if request.form.get("start"):
-            edits.add_redaction(
-                current_user,
-                segment,
-                request.form.get("start"),
-                request.form.get("end"),
-                request.form.get("reason"),
-                request.form.get("replacement"),
-            )
-        else:
-            edits.redact_phrase(
-                current_user,
-                segment,
-                request.form.get("phrase", ""),
-                request.form.get("reason", ""),
-                request.form.get("replacement"),
-            )
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
+    back = url_for("redactions.index", interview_id=interview.id)
+    on_error(back)
+    if request.form.get("start"):
+        edits.add_redaction(
+            current_user,
+            segment,
+            request.form.get("start"),
+            request.form.get("end"),
+            request.form.get("reason"),
+            request.form.get("replacement"),
+        )
     else:
-        flash(gettext("Redacted. The listening copy is being remade."), "info")
-    return redirect(url_for("redactions.index", interview_id=interview.id))
+        edits.redact_phrase(
+            current_user,
+            segment,
+            request.form.get("phrase", ""),
+            request.form.get("reason", ""),
+            request.form.get("replacement"),
+        )
+    flash(gettext("Redacted. The listening copy is being remade."), "info")
+    return redirect(back)
 
 
 @bp.post("/redactions/<int:redaction_id>/undo")
 def undo(redaction_id: int):
-    row = edits.get_redaction(redaction_id)
+    row = get_or_404(Redaction, redaction_id)
     interview = policy.require(current_user, "edit_transcript", row.segment.recording.interview)
-    if EmptyForm().validate_on_submit():
-        edits.remove_redaction(current_user, row)
-        flash(gettext("The redaction is undone."), "info")
+    edits.remove_redaction(current_user, row)
+    flash(gettext("The redaction is undone."), "info")
     return redirect(url_for("redactions.index", interview_id=interview.id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -36,8 +36,6 @@ def import_transcript(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
     form, summary, error, status = EmptyForm(), None, None, 200
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         upload = request.files.get("file")
         data = upload.stream.read(transcript_import.MAX_BYTES + 1) if upload else b""
         try:

@@ -7,11 +7,10 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from archive import interviews
-from archive.errors import ArchiveError
 from archive.interviews import speakers
 from archive.models import SPEAKER_ROLES
 from archive.transcripts import rendering
-from archive.web.errors import translated
+from archive.web.errors import on_error
 from archive.web.forms import EmptyForm
 
 bp = Blueprint("speakers", __name__)
@@ -23,19 +22,16 @@ def index(interview_id: int):
     return _page(interview)
 
 
-def _page(interview, revealed: dict | None = None, status: int = 200):
-    return (
-        render_template(
-            "speakers/index.html",
-            interview=interview,
-            speakers=list(interview.speakers),
-            counts=speakers.segment_counts(interview),
-            roles=SPEAKER_ROLES,
-            form=EmptyForm(),
-            revealed=revealed or {},
-            has_real_name=speakers.has_real_name,
-        ),
-        status,
+def _page(interview, revealed: dict | None = None) -> str:
+    return render_template(
+        "speakers/index.html",
+        interview=interview,
+        speakers=list(interview.speakers),
+        counts=speakers.segment_counts(interview),
+        roles=SPEAKER_ROLES,
+        form=EmptyForm(),
+        revealed=revealed or {},
+        has_real_name=speakers.has_real_name,
     )
 
 
@@ -43,8 +39,6 @@ def _page(interview, revealed: dict | None = None, status: int = 200):
 def update(interview_id: int, speaker_id: int):
     interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
     speaker = speakers.get_speaker(interview, speaker_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     data = {"pseudonym": request.form.get("pseudonym", ""), "role": request.form.get("role")}
     if request.form.get("real_name", "").strip():
         data["real_name"] = request.form["real_name"]
@@ -52,11 +46,8 @@ def update(interview_id: int, speaker_id: int):
         data["aliases"] = request.form["aliases"]
     if request.form.get("clear_names") == "yes":
         data.update(real_name="", aliases=[])
-    try:
-        speakers.update_speaker(current_user, speaker, data)
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-        return _page(interview, status=exc.status)
+    on_error(lambda: _page(interview))
+    speakers.update_speaker(current_user, speaker, data)
     flash(gettext("%(speaker)s saved.", speaker=speaker.label), "info")
     notice = rendering.names_notice(interview, gettext)
     if notice:
@@ -68,8 +59,6 @@ def update(interview_id: int, speaker_id: int):
 def merge(interview_id: int, speaker_id: int):
     interview = interviews.get_visible(current_user, interview_id, "manage_speakers")
     merged = speakers.get_speaker(interview, speaker_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     keep = speakers.get_speaker(interview, request.form.get("into", type=int) or 0)
     speakers.merge_speakers(current_user, keep, merged)
     flash(
@@ -83,13 +72,8 @@ def merge(interview_id: int, speaker_id: int):
 def reveal(interview_id: int, speaker_id: int):
     interview = interviews.get_visible(current_user, interview_id, "reveal_identity")
     speaker = speakers.get_speaker(interview, speaker_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        names = speakers.reveal(current_user, speaker, request.form.get("reason", ""))
-    except ArchiveError as exc:
-        flash(translated(exc), "error")
-        return _page(interview, status=exc.status)
+    on_error(lambda: _page(interview))
+    names = speakers.reveal(current_user, speaker, request.form.get("reason", ""))
     return _page(interview, revealed={speaker.id: names})
 
 

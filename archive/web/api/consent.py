@@ -7,6 +7,8 @@ from flask_login import current_user
 
 from archive import consent, interviews, policy
 from archive.consent.schemas import AgreementKeys
+from archive.lookup import get_or_404
+from archive.models import AccessRequest, Grant
 from archive.transcripts import rendering
 from archive.web.api import bp, json_body
 
@@ -91,7 +93,7 @@ def decide(request_id: int):
     data = json_body()
     grant = consent.decide(
         current_user,
-        consent.get_request(request_id),
+        get_or_404(AccessRequest, request_id),
         data.get("approve"),
         data.get("expires_on"),
         data.get("message"),
@@ -106,6 +108,6 @@ def decide(request_id: int):
 def revoke_grant(grant_id: int):
     policy.require(current_user, "decide_access")
     grant = consent.revoke_grant(
-        current_user, consent.get_grant(grant_id), request.args.get("reason", "revoked")
+        current_user, get_or_404(Grant, grant_id), request.args.get("reason", "revoked")
     )
     return {"id": grant.id, "ended": True}

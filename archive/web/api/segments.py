@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask_login import current_user
 
 from archive import accounts, policy
+from archive.lookup import get_or_404
+from archive.models import Redaction, Segment
 from archive.transcripts import editor, redaction
 from archive.transcripts import transcript_edits as edits
 from archive.web.api import bp, json_body
 
 
 def _segment_for(action: str, segment_id: int):
-    segment = edits.get_segment(segment_id)
+    segment = get_or_404(Segment, segment_id)
     policy.require(current_user, action, segment.recording.interview)
     return segment
 
@@ -80,7 +82,7 @@ def add_redaction(segment_id: int):
 
 @bp.delete("/redactions/<int:redaction_id>")
 def remove_redaction(redaction_id: int):
-    row = edits.get_redaction(redaction_id)
+    row = get_or_404(Redaction, redaction_id)
     policy.require(current_user, "edit_transcript", row.segment.recording.interview)
     edits.remove_redaction(current_user, row)
     return {"id": row.id, "removed": True}
