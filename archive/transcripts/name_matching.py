@@ -54,6 +54,7 @@ from anyascii import anyascii
 
 __all__ = [
     "HOW",
+    "MATCHER_VERSION",
     "Mention",
     "NameMatcher",
     "ProtectedName",
@@ -62,6 +63,14 @@ __all__ = [
     "spelling_key",
     "word_zipf",
 ]
+
+#: The version of what this module finds. The name spans kept on each segment
+#: (``Segment.name_spans``) are keyed on it (``redaction.Redactor.remember``): bump it
+#: whenever a change here can find a different set of names in the same text (a
+#: threshold, a folding rule, a new way of matching), so every stored span is looked for
+#: again. A change that finds the same names (a comment, a rename, a faster cache) keeps
+#: it, and the stored spans stay valid.
+MATCHER_VERSION = 1
 
 # -- thresholds ---------------------------------------------------------------------------
 

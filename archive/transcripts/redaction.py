@@ -16,7 +16,6 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import LargeBinary, event, select, type_coerce
@@ -30,8 +29,10 @@ from archive.models.types import decrypt_bytes, keyed_digest
 from archive.transcripts import name_matching
 from archive.transcripts.name_matching import Mention, NameMatcher, ProtectedName
 
-# Names found by an earlier version of the matcher are looked for again.
-_MATCHER_CODE = hashlib.sha256(Path(name_matching.__file__).read_bytes()).digest()
+# Names found by an earlier version of the matcher are looked for again: the stored
+# spans are keyed on ``name_matching.MATCHER_VERSION`` (bumped when matching changes),
+# not on the module's source, so editing a comment there keeps them.
+_MATCHER_CODE = f"name_matching:{name_matching.MATCHER_VERSION}".encode()
 
 DEFAULT_REPLACEMENT = "[redacted]"
 # What a reader of redacted text sees of a machine translation that cannot be shown
