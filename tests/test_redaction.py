@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cachetools import LRUCache
 from sqlalchemy import select
 
 from archive.extensions import db
@@ -490,3 +491,22 @@ def test_kept_names_are_keyed_on_the_matcher_version_not_its_source(client, narr
     )
     assert redactor.name_spans(segment) == found
     db.session.rollback()
+
+
+def test_a_matcher_is_kept_per_set_of_names_and_the_least_recently_used_dropped(monkeypatch):
+    monkeypatch.setattr(redaction, "_MATCHERS", LRUCache(maxsize=2))
+    first, second, third = (
+        [name_matching.ProtectedName(n, (name,))] for n, name in enumerate(NAMES, start=1)
+    )
+    kept = redaction._matcher(first)
+    assert redaction._matcher(first) is kept
+    dropped = redaction._matcher(second)
+    redaction._matcher(first)  # read last: the second is now the oldest
+    redaction._matcher(third)
+    assert redaction._matcher(first) is kept
+    assert redaction._matcher(second) is not dropped
+    mentions = kept.find("Gulnara spoke first.")
+    assert mentions and kept.find("Gulnara spoke first.") is mentions  # found once
+
+
+NAMES = ("Gulnara", "Timur", "Aigerim")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import exists, select
 
 from archive import audit, policy
@@ -15,7 +16,6 @@ from archive.extensions import db
 from archive.interviews import identity
 from archive.interviews.sequences import lock, next_number
 from archive.models import SPEAKER_ROLES, Collection, Interview, Recording, Speaker, User
-from archive.transcripts import redaction
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,6 @@ WORK_ARGS = ("mine", "missing", "job", "embargo")
 
 def work_filter_label(filters: CatalogueFilter) -> str | None:
     """The work filters in force, in words (the list says what it shows)."""
-    from flask_babel import gettext, ngettext
-
     parts = []
     if filters.mine:
         parts.append(gettext("your interviews"))
@@ -402,9 +400,12 @@ def create_interview(actor: User, data: dict) -> Interview:
     db.session.flush()
     for item in speakers:
         add_speaker(interview, **item)
+    named = any(item.get("real_name") or item.get("aliases") for item in speakers)
+    # Imported here: this package's __init__ runs whenever any of its modules is
+    # imported (``identity``, by redaction), and ``speakers`` imports the index,
+    # which imports redaction; at the top that would close a loop.
     from archive.interviews import speakers as speaker_service
 
-    named = any(item.get("real_name") or item.get("aliases") for item in speakers)
     touched = speaker_service.hide_everywhere(interview) if named else []
     audit.record(
         db.session,
@@ -439,7 +440,7 @@ def add_speaker(
         pseudonym=pseudonym,
     )
     identity.set_identity(speaker, real_name or None, aliases)
-    redaction.check_pseudonym(speaker)
+    identity.check_pseudonym(speaker)
     db.session.add(speaker)
     db.session.flush()
     return speaker

@@ -10,7 +10,7 @@ import av
 import numpy as np
 from sqlalchemy import func, select, update
 
-from archive import audit, search
+from archive import audit, queue, search
 from archive.errors import N_, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
@@ -25,7 +25,6 @@ from archive.models import (
 )
 from archive.recordings import audio, storage
 from archive.search import indexing
-from archive.transcripts import redaction
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
         names_changed = True
     if not changed:
         raise ValidationError(N_("Nothing to change: send pseudonym, role, real_name or aliases."))
-    redaction.check_pseudonym(speaker)
+    identity.check_pseudonym(speaker)
     if names_changed and speaker.named:
         # The agreement named the person it was recorded for: a new name is shown
         # only when a custodian records an agreement naming it.
@@ -103,7 +102,7 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
     touched = hide_everywhere(speaker.interview) if names_changed else []
     db.session.commit()
     if names_changed:
-        search.forget_deleted(db.engine)
+        _forget_removed_entries()
     for interview in [speaker.interview, *touched]:
         rebuild_access_copies(interview)
     return speaker
@@ -130,14 +129,19 @@ def redactions_changed(interview: Interview) -> None:
         db.session.expire(recording, ["redaction_version"])
 
 
-def rebuild_access_copies(interview: Interview) -> None:
-    from archive import tasks
+def _forget_removed_entries() -> None:
+    """Make the index entries a name change removed unrecoverable now, or, while a
+    running transaction still holds them, by a worker a minute later."""
+    if not search.forget_deleted(db.engine):
+        queue.enqueue_forget_deleted()
 
+
+def rebuild_access_copies(interview: Interview) -> None:
     if interview.withdrawn_at is not None:
         return  # a withdrawn interview has no listening copy, and gets none again
     for recording in interview.recordings:
         if recording.status == "done":
-            tasks.enqueue_access_copies(recording.id)
+            queue.enqueue_access_copies(recording.id)
 
 
 def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
@@ -176,7 +180,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     indexing.reindex(db.session, keep.interview)
     touched = hide_everywhere(keep.interview)
     db.session.commit()
-    search.forget_deleted(db.engine)
+    _forget_removed_entries()
     db.session.expire(keep.interview)
     for interview in [keep.interview, *touched]:
         rebuild_access_copies(interview)

@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from archive import audit, policy
+from archive import audit, policy, queue
 from archive.errors import N_, ConflictError, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.interviews.sequences import lock
 from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
 from archive.search import indexing
-from archive.transcription import translation
+from archive.transcription import translation_track
 from archive.transcripts import redaction as hiding
 from archive.transcripts.redaction import (
     DEFAULT_REPLACEMENT,
@@ -52,10 +52,8 @@ def _outdate_copy(recording: Recording) -> None:
 
 
 def _rebuild(recording: Recording) -> None:
-    from archive import tasks
-
     if recording.status == "done" and recording.interview.withdrawn_at is None:
-        tasks.enqueue_access_copies(recording.id)
+        queue.enqueue_access_copies(recording.id)
 
 
 def claim(segment: Segment, version: Any = None) -> None:
@@ -578,7 +576,7 @@ def _merge(actor: User, segment: Segment) -> Segment:
     db.session.add(_revision(segment, actor, "merge"))
     db.session.flush()
     gone = following.id
-    translation.forget(db.session, segment_id=gone)
+    translation_track.forget(db.session, segment_id=gone)
     db.session.delete(following)
     _finish(actor, segment, "segments_merged", merged_segment=gone)
     return segment

@@ -8,7 +8,7 @@ from flask_login import current_user
 from archive import consent, interviews, policy
 from archive.errors import N_, ValidationError
 from archive.transcripts import rendering
-from archive.web.api import bp, json_body
+from archive.web.api.base import bp, json_body
 
 
 def agreement_json(agreement) -> dict:

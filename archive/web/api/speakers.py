@@ -13,7 +13,7 @@ from archive.recordings import listening_copies
 from archive.transcripts import editor, redaction, rendering
 from archive.transcripts import transcript_edits as edits
 from archive.web.access import public
-from archive.web.api import bp, json_body
+from archive.web.api.base import bp, json_body
 
 
 def speaker_json(speaker) -> dict:
