@@ -67,5 +67,8 @@ test-pg: $(STAMP) $(COMPILED)
 	ARCHIVE_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' ARCHIVE_TEST_REDIS_URL='$(TEST_REDIS_URL)' \
 		$(BIN)/python -m pytest
 
+# Style, formatting, and who may import whom (the contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check archive tests bench
+	$(BIN)/ruff format --check archive tests bench
+	$(BIN)/lint-imports

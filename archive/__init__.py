@@ -1,4 +1,11 @@
-"""The Testimony Archive: an oral-history archive that protects its narrators."""
+"""The Testimony Archive: an oral-history archive that protects its narrators.
+
+This package root is imported before any module of the archive is (a bench that
+imports ``archive.transcripts.names``, the model store run in a
+subprocess), so it imports only the configuration at the top: ``create_app`` and
+its helpers import the app's layers (web, extensions, cli, task bodies) when an app
+is built. These are the archive's only function-local imports of its own modules.
+"""
 
 from __future__ import annotations
 
@@ -54,10 +61,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _configure_logging(app)
     _init_extensions(app)
 
-    from archive import cli, tasks
+    from archive import cli, jobs, queue  # jobs: registers the task bodies with the queue
     from archive.web import register_web
 
-    tasks.init_app(app)
+    queue.init_app(app)
+    jobs.init_factory(create_app)
     register_web(app)
     cli.init_app(app)
     return app

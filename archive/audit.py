@@ -15,14 +15,19 @@ reads that head: READ COMMITTED, the default, which this relies on.)
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import json
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from archive import policy
+from archive.extensions import db
 from archive.models import AuditEvent, AuditHead, User, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -112,8 +117,6 @@ def event_count(session: Session) -> int:
 
 def recent_events(page: int = 1, per_page: int = 50, filters: EventFilter | None = None):
     """A page of events, newest first, for the audit page and API."""
-    from archive.extensions import db
-
     query = filtered_events(db.session, filters or EventFilter())
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
@@ -148,8 +151,6 @@ def verify(session: Session) -> list[ChainProblem]:
 
 def record_read(session: Session, user: User | None, interview, what: str) -> None:
     """A read of content that is not open to everyone is an audit event."""
-    from archive import policy
-
     if policy.effective_level(interview) == "open" and interview.withdrawn_at is None:
         return
     record(
@@ -174,8 +175,6 @@ class EventFilter:
 
 def filtered_events(session: Session, filters: EventFilter):
     """The audit events matching the filters, newest first (a query to page or stream)."""
-    from datetime import date, timedelta
-
     query = select(AuditEvent).order_by(AuditEvent.seq.desc())
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
@@ -228,9 +227,6 @@ def spreadsheet_safe(value: object) -> object:
 def csv_rows(session: Session, filters: EventFilter, hide=None):
     """The filtered events as CSV lines, streamed (the log can be long); ``hide``
     renders the details as the reader may see them (reasons are typed by staff)."""
-    import csv
-    import io
-
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)

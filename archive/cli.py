@@ -7,14 +7,19 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from archive import accounts, audit
+from archive import accounts, audit, jobs, queue, recordings, samples
 from archive.accounts import tokens
 from archive.errors import ArchiveError
 from archive.extensions import db
-from archive.models import ROLES
+from archive.lookup import get_or_404
+from archive.models import ROLES, Interview
+from archive.operations import backup as backups
+from archive.recordings import storage
+from archive.transcription import model_store, pipeline, translation_track
+from archive.transcription.models import ModelError
 
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="Inspect the audit log.")
@@ -88,20 +93,17 @@ def verify() -> None:
 @click.option("--threads", type=int, help="CPU threads for the model (default: all cores).")
 def worker(threads: int | None) -> None:
     """Run a transcription worker (as many as wanted, sharing database and storage)."""
-    from flask import current_app
-
-    from archive import tasks
-    from archive.transcription import pipeline
-
     app = current_app._get_current_object()
     if threads:
         app.config["WORKER_THREADS"] = threads
-    tasks.bind(app)
-    requeued = pipeline.recover_abandoned(tasks.worker_id(), at_start=True)
-    queue = "Redis" if app.config.get("REDIS_URL") else "SQLite"
-    worker_id = tasks.worker_id()
-    click.echo(f"Worker {worker_id} started on the {queue} queue; {requeued} job(s) waiting.")
-    consumer = tasks.huey.create_consumer(workers=1, worker_type="thread", periodic=True)
+    jobs.bind(app)
+    requeued = pipeline.recover_abandoned(queue.worker_id(), at_start=True)
+    storage_name = "Redis" if app.config.get("REDIS_URL") else "SQLite"
+    worker_id = queue.worker_id()
+    click.echo(
+        f"Worker {worker_id} started on the {storage_name} queue; {requeued} job(s) waiting."
+    )
+    consumer = queue.huey.create_consumer(workers=1, worker_type="thread", periodic=True)
     consumer.run()
 
 
@@ -110,11 +112,6 @@ def worker(threads: int | None) -> None:
 @click.option("--interview", "interview_id", type=int, required=True)
 def import_recordings(paths: tuple[str, ...], interview_id: int) -> None:
     """Add recordings from disk to an interview, as an upload would (in the order given)."""
-    from archive import recordings
-    from archive.lookup import get_or_404
-    from archive.models import Interview
-    from archive.recordings import storage
-
     try:
         interview = get_or_404(Interview, interview_id)
     except ArchiveError:
@@ -136,8 +133,6 @@ def import_recordings(paths: tuple[str, ...], interview_id: int) -> None:
 @click.command("fixity")
 def fixity() -> None:
     """Re-hash every master; list mismatches and missing files; exit 1 if any."""
-    from archive import recordings
-
     checked, problems = recordings.check_fixity()
     for problem in problems:
         click.echo(f"recording {problem.recording_id}: {problem.problem} ({problem.key})", err=True)
@@ -152,9 +147,7 @@ def fixity() -> None:
 def translate(retry_failed: bool) -> None:
     """Queue the machine English translation of every recording not in English that
     lacks one (or has a stale one); a running worker makes them."""
-    from archive.transcription import translation
-
-    queued = translation.queue_all(retry_failed)
+    queued = translation_track.queue_all(retry_failed)
     click.echo(f"{len(queued)} recording(s) queued for translation.")
 
 
@@ -166,8 +159,6 @@ def backup(target: Path) -> None:
     The database, the masters and other stored files, the machine transcripts and a
     SHA-256 manifest. The identity key is NOT included: keep it apart from backups.
     """
-    from archive.operations import backup as backups
-
     try:
         report = backups.make_backup(target)
     except ArchiveError as exc:
@@ -204,8 +195,6 @@ def restore(source: Path) -> None:
     when one does not match, when the archive is not empty, or when the configured
     identity key is not the one the backup was made under.
     """
-    from archive.operations import backup as backups
-
     try:
         report = backups.restore_backup(source)
     except ArchiveError as exc:
@@ -227,8 +216,6 @@ def restore(source: Path) -> None:
 def demo() -> None:
     """Load the sample interview into an empty archive (as the first admin); the
     running worker transcribes it."""
-    from archive import samples
-
     admin = accounts.first_admin()
     if admin is None:
         _fail("There is no active admin: run `flask --app wsgi users ensure-admin` first.")
@@ -243,8 +230,6 @@ def demo() -> None:
 
 
 def _model_cache() -> Path:
-    from flask import current_app
-
     return Path(current_app.config["MODEL_CACHE_DIR"])
 
 
@@ -260,10 +245,6 @@ def _show_model(model) -> None:
 @click.option("--verify", is_flag=True, help="Re-hash every file against its manifest (slow).")
 def models_list(verify: bool) -> None:
     """Installed Whisper models: name, size, languages, checks, source and folder."""
-    from flask import current_app
-
-    from archive.transcription import model_store
-
     found = model_store.list_models(_model_cache(), rehash=verify)
     configured = current_app.config["WHISPER_MODEL"]
     click.echo(f"{'name':<16} {'size':>9}  {'languages':<13} verified")
@@ -289,9 +270,6 @@ def models_download(name: str, replace: bool) -> None:
     The only command that goes online. Files are checked by SHA-256 and installed in
     one rename, so an interrupted download leaves nothing usable behind.
     """
-    from archive.transcription import model_store
-    from archive.transcription.models import ModelError
-
     item = model_store.CATALOGUE.get(name)
     if item is not None:
         click.echo(
@@ -318,9 +296,6 @@ def models_download(name: str, replace: bool) -> None:
 @click.option("--replace", is_flag=True, help="Replace an installed model of that name.")
 def models_import(source: Path, name: str | None, replace: bool) -> None:
     """Install a model from a folder or a .tar/.tar.gz, for machines without internet."""
-    from archive.transcription import model_store
-    from archive.transcription.models import ModelError
-
     try:
         model = model_store.import_model(source, _model_cache(), name=name, replace=replace)
     except ModelError as exc:

@@ -11,6 +11,8 @@ translates ``template`` into the reader's language and puts the values in after.
 
 from __future__ import annotations
 
+from datetime import date
+
 
 def N_(message: str) -> str:
     """Marks ``message`` for the catalogues without translating it (no request here)."""
@@ -60,8 +62,6 @@ def parse_date(value: object, message: str):
 
     Raises ValidationError with ``message``, which names the field and an example.
     """
-    from datetime import date
-
     if value in (None, ""):
         return None
     if isinstance(value, date):

@@ -15,9 +15,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import Flask, has_request_context, request
+from flask_babel import (
+    format_date,
+    format_decimal,
+    format_time,
+    format_timedelta,
+    get_locale,
+    get_translations,
+    gettext,
+)
 from flask_login import current_user
 
 from archive.errors import N_
+from archive.extensions import babel
 
 #: The interface languages, in the order the picker lists them, each in its own name.
 LANGUAGES: dict[str, str] = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
@@ -46,8 +56,6 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    from flask_babel import get_locale
-
     locale = get_locale()
     return locale.language if locale is not None else DEFAULT_LANGUAGE
 
@@ -94,8 +102,6 @@ _LABELS: dict[str, dict[str, str]] = {
 
 def label(kind: str, value: str | None) -> str:
     """A stored code (``on_request``, ``custodian``...) in the reader's language."""
-    from flask_babel import gettext
-
     if value is None:
         return "—"
     english = _LABELS.get(kind, {}).get(value)
@@ -110,8 +116,6 @@ def _as_date(value: date | datetime | str | None) -> date | None:
 
 def format_day(value: date | datetime | str | None) -> str:
     """A day in the reader's language: "Jan 5, 2022", in Russian "5 янв. 2022"."""
-    from flask_babel import format_date
-
     value = _as_date(value)
     if value is None:
         return "—"
@@ -122,23 +126,17 @@ def format_day(value: date | datetime | str | None) -> str:
 
 def format_moment(value: datetime | None, seconds: bool = False) -> str:
     """A moment (UTC) with its day and time in the reader's language."""
-    from flask_babel import format_date, format_time
-
     if value is None:
         return "—"
     return f"{format_date(value, 'medium')} {format_time(value, 'medium' if seconds else 'short')}"
 
 
 def format_number(value: float | int | None) -> str:
-    from flask_babel import format_decimal
-
     return "—" if value is None else format_decimal(value)
 
 
 def format_duration(seconds: float | None) -> str:
     """A length in words: "3 minutes", "3 минуты", "3 минут"."""
-    from flask_babel import format_timedelta
-
     if seconds is None:
         return "—"
     return format_timedelta(timedelta(seconds=seconds), threshold=1.1)
@@ -146,8 +144,6 @@ def format_duration(seconds: float | None) -> str:
 
 def init_app(app: Flask) -> None:
     """Binds Flask-Babel with the archive's selector and puts the choices in templates."""
-    from archive.extensions import babel
-
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["interface_languages"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
@@ -283,8 +279,6 @@ _PLURAL_SAMPLES = {"one": 1, "few": 2, "many": 5, "other": 5}
 def js_strings() -> dict:
     """The scripts' messages in the reader's language (empty for English: the
     scripts then show their own text)."""
-    from flask_babel import get_translations
-
     if current_language() == DEFAULT_LANGUAGE:
         return {"lang": DEFAULT_LANGUAGE, "messages": {}, "plurals": {}}
     # The catalogue's text as it is: the scripts put the values in themselves.

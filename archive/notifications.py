@@ -35,6 +35,7 @@ from flask_babel import force_locale, format_date, gettext
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from archive import queue
 from archive.extensions import db
 from archive.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from archive.models import AccessRequest, Grant, Recording, SentNotification, User, utcnow
@@ -69,10 +70,8 @@ def announce(kind: str, object_id: int, attempt: int = 0) -> None:
         raise ValueError(f"unknown notification {kind!r}")
     if not enabled():
         return
-    from archive import tasks
-
     try:
-        tasks.send_notification(kind, object_id, attempt)
+        queue.enqueue_notification(kind, object_id, attempt)
     except Exception as exc:
         log.error("notification %s of %s not queued (%s)", kind, object_id, type(exc).__name__)
 

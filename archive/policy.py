@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, exists, false, or_, select, true
 
 from archive.errors import NotFoundError
+from archive.extensions import db
 from archive.models import ROLES, Grant, Interview
 
 T = TypeVar("T")
@@ -105,8 +106,6 @@ def has_grant(user: Any, interview: Interview, today: date | None = None) -> boo
     """An approved, unexpired, unrevoked grant on the interview or its collection."""
     if role_of(user) != "researcher":
         return False
-    from archive.extensions import db
-
     query = select(
         exists().where(_grant_clause(user.id, interview.id, interview.collection_id, today))
     )

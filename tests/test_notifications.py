@@ -19,7 +19,7 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from archive import consent, interviews, notifications, recordings, tasks
+from archive import consent, interviews, jobs, notifications, queue, recordings
 from archive.extensions import db
 from archive.models import AccessRequest, Grant, Recording, SentNotification
 from archive.recordings import storage
@@ -97,21 +97,21 @@ def app_config(app_config, smtp):
 @pytest.fixture
 def worker_tasks(app):
     """Run what the request queued, as the worker would (in this process)."""
-    tasks.bind(app)
+    jobs.bind(app)
 
     def run(later: bool = False) -> int:
         ran = 0
-        while (task := tasks.huey.dequeue()) is not None:
-            tasks.huey.execute(task)
+        while (task := queue.huey.dequeue()) is not None:
+            queue.huey.execute(task)
             ran += 1
         if later:  # the retries, as if their delay had passed
-            for task in tasks.huey.read_schedule(datetime(9999, 1, 1)):
-                tasks.huey.execute(task, datetime(9999, 1, 1))
+            for task in queue.huey.read_schedule(datetime(9999, 1, 1)):
+                queue.huey.execute(task, datetime(9999, 1, 1))
                 ran += 1
         return ran
 
     yield run
-    tasks._app = None
+    jobs._app = None
 
 
 @pytest.fixture
@@ -211,7 +211,7 @@ def test_nothing_is_queued_or_sent_without_an_smtp_host(app, client, people, smt
     interview = _interview(people)
     request = _ask_through_the_page(client, people["researcher"], interview)
     consent.decide(people["custodian"], request, False)
-    assert tasks.huey.pending_count() == 0
+    assert queue.huey.pending_count() == 0
     assert notifications.remind_expiring_grants() == 0
     assert worker_tasks() == 0
     assert smtp.inbox.messages == []
@@ -225,7 +225,7 @@ def test_an_smtp_failure_keeps_the_change_and_the_mail_is_retried(
     request = _ask_through_the_page(client, people["researcher"], interview)
     assert db.session.get(AccessRequest, request.id).status == "pending"  # the change is kept
     assert worker_tasks() == 1
-    assert tasks.huey.scheduled_count() == 1  # Huey will try again
+    assert queue.huey.scheduled_count() == 1  # Huey will try again
     assert db.session.scalar(select(func.count()).select_from(SentNotification)) == 0
     assert any("to be retried" in r.getMessage() for r in caplog.records)
     smtp.start()
@@ -298,7 +298,7 @@ def test_interviewer_is_told_when_a_transcription_is_done_without_its_text(
 ):
     interview = _interview(people)
     recording = _upload(people, interview)
-    while tasks.huey.dequeue() is not None:  # the transcription task: run it here
+    while queue.huey.dequeue() is not None:  # the transcription task: run it here
         pass
     pipeline.run(recording.id, "test:1")
     assert db.session.get(Recording, recording.id).status == "done"
@@ -312,7 +312,7 @@ def test_interviewer_is_told_when_a_transcription_is_done_without_its_text(
 def test_interviewer_is_told_when_a_transcription_fails(people, smtp, worker_tasks):
     interview = _interview(people)
     recording = _upload(people, interview, "jfk.flac")
-    while tasks.huey.dequeue() is not None:
+    while queue.huey.dequeue() is not None:
         pass
     storage.recordings_path(recording.master_key).unlink()  # the master is gone: the job fails
     pipeline.run(recording.id, "test:1")
@@ -347,13 +347,13 @@ def test_a_queue_that_is_down_loses_the_mail_not_the_request(client, people, smt
     from huey.storage import RedisStorage
 
     interview = _interview(people)
-    kept = tasks.huey.storage
+    kept = queue.huey.storage
     # A Redis queue whose server is not there (nothing listens on the port).
-    tasks.huey.storage = RedisStorage("archive", url=f"redis://127.0.0.1:{_free_port()}/0")
+    queue.huey.storage = RedisStorage("archive", url=f"redis://127.0.0.1:{_free_port()}/0")
     try:
         request = _ask_through_the_page(client, people["researcher"], interview)
     finally:
-        tasks.huey.storage = kept
+        queue.huey.storage = kept
     assert request is not None and request.status == "pending"
     assert any("not queued" in r.getMessage() for r in caplog.records)
     assert smtp.inbox.messages == []

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cachetools import LRUCache
 from sqlalchemy import select
 
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording, Redaction, Segment
 from archive.recordings import audio, listening_copies, storage
+from archive.transcripts import redaction
+from archive.transcripts.names import matching as name_matching
 from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
 from tests.narrated import _bearer, _forms_in
 
@@ -290,7 +293,6 @@ def test_suggestions_point_at_numbers_places_and_unknown_names(client, narrated,
         headers=_bearer(people["custodian"]),
     )
     assert response.status_code == 200, response.json
-    from archive.transcripts import redaction
 
     found = {(s.kind, s.text) for s in redaction.suggestions(narrated["interview"])}
     assert ("number", "8 701 555 12 34") in found
@@ -472,3 +474,40 @@ def test_names_kept_on_a_segment_count_only_for_the_text_they_were_found_in(
     ).get_data(as_text=True)
     assert _forms_in(body) == []
     assert "They say Svetlana was the first" in body
+
+
+def test_kept_names_are_keyed_on_the_matcher_version_not_its_source(client, narrated, monkeypatch):
+    segment = db.session.scalars(select(Segment).order_by(Segment.start)).first()
+    assert segment.name_key and segment.name_spans
+    found = [tuple(span) for span in segment.name_spans]
+    # A stored span list the matcher would not find now: only the key decides
+    # whether it is read back.
+    segment.name_spans = [[0, 1, found[0][2]]]
+    redactor = redaction.Redactor(segment.recording.interview)
+    assert redactor.name_spans(segment) == [(0, 1, found[0][2])]
+    # Editing the module (a comment) changes nothing; bumping the version does.
+    assert f"name_matching:{name_matching.MATCHER_VERSION}".encode() == redaction._MATCHER_CODE
+    monkeypatch.setattr(
+        redaction, "_MATCHER_CODE", f"name_matching:{name_matching.MATCHER_VERSION + 1}".encode()
+    )
+    assert redactor.name_spans(segment) == found
+    db.session.rollback()
+
+
+def test_a_matcher_is_kept_per_set_of_names_and_the_least_recently_used_dropped(monkeypatch):
+    monkeypatch.setattr(redaction, "_MATCHERS", LRUCache(maxsize=2))
+    first, second, third = (
+        [name_matching.ProtectedName(n, (name,))] for n, name in enumerate(NAMES, start=1)
+    )
+    kept = redaction._matcher(first)
+    assert redaction._matcher(first) is kept
+    dropped = redaction._matcher(second)
+    redaction._matcher(first)  # read last: the second is now the oldest
+    redaction._matcher(third)
+    assert redaction._matcher(first) is kept
+    assert redaction._matcher(second) is not dropped
+    mentions = kept.find("Gulnara spoke first.")
+    assert mentions and kept.find("Gulnara spoke first.") is mentions  # found once
+
+
+NAMES = ("Gulnara", "Timur", "Aigerim")

@@ -19,12 +19,12 @@ import zipfile
 import pytest
 from sqlalchemy import LargeBinary, func, select, type_coerce
 
-from archive import tasks
+from archive import queue
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, SegmentTranslation, utcnow
 from archive.search import indexing
-from archive.transcription import pipeline, translation
+from archive.transcription import pipeline, translation, translation_track
 from archive.transcripts import transcript_edits as edits
 from tests.fixtures import FIXTURES
 
@@ -78,7 +78,7 @@ def translated_state(tmp_path_factory, databases, template_db, model_cache):
         pipeline.run(recording_id, "test:1")
         recording = db.session.get(Recording, recording_id)
         queued_after_transcription = recording.translation_status
-        pending = [task.name for task in tasks.huey.pending()]
+        pending = [task.name for task in queue.huey.pending()]
         translation.run(recording_id, "test:1")
         db.session.expire_all()
         interview = db.session.get(Interview, interview_id)
@@ -366,9 +366,9 @@ def test_a_doubted_segment_has_no_translation_shown(client, ids):
 def test_an_english_interview_gets_no_translation(app):
     recording = Recording(language="en")
     recording.interview = Interview(title="x", language="en")
-    assert not translation.wanted(recording)
+    assert not translation_track.wanted(recording)
     recording.language = "kk"
-    assert translation.wanted(recording)
+    assert translation_track.wanted(recording)
 
 
 def test_the_translate_command_queues_what_is_missing(app, ids):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import exists, select
 
 from archive import audit, policy
@@ -23,7 +24,6 @@ from archive.interviews.schemas import (  # noqa: F401  (re-exported for callers
 )
 from archive.interviews.sequences import lock, next_number
 from archive.models import Collection, Interview, Recording, Speaker, User
-from archive.transcripts import redaction
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,6 @@ WORK_ARGS = ("mine", "missing", "job", "embargo")
 
 def work_filter_label(filters: CatalogueFilter) -> str | None:
     """The work filters in force, in words (the list says what it shows)."""
-    from flask_babel import gettext, ngettext
-
     parts = []
     if filters.mine:
         parts.append(gettext("your interviews"))
@@ -248,10 +246,13 @@ def create_interview(actor: User, data: Mapping[str, Any] | NewInterview) -> Int
     db.session.flush()
     for item in speakers:
         add_speaker(interview, **item)
+    named = any(item.get("real_name") or item.get("aliases") for item in speakers)
+    # Imported here: this package's __init__ runs whenever any of its modules is
+    # imported (``identity``, by redaction), and ``speakers`` imports the index,
+    # which imports redaction; at the top that would close a loop.
     from archive.interviews import speakers as speaker_service
     from archive.recordings import listening_copies
 
-    named = any(item.get("real_name") or item.get("aliases") for item in speakers)
     touched = speaker_service.hide_everywhere(interview) if named else []
     audit.record(
         db.session,
@@ -286,7 +287,7 @@ def add_speaker(
         pseudonym=pseudonym,
     )
     identity.set_identity(speaker, real_name or None, aliases)
-    redaction.check_pseudonym(speaker)
+    identity.check_pseudonym(speaker)
     db.session.add(speaker)
     db.session.flush()
     return speaker

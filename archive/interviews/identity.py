@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from archive import policy
+from archive.errors import N_, ValidationError
 from archive.models import Speaker
+from archive.transcripts.names.matching import NameMatcher, ProtectedName
 
 
 def real_name(speaker: Speaker) -> str | None:
@@ -56,3 +58,22 @@ def display_name(user: Any, speaker: Speaker) -> str:
     if is_named(speaker) and policy.sees_real_names(user, speaker.interview):
         return real_name(speaker) or public_name(speaker)
     return public_name(speaker)
+
+
+def names_itself(text: str, names: list[str]) -> bool:
+    """Whether ``text`` (a pseudonym) is one of ``names`` in any form the matcher
+    knows (spelling, transliteration, ending)."""
+    if not text.strip() or not names:
+        return False
+    return bool(NameMatcher([ProtectedName(0, tuple(names))]).find(text))
+
+
+def check_pseudonym(speaker: Speaker) -> None:
+    """Refuse a pseudonym that is the speaker's own name: it would be shown to all."""
+    if names_itself(speaker.pseudonym or "", protected_names(speaker)):
+        raise ValidationError(
+            N_(
+                "The pseudonym must not be the speaker's real name or one of their aliases "
+                "(nor a spelling of them): readers see the pseudonym. Choose another."
+            )
+        )

@@ -11,7 +11,7 @@ import av
 import numpy as np
 from sqlalchemy import func, select, update
 
-from archive import audit, search
+from archive import audit, queue, search
 from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
@@ -26,7 +26,6 @@ from archive.models import (
 )
 from archive.recordings import audio, listening_copies, storage
 from archive.search import indexing
-from archive.transcripts import redaction
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ def update_speaker(
     names_changed = bool({"real_name", "aliases"} & set(changed))
     if names_changed:
         identity.set_identity(speaker, changes.real_name, changes.aliases)
-    redaction.check_pseudonym(speaker)
+    identity.check_pseudonym(speaker)
     if names_changed and speaker.named:
         # The agreement named the person it was recorded for: a new name is shown
         # only when a custodian records an agreement naming it.
@@ -78,7 +77,7 @@ def update_speaker(
     touched = hide_everywhere(speaker.interview) if names_changed else []
     db.session.commit()
     if names_changed:
-        search.forget_deleted(db.engine)
+        _forget_removed_entries()
     for interview in [speaker.interview, *touched]:
         listening_copies.rebuild(interview)
     return speaker
@@ -91,6 +90,13 @@ def hide_everywhere(interview: Interview) -> list[Interview]:
     for other in touched:
         listening_copies.outdate(other)
     return touched
+
+
+def _forget_removed_entries() -> None:
+    """Make the index entries a name change removed unrecoverable now, or, while a
+    running transaction still holds them, by a worker a minute later."""
+    if not search.forget_deleted(db.engine):
+        queue.enqueue_forget_deleted()
 
 
 def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
@@ -129,7 +135,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     indexing.reindex(db.session, keep.interview)
     touched = hide_everywhere(keep.interview)
     db.session.commit()
-    search.forget_deleted(db.engine)
+    _forget_removed_entries()
     db.session.expire(keep.interview)
     for interview in [keep.interview, *touched]:
         listening_copies.rebuild(interview)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
+from archive import queue
 from archive.extensions import db
 from archive.models import Recording, utcnow
 
@@ -49,10 +50,8 @@ def _database() -> Check:
 
 
 def _queue() -> Check:
-    from archive import tasks
-
     try:
-        pending = tasks.huey.pending_count()
+        pending = queue.huey.pending_count()
     except Exception as exc:
         log.warning("health: queue unavailable: %s", type(exc).__name__)
         return Check(False, f"unavailable ({type(exc).__name__})")

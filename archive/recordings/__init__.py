@@ -9,13 +9,13 @@ from typing import IO, Any
 
 from sqlalchemy import delete, select
 
-from archive import audit
+from archive import audit, policy, queue
 from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
 from archive.interviews.sequences import lock, next_number
 from archive.models import Interview, Recording, Segment, User, utcnow
 from archive.recordings import audio, storage
-from archive.transcription import translation
+from archive.transcription import translation_track
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,6 @@ class UploadRejectedError(ValidationError):
 
 def get_visible(user: Any, recording_id: int, action: str) -> Recording:
     """A recording whose interview ``user`` may ``action``; otherwise the same 404."""
-    from archive import policy
-
     recording = db.session.get(Recording, recording_id)
     policy.require(user, action, recording.interview if recording else None)
     return recording
@@ -96,10 +94,8 @@ def _enqueue(recording_id: int) -> None:
     """Queue the job; the recording is stored and committed already, so a queue that
     is down (Redis stopped) loses nothing: the job waits, "queued", and is queued
     again when a worker starts or finds the queue empty (``recover_abandoned``)."""
-    from archive import tasks
-
     try:
-        tasks.enqueue_transcription(recording_id)
+        queue.enqueue_transcription(recording_id)
     except Exception as exc:  # whatever the queue client raises
         log.warning(
             "recording %s stored but not queued (%s); it waits for recovery",
@@ -112,7 +108,7 @@ def retry(actor: User, recording: Recording) -> Recording:
     """Queue a failed job again; its partial segments are cleared first."""
     if recording.status != "failed":
         raise ConflictError(N_("Only a failed transcription can be retried."))
-    translation.forget(db.session, recording_id=recording.id)
+    translation_track.forget(db.session, recording_id=recording.id)
     db.session.execute(delete(Segment).where(Segment.recording_id == recording.id))
     recording.status, recording.progress, recording.error = "queued", 0.0, None
     recording.translation_status = recording.translation_error = None

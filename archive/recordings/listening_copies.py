@@ -20,6 +20,7 @@ import av
 import numpy as np
 from sqlalchemy import select, update
 
+from archive import queue
 from archive.extensions import db
 from archive.models import Interview, Recording
 from archive.recordings import storage
@@ -74,8 +75,6 @@ def outdate(target: Interview | Recording) -> None:
 def rebuild(target: Interview | Recording) -> None:
     """After the commit that outdated them: queue new copies of ``target``'s finished
     recordings; a withdrawn interview has no listening copy, and gets none again."""
-    from archive import tasks  # tasks runs ``build``: imported when used, not at load
-
     if isinstance(target, Recording):
         interview, recordings = target.interview, [target]
     else:
@@ -84,7 +83,7 @@ def rebuild(target: Interview | Recording) -> None:
         return
     for recording in recordings:
         if recording.status == "done":
-            tasks.enqueue_access_copies(recording.id)
+            queue.enqueue_access_copies(recording.id)
 
 
 def build(recording_id: int) -> bool:

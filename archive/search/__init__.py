@@ -307,13 +307,11 @@ def forget_deleted(engine: Engine) -> bool:
     FULL`` once older transactions have ended), so a name heard before it was
     known to be a name is gone from the disk, not only from the results. It runs
     when names change (rare), and costs seconds on a very large index. When a
-    running transaction still holds the old entries, a worker tries again a
-    minute later (``tasks.forget_deleted_entries``); False says so.
+    running transaction still holds the old entries, False says so, and the
+    caller queues ``queue.enqueue_forget_deleted`` for a worker to try again
+    (search queues nothing itself).
     """
     if backend_for(engine).forget_deleted(engine):
         return True
-    from archive import tasks
-
     log.warning("removed search entries are still held by a transaction; retrying later")
-    tasks.enqueue_forget_deleted()
     return False

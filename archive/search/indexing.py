@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from archive import search
 from archive.interviews import identity
 from archive.models import Interview, Segment, SegmentTranslation
-from archive.transcription import translation
+from archive.transcription import translation_track
 from archive.transcripts.redaction import Redactor
 
 
@@ -36,7 +36,7 @@ def reindex(session: Session, interview: Interview) -> bool:
         rows.append(_row(segment, speakers, redactor.text(segment)))
     rows += _translation_rows(session, interview, redactor, speakers)
     search.index_interview(session, interview.id, rows)
-    translation.refresh(session, interview)
+    translation_track.refresh(session, interview)
     return moved
 
 

@@ -41,6 +41,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -147,6 +148,8 @@ def default_threads() -> int:
 
 def _pick_device(device: Device) -> tuple[str, str]:
     """Return (device, compute_type): float16 on a CUDA GPU, int8 on CPU."""
+    # Imported at job time: faster_whisper and ctranslate2 pull in onnxruntime and
+    # CUDA probing, which the web processes that import this module never need.
     import ctranslate2
 
     if device not in ("auto", "cpu", "cuda"):
@@ -190,7 +193,16 @@ def load_model(
     return _open(name, path, "cpu", "int8", cpu_threads)
 
 
+@lru_cache(maxsize=2)
+def cached_model(name: str, cache_dir: str, device: str, threads: int | None) -> WhisperModel:
+    """``load_model``, once per process for each setting: a worker keeps the
+    transcription and the translation model loaded between jobs."""
+    return load_model(name, cache_dir, device=device, threads=threads)
+
+
 def _open(name: str, path: Path, dev: str, compute_type: str, threads: int) -> WhisperModel:
+    # Imported at job time: faster_whisper and ctranslate2 pull in onnxruntime and
+    # CUDA probing, which the web processes that import this module never need.
     from faster_whisper import WhisperModel
 
     log.info(

@@ -62,6 +62,8 @@ def language_windows(
     The windows cover the audio without gaps (each boundary is in the middle of the
     pause between two windows), so decoding each one loses no word.
     """
+    # Imported at job time: faster_whisper and ctranslate2 pull in onnxruntime and
+    # CUDA probing, which the web processes that import this module never need.
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 

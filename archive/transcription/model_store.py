@@ -76,6 +76,8 @@ def _online() -> Iterator[None]:
     environment and that constant are restored, so nothing after the download (nor a
     model loaded in this process) can reach the network.
     """
+    # Imported here, never at the top: the hub reads HF_HUB_OFFLINE at import, which
+    # create_app sets first; imported earlier it would stay online for good.
     from huggingface_hub import constants
 
     saved_env = os.environ.get("HF_HUB_OFFLINE")
@@ -144,6 +146,7 @@ def download_model(
 
 
 def _fetch(item: Downloadable, endpoint: str, staging: Path, say) -> dict:
+    # Imported only to download (the one online step), for the same reason as above.
     import httpx2
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled

@@ -3,48 +3,38 @@
 Segments are committed as the model produces them, so progress and a partial
 transcript show while the job runs, and a worker that dies loses nothing: the next
 claim resumes after the last stored segment. A lease (worker id and heartbeat) on
-the recording keeps two workers from transcribing the same recording at once.
+the recording keeps two workers from transcribing the same recording at once
+(``leases.TRANSCRIPTION``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 import time
-from datetime import timedelta
-from functools import lru_cache
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, select
 
-from archive import audit, interviews
+from archive import audit, interviews, notifications, queue
 from archive.extensions import db
 from archive.models import Interview, Recording, Revision, Segment, Speaker, utcnow
 from archive.models.types import decrypt_bytes, encrypt_bytes
 from archive.recordings import audio, storage
 from archive.search import indexing
-from archive.transcription import diarization, engine, translation
+from archive.transcription import diarization, engine, leases, translation_track
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 90
-HEARTBEAT_SECONDS = 10
 CHANNEL_SAMPLE_SECONDS = 600
 # Cosine similarity above which a voice is taken to be a speaker already known.
 SAME_VOICE = 0.75
 
 
-@lru_cache(maxsize=2)
-def _model(name: str, cache_dir: str, device: str, threads: int | None):
-    return engine.load_model(name, cache_dir, device=device, threads=threads)
-
-
 def load_configured_model():
     config = current_app.config
-    return _model(
+    return engine.cached_model(
         config["WHISPER_MODEL"],
         str(config["MODEL_CACHE_DIR"]),
         config["WHISPER_DEVICE"],
@@ -54,37 +44,9 @@ def load_configured_model():
 
 def claim(recording_id: int, worker: str) -> Recording | None:
     """Take the recording for this worker, atomically; None if someone else has it."""
-    stale = utcnow() - timedelta(seconds=LEASE_SECONDS)
-    result = db.session.execute(
-        update(Recording)
-        .where(
-            Recording.id == recording_id,
-            or_(
-                Recording.status == "queued",
-                and_(
-                    Recording.status == "processing",
-                    or_(
-                        Recording.heartbeat_at.is_(None),
-                        Recording.heartbeat_at < stale,
-                        Recording.worker == worker,
-                    ),
-                ),
-            ),
-        )
-        .values(
-            status="processing",
-            worker=worker,
-            heartbeat_at=utcnow(),
-            started_at=utcnow(),
-            attempts=Recording.attempts + 1,
-            error=None,
-        )
-        .execution_options(synchronize_session=False)
+    return leases.TRANSCRIPTION.claim(
+        recording_id, worker, started_at=utcnow(), attempts=Recording.attempts + 1, error=None
     )
-    db.session.commit()
-    if result.rowcount != 1:
-        return None
-    return db.session.get(Recording, recording_id)
 
 
 def run(recording_id: int, worker: str) -> None:
@@ -109,8 +71,6 @@ def run(recording_id: int, worker: str) -> None:
 def _announce(kind: str, recording_id: int) -> None:
     """Tell the interviewer (by e-mail, when configured): once per attempt, so a job
     tried again after a failure reports its new outcome."""
-    from archive import notifications
-
     recording = db.session.get(Recording, recording_id)
     if recording is not None and recording.status in ("done", "failed"):
         notifications.announce(kind, recording_id, recording.attempts or 1)
@@ -133,37 +93,6 @@ def _fail(recording_id: int, exc: Exception) -> None:
     db.session.commit()
 
 
-class Heartbeat:
-    """Keeps the job's lease alive from a side thread, however long the model is
-    silent (a long pause or a slow window must not look like a dead worker)."""
-
-    def __init__(self, recording_id: int, worker: str) -> None:
-        self.recording_id, self.worker = recording_id, worker
-        self.stop = threading.Event()
-        self.engine = db.engine
-        self.thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
-
-    def _beat(self) -> None:
-        while not self.stop.wait(HEARTBEAT_SECONDS):
-            try:
-                with self.engine.begin() as connection:
-                    connection.execute(
-                        update(Recording)
-                        .where(Recording.id == self.recording_id, Recording.worker == self.worker)
-                        .values(heartbeat_at=utcnow())
-                    )
-            except Exception:  # a missed beat is retried; the lease is 9 beats long
-                log.warning("heartbeat for recording %s failed", self.recording_id)
-
-    def __enter__(self) -> Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop.set()
-        self.thread.join()
-
-
 class Job:
     """One run of the pipeline over one recording (possibly resuming an earlier run)."""
 
@@ -181,7 +110,7 @@ class Job:
         hotwords = (
             interviews.hotwords(self.interview) if engine.hotwords_help(model, language) else []
         )
-        with Heartbeat(self.recording.id, self.worker):
+        with leases.Heartbeat(leases.TRANSCRIPTION, self.recording.id, self.worker):
             if self._separate_channels(path):
                 info = self._by_channel(model, path, language, hotwords)
             else:
@@ -214,7 +143,7 @@ class Job:
 
     def _by_channel(self, model, path, language, hotwords):
         """One microphone per person: each channel is one speaker, transcribed alone."""
-        translation.forget(db.session, recording_id=self.recording.id)
+        translation_track.forget(db.session, recording_id=self.recording.id)
         db.session.execute(delete(Segment).where(Segment.recording_id == self.recording.id))
         db.session.commit()
         speakers = self._speakers_for(2)
@@ -391,9 +320,7 @@ class Job:
         )
         indexing.reindex(db.session, self.interview)
         db.session.commit()
-        from archive import tasks
-
-        tasks.enqueue_access_copies(recording.id)
+        queue.enqueue_access_copies(recording.id)
 
     def _write_machine_transcript(self, segments: list[Segment], info) -> None:
         document = {
@@ -439,39 +366,16 @@ def recover_abandoned(worker: str, at_start: bool = False) -> int:
     """Queue again the jobs whose worker died; at start also any queued job.
 
     A job is abandoned when its heartbeat is older than the lease, or when it was
-    held by a process on this host that no longer exists.
+    held by a process on this host that no longer exists. At start, and whenever
+    the queue is empty, every queued job is queued again: a job stored while the
+    queue was down (Redis stopped) is taken up once it is back.
     """
-    from archive import tasks
-
-    stale = utcnow() - timedelta(seconds=LEASE_SECONDS)
-    host = socket.gethostname()
-    requeue = []
-    for recording in db.session.scalars(select(Recording).where(Recording.status == "processing")):
-        owner_host, _, pid = (recording.worker or "").partition(":")
-        dead_here = owner_host == host and pid.isdigit() and not storage.process_alive(int(pid))
-        if dead_here or recording.heartbeat_at is None or recording.heartbeat_at < stale:
-            recording.status = "queued"
-            recording.worker = None
-            requeue.append(recording.id)
-    db.session.commit()
-    # At start, and whenever the queue is empty, every queued job is queued again: a
-    # job stored while the queue was down (Redis stopped) is taken up once it is back.
-    # A job queued twice is harmless: ``claim`` gives it to one worker only.
-    if at_start or _queue_is_empty():
-        requeue += list(
-            db.session.scalars(select(Recording.id).where(Recording.status == "queued"))
-        )
-    for recording_id in dict.fromkeys(requeue):
-        tasks.enqueue_transcription(recording_id)
-    if requeue:
-        log.info("requeued %d recording(s)", len(set(requeue)))
-    return len(set(requeue))
-
-
-def _queue_is_empty() -> bool:
-    from archive import tasks
-
-    try:
-        return tasks.huey.pending_count() == 0
-    except Exception:  # the queue is down: nothing can be queued now
-        return False
+    requeued = leases.recover(
+        leases.TRANSCRIPTION,
+        queue.enqueue_transcription,
+        requeue_waiting=at_start or queue.is_empty(),
+        dead_here=True,
+    )
+    if requeued:
+        log.info("requeued %d recording(s)", requeued)
+    return requeued

@@ -1,23 +1,17 @@
-"""The translation track: a machine English translation of every segment.
+"""The translation job: a machine English translation of every segment.
 
 For a recording not in English, once it is transcribed, a worker decodes each
 stored segment's audio span again with Whisper's ``translate`` task (the
 multilingual model ``TRANSLATION_MODEL``, ``base`` by default, told the
 recording's language) and keeps the English text beside the segment, with the same
-times (``SegmentTranslation``, encrypted at rest like the original).
+times (``SegmentTranslation``, encrypted at rest like the original). Which
+recordings need one, and queuing them, is ``translation_track``.
 
-- Status per recording (``Recording.translation_status``): None when none is
-  wanted (English), else queued, running, done or failed; a lease (worker and
-  heartbeat) as the transcription has, so a worker that dies is replaced.
+- A lease (worker and heartbeat, ``leases.TRANSLATION``) as the transcription has,
+  so a worker that dies is replaced.
 - Resumable and idempotent: one row per segment (unique), written as each segment
   is translated; a run translates only segments with no translation, or with one
   made from an older version of the segment (a corrected text, new times: stale).
-  A stale translation is never shown: ``rendering`` shows a translation only while
-  it was made from the segment as it is.
-- Every change to a transcript reindexes it (``indexing.reindex``), which calls
-  ``refresh`` here: a recording with a missing or stale translation is queued
-  again, after the commit (a failed one too: the change may be its cure);
-  ``flask --app wsgi translate [--retry-failed]`` queues an archive's backlog.
 - Readers see it only through ``rendering`` (``translation=True``), hidden by
   ``redaction.Redactor.translation`` exactly as strictly as the original.
 """
@@ -26,24 +20,21 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from archive import queue
 from archive.extensions import db
-from archive.models import Interview, Recording, Segment, SegmentTranslation, utcnow
+from archive.models import Recording, Segment, SegmentTranslation, utcnow
 from archive.recordings import audio, storage
-from archive.transcription import engine
+from archive.search import indexing
+from archive.transcription import engine, leases
+from archive.transcription.translation_track import outdated
 
 log = logging.getLogger(__name__)
 
-LANGUAGE = "en"
-#: How the track is named wherever it is shown (pages, exports, OHMS, VTT NOTE).
-LABEL = "Machine translation"
-LEASE_SECONDS = 90
 #: Audio around the segment's times given to the model: a word cut at its edge is
 #: still heard whole.
 MARGIN_SECONDS = 0.2
@@ -67,98 +58,8 @@ EXTRA_TOKENS = 16
 MAX_PASSES = 3
 
 
-def wanted(recording: Recording) -> bool:
-    """A translation is made of a recording in a language other than English."""
-    language = recording.language or recording.interview.language
-    return bool(language) and language != LANGUAGE
-
-
 def _language(recording: Recording) -> str | None:
     return recording.language or recording.interview.language
-
-
-# -- which segments need one ----------------------------------------------------
-
-
-def _outdated_query(recording_id: int):
-    """Ids of the recording's readable segments without an up-to-date translation."""
-    return (
-        select(Segment.id)
-        .outerjoin(SegmentTranslation, SegmentTranslation.segment_id == Segment.id)
-        .where(
-            Segment.recording_id == recording_id,
-            Segment.readable(),
-            or_(
-                SegmentTranslation.id.is_(None),
-                SegmentTranslation.source_version != Segment.version,
-            ),
-        )
-        .order_by(Segment.start, Segment.id)
-    )
-
-
-def outdated(recording_id: int) -> list[int]:
-    return list(db.session.scalars(_outdated_query(recording_id)))
-
-
-def refresh(session: Session, interview: Interview, retry_failed: bool = True) -> list[int]:
-    """Queue (after the commit) the translation of each transcribed recording of
-    the interview with a segment whose translation is missing or stale. Called by
-    ``indexing.reindex``, so every change to a transcript keeps its track in step."""
-    queued = []
-    for recording in interview.recordings:
-        if recording.status != "done" or not wanted(recording):
-            continue
-        if recording.translation_status in ("queued", "running"):
-            continue  # the running job looks again before it ends
-        if recording.translation_status == "failed" and not retry_failed:
-            continue
-        if session.scalar(_outdated_query(recording.id).limit(1)) is None:
-            if recording.translation_status is None:
-                recording.translation_status = "done"  # nothing readable to translate
-            continue
-        recording.translation_status = "queued"
-        recording.translation_error = None
-        queued.append(recording.id)
-    if queued:
-        session.info.setdefault(_PENDING, set()).update(queued)
-    return queued
-
-
-_PENDING = "archive.translation.pending"
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    from archive import tasks
-
-    for recording_id in sorted(pending):
-        try:
-            tasks.enqueue_translation(recording_id)
-        except Exception as exc:  # the queue is down: recovery queues it again
-            log.warning(
-                "translation of recording %s not queued (%s)", recording_id, type(exc).__name__
-            )
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def forget(session: Session, *, recording_id: int | None = None, segment_id: int | None = None):
-    """Delete the translations of a recording's segments, or of one segment, before
-    the segments themselves are deleted (a retried job, a merge)."""
-    if segment_id is not None:
-        session.execute(
-            delete(SegmentTranslation).where(SegmentTranslation.segment_id == segment_id)
-        )
-    if recording_id is not None:
-        ids = select(Segment.id).where(Segment.recording_id == recording_id)
-        session.execute(delete(SegmentTranslation).where(SegmentTranslation.segment_id.in_(ids)))
 
 
 # -- the job -----------------------------------------------------------------
@@ -167,36 +68,7 @@ def forget(session: Session, *, recording_id: int | None = None, segment_id: int
 def claim(recording_id: int, worker: str) -> Recording | None:
     """Take the recording's translation for this worker; None if it is not waiting
     (or another live worker has it)."""
-    stale = utcnow() - timedelta(seconds=LEASE_SECONDS)
-    result = db.session.execute(
-        update(Recording)
-        .where(
-            Recording.id == recording_id,
-            Recording.status == "done",
-            or_(
-                Recording.translation_status == "queued",
-                and_(
-                    Recording.translation_status == "running",
-                    or_(
-                        Recording.translation_heartbeat_at.is_(None),
-                        Recording.translation_heartbeat_at < stale,
-                        Recording.translation_worker == worker,
-                    ),
-                ),
-            ),
-        )
-        .values(
-            translation_status="running",
-            translation_worker=worker,
-            translation_heartbeat_at=utcnow(),
-            translation_error=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if result.rowcount != 1:
-        return None
-    return db.session.get(Recording, recording_id)
+    return leases.TRANSLATION.claim(recording_id, worker, translation_error=None)
 
 
 def run(recording_id: int, worker: str) -> None:
@@ -226,10 +98,8 @@ def run(recording_id: int, worker: str) -> None:
 
 
 def load_translation_model():
-    from archive.transcription.pipeline import _model
-
     config = current_app.config
-    return _model(
+    return engine.cached_model(
         config["TRANSLATION_MODEL"],
         str(config["MODEL_CACHE_DIR"]),
         config["WHISPER_DEVICE"],
@@ -240,8 +110,6 @@ def load_translation_model():
 def translate_recording(recording: Recording, worker: str) -> int:
     """Translate every readable segment without an up-to-date translation, BATCH
     segments at a time, committed together (a killed worker loses one batch)."""
-    from archive.search import indexing
-
     model = load_translation_model()
     if not model.model.is_multilingual:
         raise RuntimeError(
@@ -277,11 +145,7 @@ def translate_recording(recording: Recording, worker: str) -> int:
 
 def _beat(recording_id: int, worker: str) -> None:
     """Show the lease is alive, and commit what was done."""
-    db.session.execute(
-        update(Recording)
-        .where(Recording.id == recording_id, Recording.translation_worker == worker)
-        .values(translation_heartbeat_at=utcnow())
-    )
+    db.session.execute(leases.TRANSLATION.beat(recording_id, worker))
     db.session.commit()
 
 
@@ -289,6 +153,8 @@ def translate_spans(
     model: Any, samples, spans: list[tuple[float, float]], language: str | None
 ) -> list[tuple[str, str | None]]:
     """``translate_span`` for each of ``spans``, the short ones in one batch."""
+    # Imported at job time: faster_whisper pulls in onnxruntime and ctranslate2,
+    # which the web processes that import this module never need.
     from faster_whisper import BatchedInferencePipeline
 
     rate = engine.SAMPLE_RATE
@@ -391,44 +257,6 @@ def store(segment: Segment, text: str, model: str = "") -> None:
 def recover_abandoned(worker: str) -> int:
     """Queue again translations whose worker stopped beating, and, when the queue
     is empty, every queued one (as ``pipeline.recover_abandoned`` does)."""
-    from archive import tasks
-    from archive.transcription.pipeline import _queue_is_empty
-
-    stale = utcnow() - timedelta(seconds=LEASE_SECONDS)
-    requeue = []
-    for recording in db.session.scalars(
-        select(Recording).where(Recording.translation_status == "running")
-    ):
-        if recording.translation_heartbeat_at is None or recording.translation_heartbeat_at < stale:
-            recording.translation_status = "queued"
-            recording.translation_worker = None
-            requeue.append(recording.id)
-    db.session.commit()
-    if _queue_is_empty():
-        requeue += list(
-            db.session.scalars(select(Recording.id).where(Recording.translation_status == "queued"))
-        )
-    for recording_id in dict.fromkeys(requeue):
-        tasks.enqueue_translation(recording_id)
-    return len(set(requeue))
-
-
-def queue_all(retry_failed: bool = False) -> list[int]:
-    """Queue every transcribed recording whose translation is missing or stale (an
-    archive transcribed before the track existed); with ``retry_failed``, failed
-    translations too. Returns the recordings queued."""
-    queued: list[int] = []
-    for interview in db.session.scalars(select(Interview).where(Interview.withdrawn_at.is_(None))):
-        queued += refresh(db.session, interview, retry_failed)
-    db.session.commit()
-    return queued
-
-
-def status_of(interview: Interview) -> str | None:
-    """The interview's translation, as one status: None (none wanted), or the least
-    advanced of its recordings' (failed first, then running, queued, done)."""
-    statuses = {r.translation_status for r in interview.recordings if r.translation_status}
-    for status in ("failed", "running", "queued", "done"):
-        if status in statuses:
-            return status
-    return None
+    return leases.recover(
+        leases.TRANSLATION, queue.enqueue_translation, requeue_waiting=queue.is_empty()
+    )

@@ -14,15 +14,15 @@ import hashlib
 import json
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import LargeBinary, event, select, type_coerce
 from sqlalchemy.orm import Session
 
 from archive import policy
+from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
 from archive.models import Interview, Recording, Redaction, Segment, Speaker
@@ -30,8 +30,10 @@ from archive.models.types import decrypt_bytes, keyed_digest
 from archive.transcripts.names import matching as name_matching
 from archive.transcripts.names.matching import Mention, NameMatcher, ProtectedName
 
-# Names found by an earlier version of the matcher are looked for again.
-_MATCHER_CODE = hashlib.sha256(Path(name_matching.__file__).read_bytes()).digest()
+# Names found by an earlier version of the matcher are looked for again: the stored
+# spans are keyed on ``name_matching.MATCHER_VERSION`` (bumped when matching changes),
+# not on the module's source, so editing a comment there keeps them.
+_MATCHER_CODE = f"name_matching:{name_matching.MATCHER_VERSION}".encode()
 
 DEFAULT_REPLACEMENT = "[redacted]"
 # What a reader of redacted text sees of a machine translation that cannot be shown
@@ -70,51 +72,50 @@ class _SharedMatcher:
     The mentions in a text depend only on the text and the protected names (the
     key this matcher is kept under), so a page read again finds its names by a
     lookup: for an hour-long interview that is most of the page's time. The text
-    is remembered by a digest only. The matcher's own caches grow as it reads, so
-    one thread at a time uses it.
+    is remembered by a digest only (the last ``TEXTS_KEPT`` texts read). The
+    matcher's own caches grow as it reads, so one thread at a time uses it.
     """
 
     def __init__(self, protected: list[ProtectedName]) -> None:
         self.matcher = NameMatcher(protected)
         self.lock = threading.Lock()
-        self.found: dict[bytes, tuple[Mention, ...]] = {}
+        self.found: LRUCache[bytes, tuple[Mention, ...]] = LRUCache(maxsize=TEXTS_KEPT)
+        self.found_lock = threading.Lock()  # cachetools' caches are not thread-safe
 
     def find(self, text: str) -> tuple[Mention, ...]:
         digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
-        mentions = self.found.get(digest)
+        with self.found_lock:
+            mentions = self.found.get(digest)
         if mentions is None:
             with self.lock:
                 mentions = tuple(self.matcher.find(text))
-            if len(self.found) >= TEXTS_KEPT:
-                self.found.clear()
-            self.found[digest] = mentions
+            with self.found_lock:
+                self.found[digest] = mentions
         return mentions
 
 
 # Keyed by a digest of the protected names and whose they are: when a name, an
-# alias or a speaker changes, the key changes and a new matcher is built.
-_MATCHERS: OrderedDict[bytes, _SharedMatcher] = OrderedDict()
-_MATCHERS_LOCK = threading.Lock()
+# alias or a speaker changes, the key changes and a new matcher is built. The
+# least recently used are dropped beyond MATCHERS_KEPT.
 MATCHERS_KEPT = 64  # a warm matcher of an hour-long interview holds about 0.5 MB
 TEXTS_KEPT = 20_000  # per matcher: about 100 bytes each
+_MATCHERS: LRUCache[bytes, _SharedMatcher] = LRUCache(maxsize=MATCHERS_KEPT)
+_MATCHERS_LOCK = threading.Lock()
 
 
 def _matcher(protected: list[ProtectedName]) -> _SharedMatcher:
     key = hashlib.sha256(repr([(p.key, p.names) for p in protected]).encode()).digest()
     with _MATCHERS_LOCK:
         shared = _MATCHERS.get(key)
-        if shared is not None:
-            _MATCHERS.move_to_end(key)
-            return shared
-    shared = _SharedMatcher(protected)
+    if shared is not None:
+        return shared
+    shared = _SharedMatcher(protected)  # built outside the lock: it takes a while
     with _MATCHERS_LOCK:
-        shared = _MATCHERS.setdefault(key, shared)
-        while len(_MATCHERS) > MATCHERS_KEPT:
-            _MATCHERS.popitem(last=False)
-    return shared
+        return _MATCHERS.setdefault(key, shared)
 
 
-_ARCHIVE_NAMES: dict[str, tuple[tuple[int, ProtectedName], ...]] = {}
+# The decrypted names of the archive, for the last digest of their ciphertexts only.
+_ARCHIVE_NAMES: LRUCache[str, tuple[tuple[int, ProtectedName], ...]] = LRUCache(maxsize=1)
 _ARCHIVE_LOCK = threading.Lock()
 
 
@@ -176,7 +177,6 @@ def _load_archive_names() -> tuple[tuple[int, ProtectedName], ...]:
     if people is None:
         people = tuple(_decrypt_names(rows))
         with _ARCHIVE_LOCK:
-            _ARCHIVE_NAMES.clear()
             _ARCHIVE_NAMES[key] = people
     return people
 
@@ -413,27 +413,6 @@ def apply(text: str, spans: list[Hidden]) -> str:
     return "".join(out)
 
 
-def names_itself(text: str, names: list[str]) -> bool:
-    """Whether ``text`` (a pseudonym) is one of ``names`` in any form the matcher
-    knows (spelling, transliteration, ending)."""
-    if not text.strip() or not names:
-        return False
-    return bool(NameMatcher([ProtectedName(0, tuple(names))]).find(text))
-
-
-def check_pseudonym(speaker: Speaker) -> None:
-    """Refuse a pseudonym that is the speaker's own name: it would be shown to all."""
-    from archive.errors import N_, ValidationError
-
-    if names_itself(speaker.pseudonym or "", identity.protected_names(speaker)):
-        raise ValidationError(
-            N_(
-                "The pseudonym must not be the speaker's real name or one of their aliases "
-                "(nor a spelling of them): readers see the pseudonym. Choose another."
-            )
-        )
-
-
 def _same(text: str) -> str:
     return text
 
@@ -521,6 +500,8 @@ _SENTENCE_END = re.compile(r"[.!?…:]\s*$")
 
 def _common(word: str) -> bool:
     """An ordinary word in English or Russian (wordfreq), not worth suggesting."""
+    # Imported on first use: wordfreq takes over 2 s to import, and most requests
+    # never need an ordinary word's frequency.
     from wordfreq import zipf_frequency
 
     lowered = word.casefold()
@@ -657,8 +638,6 @@ def splice(text: str, spans: list[Hidden], parts: list[Any]) -> str:
     stored text, so a reader of the redacted rendering can correct the words around
     a name without ever holding it, and never saves a pseudonym in its place.
     """
-    from archive.errors import N_, ValidationError
-
     if not isinstance(parts, list) or len(parts) > 10_000:
         raise ValidationError(N_('parts must be a list of text and {"hidden": n} items.'))
     out: list[str] = []

@@ -15,12 +15,11 @@ from typing import Any
 from sqlalchemy import Row
 
 from archive.errors import N_
-from archive.exports import ExportDocument, ExportSegment, IndexPoint
 from archive.extensions import db
 from archive.interviews import identity
 from archive.models import Interview, Segment, SegmentTranslation
-from archive.transcription import translation
-from archive.transcripts import redaction
+from archive.transcription import translation_track as track
+from archive.transcripts import contents, redaction
 
 
 @dataclass
@@ -137,12 +136,12 @@ class TranslationTrack:
     """What a page says about the interview's machine translation."""
 
     status: str | None  # None: none is made (the interview is in English)
-    label: str = translation.LABEL
-    language: str = translation.LANGUAGE
+    label: str = track.LABEL
+    language: str = track.LANGUAGE
 
 
 def translation_track(interview: Interview) -> TranslationTrack:
-    return TranslationTrack(translation.status_of(interview))
+    return TranslationTrack(track.status_of(interview))
 
 
 @dataclass(frozen=True)
@@ -249,8 +248,6 @@ class RenderedPoint:
 
 def contents_for(user: Any, interview: Interview) -> list[RenderedPoint]:
     """The table of contents as ``user`` may read it (names hidden as in the text)."""
-    from archive.transcripts import contents
-
     redactor = redaction.redactor_for(user, interview)
     hide = redactor.plain if redactor else (lambda text: text)
     points = []
@@ -276,77 +273,3 @@ def contents_for(user: Any, interview: Interview) -> list[RenderedPoint]:
             )
         )
     return points
-
-
-def export_document(user: Any, interview: Interview, track: str = "original") -> ExportDocument:
-    """Everything an export holds, already rendered for ``user``: nothing an export
-    writes comes from anywhere else. ``track`` "translation": the segments are the
-    machine translation (those that have one), and the document says so; with the
-    original, ``translation`` holds it too (OHMS writes it as its alternate
-    transcript)."""
-    from archive.transcripts.citations import cite, interview_url
-
-    offsets, position = {}, 0.0
-    for recording in interview.recordings:
-        offsets[recording.id] = position
-        position += recording.duration or 0.0
-    rendered = render(user, interview, translation=True)
-
-    def export_segments(english: bool) -> tuple[ExportSegment, ...]:
-        return tuple(
-            ExportSegment(
-                id=s.id,
-                recording=s.recording,
-                start=s.start,
-                end=s.end,
-                offset=offsets.get(s.recording, 0.0),
-                speaker=s.speaker_name,
-                speaker_role=s.speaker_role,
-                text=s.translation if english else s.text,
-                language=None if english else s.language,
-            )
-            for s in rendered
-            if not english or s.translation
-        )
-
-    translated = export_segments(english=True)
-    if track == "translation":
-        segments, alternate = translated, ()
-    else:
-        segments, alternate = export_segments(english=False), translated
-    shown = metadata_for(user, interview)
-    return ExportDocument(
-        interview_id=interview.id,
-        title=shown.title,
-        summary=shown.summary,
-        recorded_on=interview.recorded_on.isoformat() if interview.recorded_on else None,
-        place=shown.place,
-        language=translation.LANGUAGE if track == "translation" else interview.language,
-        languages=(translation.LANGUAGE,)
-        if track == "translation"
-        else tuple(interview.language_codes),
-        collection=shown.collection,
-        duration=position,
-        citation=cite(user, interview),
-        url=interview_url(interview),
-        speakers=tuple((identity.display_name(user, s), s.role) for s in interview.speakers),
-        segments=segments,
-        index_points=tuple(
-            IndexPoint(
-                time=p.time,
-                title=p.title,
-                keywords=tuple(p.keywords),
-                synopsis=p.synopsis,
-                subjects=tuple(p.subjects),
-                gps=p.gps,
-                gps_zoom=p.gps_zoom,
-                gps_text=p.gps_text,
-                hyperlinks=tuple(p.hyperlinks),
-            )
-            for p in contents_for(user, interview)
-        ),
-        access_level=interview.access_level,
-        audio_permission=interview.audio_permission,
-        track=track,
-        translation=alternate,
-    )

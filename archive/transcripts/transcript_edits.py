@@ -20,7 +20,7 @@ from archive.interviews.sequences import lock
 from archive.models import Redaction, Revision, Segment, Speaker, User, utcnow
 from archive.recordings import listening_copies
 from archive.search import indexing
-from archive.transcription import translation
+from archive.transcription import translation_track
 from archive.transcripts import redaction as hiding
 from archive.transcripts.redaction import (
     DEFAULT_REPLACEMENT,
@@ -556,7 +556,7 @@ def _merge(actor: User, segment: Segment) -> Segment:
     db.session.add(Revision.of(segment, "merge", actor.id))
     db.session.flush()
     gone = following.id
-    translation.forget(db.session, segment_id=gone)
+    translation_track.forget(db.session, segment_id=gone)
     db.session.delete(following)
     _finish(actor, segment, "segments_merged", merged_segment=gone)
     return segment

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
+from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
+from archive.interviews import identity
+from archive.policy import can
 from archive.timecodes import clock
-from archive.web import access, assets, errors, security
+from archive.transcripts import redaction
+from archive.web import (
+    access,
+    account,
+    admin,
+    api,
+    assets,
+    auth,
+    consent,
+    errors,
+    iiif,
+    interviews,
+    main,
+    oai,
+    ops,
+    redactions,
+    research,
+    review,
+    security,
+    speakers,
+)
+from archive.web import audit as audit_pages
 
 
 class IdConverter(IntegerConverter):
@@ -19,23 +43,6 @@ class IdConverter(IntegerConverter):
 
 def register_web(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
-    from archive.web import (
-        account,
-        admin,
-        api,
-        auth,
-        consent,
-        iiif,
-        interviews,
-        main,
-        oai,
-        redactions,
-        research,
-        review,
-        speakers,
-    )
-    from archive.web import audit as audit_pages
-
     blueprints = (
         auth,
         main,
@@ -54,16 +61,12 @@ def register_web(app: Flask) -> None:
     for module in blueprints:
         app.register_blueprint(module.bp)
     api.init_app(app)
-    from archive.web import ops
-
     ops.init_app(app)
 
     access.init_app(app)
     security.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
-
-    from archive.policy import can
 
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["speaker_name"] = _speaker_name
@@ -72,10 +75,6 @@ def register_web(app: Flask) -> None:
 
 
 def _speaker_name(speaker) -> str:
-    from flask_login import current_user
-
-    from archive.interviews import identity
-
     return identity.display_name(current_user, speaker)
 
 
@@ -83,11 +82,6 @@ def _shown(interview, text) -> str:
     """A free-text value about ``interview`` (None: about the archive, such as a
     collection's name) as the signed-in user may read it: names hidden as in the
     transcript. Templates print typed text only through this."""
-    from flask import g
-    from flask_login import current_user
-
-    from archive.transcripts import redaction
-
     hiders = g.setdefault("hiders", {})
     key = interview.id if interview is not None else None
     if key not in hiders:

@@ -16,14 +16,10 @@ from archive import accounts
 from archive.accounts import tokens
 from archive.extensions import csrf, login_manager
 from archive.web.errors import api_error
+from archive.web.uploads import is_upload
 
 F = TypeVar("F", bound=Callable)
 
-# The only endpoints that take files; everywhere else a body is small and has none.
-UPLOAD_ENDPOINTS = frozenset({"api.upload_recording", "interviews.upload", "consent.record"})
-# Endpoints that take one small file (an OHMS or WebVTT file to import): within the
-# size of a form's body (``MAX_FORM_BYTES``), read like any form, never stored as such.
-SMALL_FILE_ENDPOINTS = frozenset({"api.import_transcript", "review.import_transcript"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -82,14 +78,6 @@ def _require_sign_in():
     if request.blueprint == "api":
         return api_error(401, gettext("Sign in, or send a valid API token."))
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-
-def is_upload() -> bool:
-    return request.endpoint in UPLOAD_ENDPOINTS
-
-
-def takes_small_file() -> bool:
-    return request.endpoint in SMALL_FILE_ENDPOINTS
 
 
 def _before_reading():

@@ -25,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from pathlib import PurePosixPath
 
+from cachetools import LRUCache
 from flask import Flask, current_app, request
 from werkzeug.security import safe_join
 
@@ -35,7 +37,10 @@ HASH_CHARS = 12
 MODULES = "js/modules"
 
 # path -> ((mtime_ns, size), hash): a file is hashed again only when it changes.
-_hashes: dict[str, tuple[tuple[int, int], str]] = {}
+# Bounded (there are a few dozen static files) and locked: cachetools' caches are not
+# thread-safe, and gunicorn's threads share this one.
+_hashes: LRUCache[str, tuple[tuple[int, int], str]] = LRUCache(maxsize=1024)
+_hashes_lock = threading.Lock()
 
 
 def asset_hash(static_folder: str, filename: str) -> str | None:
@@ -50,12 +55,14 @@ def asset_hash(static_folder: str, filename: str) -> str | None:
     if not stat.S_ISREG(info.st_mode):
         return None
     stamp = (info.st_mtime_ns, info.st_size)
-    cached = _hashes.get(path)
+    with _hashes_lock:
+        cached = _hashes.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
     with open(path, "rb") as handle:
         digest = hashlib.sha256(handle.read()).hexdigest()[:HASH_CHARS]
-    _hashes[path] = (stamp, digest)
+    with _hashes_lock:
+        _hashes[path] = (stamp, digest)
     return digest
 
 

@@ -12,13 +12,25 @@ import logging
 from collections.abc import Callable
 
 import sqlalchemy.exc
-from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from archive.errors import N_, ArchiveError
+from archive.extensions import db
+from archive.web.uploads import is_upload
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +82,6 @@ def _archive_error(exc: ArchiveError):
     answer = None if wants_json() else g.get("on_archive_error")
     if answer is None:
         return _respond(exc.status, translated(exc))
-    from archive.extensions import db
-
     db.session.rollback()
     flash(translated(exc), "error")
     if isinstance(answer, str):
@@ -85,10 +95,6 @@ def _http_error(exc: HTTPException):
     status = exc.code or 500
     message = gettext(MESSAGES[status]) if status in MESSAGES else (exc.description or "")
     if status == 413:
-        from flask import current_app
-
-        from archive.web.access import is_upload
-
         message = (
             gettext(
                 "The file is larger than the %(mb)s MB this archive accepts.",
@@ -104,8 +110,6 @@ def _http_error(exc: HTTPException):
 
 def _out_of_range(exc: Exception):
     """A number no column can hold (a huge id, page or year): refused, not a crash."""
-    from archive.extensions import db
-
     db.session.rollback()
     return _respond(422, gettext("A number in the request is out of range."))
 
@@ -113,8 +117,6 @@ def _out_of_range(exc: Exception):
 def _database_unavailable(exc: Exception):
     """The database is locked longer than its timeout, or unreachable: nothing of the
     change was kept (the transaction is rolled back); the client may try again."""
-    from archive.extensions import db
-
     log.warning("database unavailable on %s %s: %s", request.method, request.endpoint, exc.orig)
     db.session.rollback()
     response = make_response(
@@ -134,8 +136,6 @@ def _os_error(exc: OSError):
     clear 507; the partial file is removed with its request, no row is written."""
     if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
         raise exc
-    from archive.extensions import db
-
     db.session.rollback()
     log.error("disk full on %s %s", request.method, request.endpoint)
     return _respond(
@@ -146,8 +146,6 @@ def _os_error(exc: OSError):
 
 def _conflict(exc: Exception):
     """Two requests made the same row at once and the database refused the second."""
-    from archive.extensions import db
-
     db.session.rollback()
     return _respond(
         409, gettext("Someone else changed this at the same moment; nothing was changed.")
@@ -169,8 +167,6 @@ def _rate_limited(exc: HTTPException):
 
 def _unexpected(exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.endpoint)
-    from archive.extensions import db
-
     db.session.rollback()
     return _respond(500, gettext(MESSAGES[500]))
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from archive import audit, interviews, policy, recordings
 from archive.errors import ArchiveError
 from archive.extensions import db
+from archive.i18n import label
 from archive.publishing import linked_data
 from archive.transcripts import citations, rendering, review_queue
 from archive.web.access import kept_args, public
@@ -158,8 +159,6 @@ def retry(recording_id: int):
 
 def access_status_text(interview) -> str:
     """What the catalogue says of access, in the reader's language."""
-    from archive.i18n import label
-
     if interview.withdrawn_at is not None:
         return label("access", "withdrawn")
     if policy.is_embargoed(interview):

@@ -19,7 +19,8 @@ from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 from archive import policy
 from archive.models import JOB_STATUSES
 from archive.operations import health
-from archive.web.access import is_upload, public
+from archive.web.access import public
+from archive.web.uploads import is_upload
 
 bp = Blueprint("ops", __name__)
 

@@ -1,14 +1,30 @@
 """Uploads stream straight into recordings/incoming, never into memory whole, and
-only on the upload routes (``access.UPLOAD_ENDPOINTS``), once the request was let in."""
+only on the upload routes (``UPLOAD_ENDPOINTS``), once the request was let in."""
 
 from __future__ import annotations
 
 from typing import IO
 
-from flask import Request, has_app_context
+from flask import Request, has_app_context, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from archive.recordings import storage
+
+# The only endpoints that take files; everywhere else a body is small and has none.
+UPLOAD_ENDPOINTS = frozenset({"api.upload_recording", "interviews.upload", "consent.record"})
+# Endpoints that take one small file (an OHMS or WebVTT file to import): within the
+# size of a form's body (``MAX_FORM_BYTES``), read like any form, never stored as such.
+SMALL_FILE_ENDPOINTS = frozenset({"api.import_transcript", "review.import_transcript"})
+
+
+def is_upload() -> bool:
+    """The request is to an endpoint that takes a recording (a large body)."""
+    return request.endpoint in UPLOAD_ENDPOINTS
+
+
+def takes_small_file() -> bool:
+    """The request is to an endpoint that takes one small file, read like a form."""
+    return request.endpoint in SMALL_FILE_ENDPOINTS
 
 
 class ArchiveRequest(Request):
@@ -25,8 +41,6 @@ class ArchiveRequest(Request):
             return super()._get_file_stream(
                 total_content_length, content_type, filename, content_length
             )
-        from archive.web.access import is_upload, takes_small_file
-
         if takes_small_file():  # the body is within MAX_FORM_BYTES: werkzeug's own spool
             return super()._get_file_stream(
                 total_content_length, content_type, filename, content_length

@@ -25,7 +25,7 @@ from huggingface_hub import constants
 from archive import accounts, interviews, recordings
 from archive.extensions import db
 from archive.recordings import storage
-from archive.transcription import model_store, pipeline
+from archive.transcription import engine, model_store, pipeline
 from archive.transcription.model_store import CATALOGUE, Downloadable
 from archive.transcription.models import (
     MANIFEST_NAME,
@@ -112,14 +112,14 @@ def test_download_lists_and_transcribes_a_job_with_the_new_model(
     # The next job, with ARCHIVE_WHISPER_MODEL=small, transcribes with it, offline.
     before = len(hub.requests)
     app.config["WHISPER_MODEL"] = "small"
-    pipeline._model.cache_clear()
+    engine.cached_model.cache_clear()
     interviewer = accounts.create_user(None, "ivy@example.org", "interviewer", "long enough pw")
     interview = interviews.create_interview(interviewer, {"title": "Address", "language": "en"})
     with storage.copy_to_incoming(FIXTURES / "jfk.flac") as temp:
         recording = recordings.add_recording(interviewer, interview, temp, "jfk.flac")
     with caplog.at_level(logging.INFO, logger="archive.transcription.engine"):
         pipeline.run(recording.id, "test:1")
-    pipeline._model.cache_clear()
+    engine.cached_model.cache_clear()
     db.session.refresh(recording)
     assert recording.status == "done", recording.error
     text = " ".join(s.text for s in recording.segments).lower()
@@ -355,13 +355,13 @@ def test_a_damaged_installed_model_is_reported_and_refused(runner, downloaded, c
 
 def test_a_job_naming_a_model_not_installed_fails_saying_how_to_install_it(app, cache) -> None:
     app.config["WHISPER_MODEL"] = "large-v3"
-    pipeline._model.cache_clear()
+    engine.cached_model.cache_clear()
     interviewer = accounts.create_user(None, "ivo@example.org", "interviewer", "long enough pw")
     interview = interviews.create_interview(interviewer, {"title": "Address", "language": "en"})
     with storage.copy_to_incoming(FIXTURES / "jfk.flac") as temp:
         recording = recordings.add_recording(interviewer, interview, temp, "jfk.flac")
     pipeline.run(recording.id, "test:1")
-    pipeline._model.cache_clear()
+    engine.cached_model.cache_clear()
     db.session.refresh(recording)
     assert recording.status == "failed"
     assert "flask --app wsgi models download large-v3" in recording.error

@@ -13,13 +13,15 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from flask import current_app
+from flask_migrate import upgrade
 from sqlalchemy import inspect, literal, select, text
 from sqlalchemy.engine import Connection
 
-from archive import audit
+from archive import audit, queue
 from archive.extensions import MIGRATIONS_DIR, db
-from archive.models import Base
+from archive.models import Base, Recording
 from archive.models.types import CipherKeyError, decrypt_bytes
 from archive.operations.backup.layout import (
     ENCRYPTED_FOLDERS,
@@ -83,8 +85,6 @@ def _check_key(metadata: dict) -> None:
 
 
 def _check_revision(revision: str | None) -> None:
-    from alembic.script import ScriptDirectory
-
     if revision is None:
         return
     try:
@@ -208,16 +208,13 @@ def restore_backup(source: Path) -> RestoreReport:
 
 def _queue_missing_copies() -> int:
     """Listening copies are derived: one replaced while the backup ran is made again."""
-    from archive import tasks
-    from archive.models import Recording
-
     missing = []
     for recording in db.session.scalars(select(Recording).where(Recording.status == "done")):
         keys = [k for k in (recording.full_copy_key, recording.access_copy_key) if k]
         if any(not storage.recordings_path(key).exists() for key in keys):
             missing.append(recording.id)
     for recording_id in missing:
-        tasks.enqueue_access_copies(recording_id)
+        queue.enqueue_access_copies(recording_id)
     return len(missing)
 
 
@@ -309,6 +306,4 @@ def _load_postgresql(dump: Path) -> None:
 
 def _upgrade() -> None:
     """A backup from an older version is brought to this version's schema."""
-    from flask_migrate import upgrade
-
     upgrade(directory=current_app.extensions["migrate"].directory)

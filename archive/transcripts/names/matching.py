@@ -93,6 +93,7 @@ from archive.transcripts.names.words import (
 
 __all__ = [
     "HOW",
+    "MATCHER_VERSION",
     "Mention",
     "NameMatcher",
     "ProtectedName",
@@ -101,6 +102,15 @@ __all__ = [
     "spelling_key",
     "word_zipf",
 ]
+
+#: The version of what the names package (archive/transcripts/names/) finds. The name
+#: spans kept on each segment (``Segment.name_spans``) are keyed on it
+#: (``redaction.Redactor.remember``): bump it whenever a change in any module of the
+#: package can find a different set of names in the same text (a threshold, a folding
+#: rule, a new way of matching), so every stored span is looked for again. A change that
+#: finds the same names (a comment, a rename, a faster cache) keeps it, and the stored
+#: spans stay valid.
+MATCHER_VERSION = 1
 
 # -- thresholds ---------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ PARTICLES = frozenset(
 def _word_zipfs() -> dict[str, float]:
     """Zipf frequency of every word at Zipf 3 or more in English or Russian (wordfreq's
     small lists hold exactly those, and load in a fraction of a second)."""
+    # Imported on first use: wordfreq takes over 2 s to import, and most requests
+    # never need an ordinary word's frequency.
     from wordfreq import get_frequency_dict
 
     zipfs: dict[str, float] = {}

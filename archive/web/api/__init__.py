@@ -1,57 +1,28 @@
-"""The JSON API under /api/v1: browser session or ``Authorization: Bearer``."""
+"""The JSON API under /api/v1: browser session or ``Authorization: Bearer``.
+
+The blueprint and its shared helpers are in ``base``; each module here adds its
+routes to it when imported.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g, request
-from flask_babel import gettext
-from flask_login import current_user
+from flask import Flask
 
-from archive.errors import N_, ValidationError
 from archive.extensions import csrf
-from archive.web.access import bearer_token
-from archive.web.errors import api_error
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@bp.before_request
-def _authenticate():
-    """A bad token is refused outright; a browser session must carry the CSRF token."""
-    if request.headers.get("Authorization") and not current_user.is_authenticated:
-        return api_error(401, gettext("Sign in, or send a valid API token."))
-    if request.method not in SAFE_METHODS and not bearer_token() and not g.get("csrf_valid"):
-        csrf.protect()
-    return None
-
-
-def json_body() -> dict:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
-    if not request.is_json:
-        raise BadRequestBody(N_("Send a JSON object with Content-Type: application/json."))
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequestBody(N_("The request body is not a valid JSON object."))
-    return data
-
-
-class BadRequestBody(ValidationError):
-    status = 400
+from archive.web.api import (  # noqa: F401  (their routes register on bp)
+    audio,
+    consent,
+    exports,
+    interviews,
+    research,
+    review,
+    segments,
+    speakers,
+    users,
+)
+from archive.web.api.base import bp
 
 
 def init_app(app: Flask) -> None:
-    from archive.web.api import (  # noqa: F401  (their routes register on bp)
-        audio,
-        consent,
-        exports,
-        interviews,
-        research,
-        review,
-        segments,
-        speakers,
-        users,
-    )
-
     csrf.exempt(bp)
     app.register_blueprint(bp)

@@ -14,7 +14,7 @@ from archive.errors import N_, ArchiveError, NotFoundError
 from archive.extensions import db
 from archive.recordings import listening_copies
 from archive.web.access import public
-from archive.web.api import bp
+from archive.web.api.base import bp
 
 
 @bp.get("/interviews/<int:interview_id>/audio")

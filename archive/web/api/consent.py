@@ -10,7 +10,7 @@ from archive.consent.schemas import AgreementKeys
 from archive.lookup import get_or_404
 from archive.models import AccessRequest, Grant
 from archive.transcripts import rendering
-from archive.web.api import bp, json_body
+from archive.web.api.base import bp, json_body
 
 
 def agreement_json(agreement) -> dict:

@@ -9,9 +9,9 @@ from archive import audit, exports, interviews, policy
 from archive.errors import N_, ArchiveError, NotFoundError
 from archive.extensions import db
 from archive.recordings import listening_copies, storage
-from archive.transcripts import rendering
+from archive.transcripts import documents
 from archive.web.access import public
-from archive.web.api import bp
+from archive.web.api.base import bp
 
 
 @bp.get("/interviews/<int:interview_id>/transcript.<path:fmt>")
@@ -23,7 +23,7 @@ def export(interview_id: int, fmt: str):
     if track not in ("original", "translation"):
         raise NotFoundError()
     interview = interviews.get_visible(current_user, interview_id, "export")
-    document = rendering.export_document(current_user, interview, track=track)
+    document = documents.export_document(current_user, interview, track=track)
     if request.args.get("recording") is not None:
         document = _one_part(interview, document, request.args.get("recording", type=int))
     timestamps = request.args.get("timestamps", "1") != "0"
@@ -57,7 +57,7 @@ def _one_part(interview, document, recording_id: int | None):
 @public
 def bag(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "export")
-    document = rendering.export_document(current_user, interview)
+    document = documents.export_document(current_user, interview)
     variant = policy.audio_variant(current_user, interview)
     audio = [
         path

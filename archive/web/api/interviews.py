@@ -11,9 +11,9 @@ from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.interviews.outputs import RecordingView, SpeakerView
 from archive.interviews.schemas import InterviewChanges
-from archive.transcripts import citations, rendering
+from archive.transcripts import citations, contents, rendering, transcript_import
 from archive.web.access import public
-from archive.web.api import bp, json_body
+from archive.web.api.base import bp, json_body
 
 
 def interview_summary(interview, shown=None) -> dict:
@@ -156,8 +156,6 @@ def transcript(interview_id: int):
 def import_transcript(interview_id: int):
     """An OHMS XML or WebVTT file (multipart field ``file``) onto the interview's
     segments and index; ``dry_run=1`` says what would change and changes nothing."""
-    from archive.transcripts import transcript_import
-
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
     files = [f for f in request.files.getlist("file") if f.filename]
     if len(files) != 1:
@@ -193,9 +191,6 @@ def index_points(interview_id: int):
 
 @bp.post("/interviews/<int:interview_id>/index-points")
 def add_index_point(interview_id: int):
-    from archive.transcripts import contents
-    from archive.web.api import json_body
-
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
     point = contents.add_index_point(current_user, interview, json_body())
     return {"id": point.id}, 201
@@ -203,8 +198,6 @@ def add_index_point(interview_id: int):
 
 @bp.delete("/interviews/<int:interview_id>/index-points/<int:point_id>")
 def remove_index_point(interview_id: int, point_id: int):
-    from archive.transcripts import contents
-
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
     contents.remove_index_point(current_user, interview, point_id)
     return {"id": point_id, "removed": True}

@@ -8,7 +8,7 @@ from flask_login import current_user
 from archive import search
 from archive.extensions import db
 from archive.web.access import public
-from archive.web.api import bp
+from archive.web.api.base import bp
 
 
 def run_search():

@@ -7,7 +7,7 @@ from flask_login import current_user
 from archive import interviews
 from archive.transcripts import editor
 from archive.transcripts import transcript_edits as edits
-from archive.web.api import bp, json_body
+from archive.web.api.base import bp, json_body
 
 
 @bp.get("/interviews/<int:interview_id>/editor")

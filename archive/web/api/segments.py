@@ -9,7 +9,7 @@ from archive.lookup import get_or_404
 from archive.models import Redaction, Segment
 from archive.transcripts import editor, redaction
 from archive.transcripts import transcript_edits as edits
-from archive.web.api import bp, json_body
+from archive.web.api.base import bp, json_body
 
 
 def _segment_for(action: str, segment_id: int):

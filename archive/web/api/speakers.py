@@ -9,7 +9,7 @@ from archive.interviews import speakers
 from archive.interviews.outputs import SpeakerEditorView
 from archive.interviews.schemas import MergeInto
 from archive.transcripts import rendering
-from archive.web.api import bp, json_body
+from archive.web.api.base import bp, json_body
 
 
 def speaker_json(speaker) -> dict:

@@ -10,7 +10,8 @@ from flask_login import current_user
 from archive import accounts, audit, policy
 from archive.accounts.schemas import NewUser
 from archive.transcripts import redaction
-from archive.web.api import bp, json_body
+from archive.web.api.base import bp, json_body
+from archive.web.audit import filters_from_request
 
 
 def user_json(user) -> dict:
@@ -45,8 +46,6 @@ def create_user():
 @bp.get("/audit")
 def audit_log():
     policy.require(current_user, "view_audit")
-    from archive.web.audit import filters_from_request
-
     page = audit.recent_events(
         request.args.get("page", 1, type=int), filters=filters_from_request()
     )

@@ -1,0 +1,115 @@
+"""The task bodies: what a worker runs for each task ``archive.queue`` can queue.
+
+Each body enters the app's context and calls one service, which reloads its rows
+and checks their state (a task run twice, or after a worker died, does no harm).
+Importing this module registers the bodies with the queue (``create_app`` does);
+services never import it: they queue through ``archive.queue``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from flask import Flask
+from huey import crontab
+from huey.api import Task
+
+from archive import notifications, queue, search
+from archive.extensions import db
+from archive.recordings import listening_copies
+from archive.transcription import pipeline, translation
+
+log = logging.getLogger(__name__)
+
+_app: Flask | None = None
+_factory: Callable[[], Flask] | None = None
+
+
+def bind(app: Flask) -> None:
+    """Tell the tasks which app they run in (the worker command calls this)."""
+    global _app
+    _app = app
+
+
+def init_factory(factory: Callable[[], Flask]) -> None:
+    """How to build an app when none is bound (``create_app`` hands itself over, so
+    this module needs no import of the package root)."""
+    global _factory
+    _factory = factory
+
+
+def _app_context() -> AbstractContextManager:
+    global _app
+    if _app is None:  # a consumer started without the worker command
+        if _factory is None:
+            raise RuntimeError("no app for the tasks: start workers with `flask worker`")
+        _app = _factory()
+    return _app.app_context()
+
+
+@queue.task()
+def transcribe_recording(recording_id: int) -> None:
+    with _app_context():
+        pipeline.run(recording_id, queue.worker_id())
+
+
+@queue.task()
+def translate_recording(recording_id: int) -> None:
+    with _app_context():
+        translation.run(recording_id, queue.worker_id())
+
+
+@queue.periodic_task(crontab(minute="*"))
+def recover_abandoned_jobs() -> None:
+    with _app_context():
+        pipeline.recover_abandoned(queue.worker_id())
+        translation.recover_abandoned(queue.worker_id())
+
+
+@queue.task()
+def build_access_copies(recording_id: int) -> None:
+    with _app_context():
+        listening_copies.build(recording_id)
+
+
+#: Removed search entries still held by a running transaction are tried every
+#: ``queue.FORGET_RETRY_SECONDS``, this many times (half an hour), by Huey's retries.
+FORGET_ATTEMPTS = 30
+
+
+class EntriesStillHeldError(RuntimeError):
+    """Raised to have Huey try ``forget_deleted_entries`` again later."""
+
+
+@queue.task(retries=FORGET_ATTEMPTS - 1, retry_delay=queue.FORGET_RETRY_SECONDS, context=True)
+def forget_deleted_entries(task: Task) -> None:
+    attempt = FORGET_ATTEMPTS - task.retries
+    with _app_context():
+        if search.backend_for(db.engine).forget_deleted(db.engine):
+            log.info("removed search entries forgotten (attempt %d)", attempt)
+            return
+    if task.retries <= 0:
+        log.error("removed search entries still held after %d attempts", attempt)
+        return
+    raise EntriesStillHeldError(f"removed search entries still held (attempt {attempt})")
+
+
+# E-mail notifications (archive/notifications.py): a failed send is tried again,
+# every five minutes for half an hour, then logged and given up.
+NOTIFY_RETRIES = 6
+NOTIFY_RETRY_SECONDS = 300
+
+
+@queue.task(retries=NOTIFY_RETRIES, retry_delay=NOTIFY_RETRY_SECONDS)
+def send_notification(kind: str, object_id: int, attempt: int = 0) -> None:
+    with _app_context():
+        notifications.deliver(kind, object_id, attempt)
+
+
+@queue.periodic_task(crontab(minute="17"))
+def remind_expiring_grants() -> None:
+    """Hourly, so a reminder due while the worker was down still goes (once)."""
+    with _app_context():
+        notifications.remind_expiring_grants()

@@ -1,0 +1,145 @@
+"""The translation track's bookkeeping: which recordings need a translation, and
+queuing them after the commit.
+
+A recording not in English gets a machine English translation of each segment
+(``translation`` is the job that makes it). Status per recording
+(``Recording.translation_status``): None when none is wanted (English), else queued,
+running, done or failed.
+
+- Every change to a transcript reindexes it (``indexing.reindex``), which calls
+  ``refresh`` here: a recording with a missing or stale translation is queued
+  again, after the commit (a failed one too: the change may be its cure);
+  ``flask --app wsgi translate [--retry-failed]`` queues an archive's backlog
+  (``queue_all``).
+- A stale translation is never shown: ``rendering`` shows a translation only while
+  it was made from the segment as it is.
+
+Apart from the job, so that indexing (which the job calls when it ends) can refresh
+the track without importing the job.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, event, or_, select
+from sqlalchemy.orm import Session
+
+from archive import queue
+from archive.extensions import db
+from archive.models import Interview, Recording, Segment, SegmentTranslation
+
+log = logging.getLogger(__name__)
+
+LANGUAGE = "en"
+#: How the track is named wherever it is shown (pages, exports, OHMS, VTT NOTE).
+LABEL = "Machine translation"
+
+
+def wanted(recording: Recording) -> bool:
+    """A translation is made of a recording in a language other than English."""
+    language = recording.language or recording.interview.language
+    return bool(language) and language != LANGUAGE
+
+
+# -- which segments need one ----------------------------------------------------
+
+
+def _outdated_query(recording_id: int):
+    """Ids of the recording's readable segments without an up-to-date translation."""
+    return (
+        select(Segment.id)
+        .outerjoin(SegmentTranslation, SegmentTranslation.segment_id == Segment.id)
+        .where(
+            Segment.recording_id == recording_id,
+            Segment.readable(),
+            or_(
+                SegmentTranslation.id.is_(None),
+                SegmentTranslation.source_version != Segment.version,
+            ),
+        )
+        .order_by(Segment.start, Segment.id)
+    )
+
+
+def outdated(recording_id: int) -> list[int]:
+    return list(db.session.scalars(_outdated_query(recording_id)))
+
+
+def refresh(session: Session, interview: Interview, retry_failed: bool = True) -> list[int]:
+    """Queue (after the commit) the translation of each transcribed recording of
+    the interview with a segment whose translation is missing or stale. Called by
+    ``indexing.reindex``, so every change to a transcript keeps its track in step."""
+    queued = []
+    for recording in interview.recordings:
+        if recording.status != "done" or not wanted(recording):
+            continue
+        if recording.translation_status in ("queued", "running"):
+            continue  # the running job looks again before it ends
+        if recording.translation_status == "failed" and not retry_failed:
+            continue
+        if session.scalar(_outdated_query(recording.id).limit(1)) is None:
+            if recording.translation_status is None:
+                recording.translation_status = "done"  # nothing readable to translate
+            continue
+        recording.translation_status = "queued"
+        recording.translation_error = None
+        queued.append(recording.id)
+    if queued:
+        session.info.setdefault(_PENDING, set()).update(queued)
+    return queued
+
+
+_PENDING = "archive.translation.pending"
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    for recording_id in sorted(pending):
+        try:
+            queue.enqueue_translation(recording_id)
+        except Exception as exc:  # the queue is down: recovery queues it again
+            log.warning(
+                "translation of recording %s not queued (%s)", recording_id, type(exc).__name__
+            )
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def forget(session: Session, *, recording_id: int | None = None, segment_id: int | None = None):
+    """Delete the translations of a recording's segments, or of one segment, before
+    the segments themselves are deleted (a retried job, a merge)."""
+    if segment_id is not None:
+        session.execute(
+            delete(SegmentTranslation).where(SegmentTranslation.segment_id == segment_id)
+        )
+    if recording_id is not None:
+        ids = select(Segment.id).where(Segment.recording_id == recording_id)
+        session.execute(delete(SegmentTranslation).where(SegmentTranslation.segment_id.in_(ids)))
+
+
+def queue_all(retry_failed: bool = False) -> list[int]:
+    """Queue every transcribed recording whose translation is missing or stale (an
+    archive transcribed before the track existed); with ``retry_failed``, failed
+    translations too. Returns the recordings queued."""
+    queued: list[int] = []
+    for interview in db.session.scalars(select(Interview).where(Interview.withdrawn_at.is_(None))):
+        queued += refresh(db.session, interview, retry_failed)
+    db.session.commit()
+    return queued
+
+
+def status_of(interview: Interview) -> str | None:
+    """The interview's translation, as one status: None (none wanted), or the least
+    advanced of its recordings' (failed first, then running, queued, done)."""
+    statuses = {r.translation_status for r in interview.recordings if r.translation_status}
+    for status in ("failed", "running", "queued", "done"):
+        if status in statuses:
+            return status
+    return None
