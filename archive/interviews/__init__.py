@@ -394,7 +394,7 @@ def create_interview(actor: User, data: dict) -> Interview:
         expected_speakers=_expected_speakers(data),
         collection_id=_collection_id(data),
         recorded_on=_recorded_on(data),
-        interviewer_id=actor.id if actor.role == "interviewer" else None,
+        interviewer_id=actor.id if policy.becomes_interviewer_of_record(actor) else None,
     )
     set_languages(interview, _languages_of(data))
     speakers = _speakers(data)
