@@ -113,6 +113,12 @@ def enqueue_forget_deleted(attempt: int = 1) -> None:
     forget_deleted_entries.schedule(args=(attempt,), delay=FORGET_RETRY_SECONDS)
 
 
+# Long work out of requests (issue 17): the first try of forgetting removed search
+# text, queued at once by the request that removed it (``speakers.forget_removed_text``).
+def enqueue_forget_now() -> None:
+    forget_deleted_entries(1)
+
+
 # E-mail notifications (archive/notifications.py): a failed send is tried again,
 # every five minutes for half an hour, then logged and given up.
 NOTIFY_RETRIES = 6

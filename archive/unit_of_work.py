@@ -11,8 +11,12 @@ work commits once, at the end:
 What must wait until the change is durable (enqueueing a task that reads the new
 rows, deleting files the old rows pointed at) is handed to ``after_commit``; it runs
 after the next commit and is dropped by a rollback, so a refused change never
-deletes a file nor starts a job. ``after_rollback`` is its mirror, for a file
-written before the rows that name it (a signed agreement): removed if they never are.
+deletes a file nor starts a job.
+
+The transcript services (``transcripts/transcript_edits.py``, ``contents.py``,
+``transcript_import.py``) work this way; the others (accounts, consent, interviews,
+speakers, recordings, listening copies, the transcription jobs) still commit
+themselves, which the request's final commit leaves as it is.
 """
 
 from __future__ import annotations
@@ -26,19 +30,12 @@ from archive.extensions import db
 
 _PENDING = "after_commit_pending"
 _READY = "after_commit_ready"
-_UNDO = "after_rollback_pending"
 
 
 def after_commit(callback: Callable[[], object]) -> None:
     """Run ``callback`` once the current transaction is committed; never if it is
     rolled back."""
     db.session.info.setdefault(_PENDING, []).append(callback)
-
-
-def after_rollback(callback: Callable[[], object]) -> None:
-    """Run ``callback`` if the current transaction is rolled back (it runs inside the
-    rollback: file work only, no SQL); forgotten once it is committed."""
-    db.session.info.setdefault(_UNDO, []).append(callback)
 
 
 def commit() -> None:
@@ -57,7 +54,6 @@ def run_ready() -> None:
 @event.listens_for(Session, "after_commit")
 def _made_durable(session: Session) -> None:
     # No SQL may run inside this event: the callbacks run in ``run_ready``.
-    session.info.pop(_UNDO, None)
     pending = session.info.pop(_PENDING, [])
     if pending:
         session.info.setdefault(_READY, []).extend(pending)
@@ -66,5 +62,3 @@ def _made_durable(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _dropped(session: Session, _previous_transaction) -> None:
     session.info.pop(_PENDING, None)
-    for callback in session.info.pop(_UNDO, []):
-        callback()

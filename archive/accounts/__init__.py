@@ -226,6 +226,7 @@ def record_sign_out(user: User) -> None:
 
 
 def change_role(actor: User, user: User, role: str) -> User:
+    policy.require(actor, "manage_users")
     check_role(role)
     if user.role == role:
         return user
@@ -248,6 +249,7 @@ def change_role(actor: User, user: User, role: str) -> User:
 
 def set_active(actor: User, user: User, active: bool) -> User:
     """Deactivating signs the person out everywhere; their tokens stop working."""
+    policy.require(actor, "manage_users")
     if user.active == active:
         return user
     if not active:

@@ -2,8 +2,7 @@
 
 An agreement is append-only: each change is a new version and the newest is in
 force (its terms are copied onto the interview so lists and search filter in SQL).
-Every service asks the policy, writes its audit event in the same transaction as the
-change and leaves the commit to the unit of work (``archive/unit_of_work.py``).
+Every service writes its audit event in the same transaction as the change.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import IO, Any
 
 from sqlalchemy import or_, select, update
 
-from archive import audit, notifications, policy, unit_of_work
+from archive import audit, notifications, policy
 from archive.errors import N_, ConflictError, NotFoundError, ValidationError, parse_date
 from archive.extensions import db
 from archive.interviews import speakers
@@ -126,13 +125,12 @@ def record_agreement(
         document_key, document_sha = _store_document(document, document_type)
     try:
         agreement = _append(actor, interview, terms, document_key, document_sha)
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         storage.discard(document_key)
         raise
-    if document_key is not None:
-        unit_of_work.after_rollback(lambda: storage.discard(document_key))
-    unit_of_work.after_commit(lambda: speakers.rebuild_access_copies(interview))
+    speakers.rebuild_access_copies(interview)
     return agreement
 
 
@@ -258,7 +256,8 @@ def request_access(researcher: User, data: dict) -> AccessRequest:
         object_id=request.id,
         collection=request.collection_id,
     )
-    unit_of_work.after_commit(lambda: notifications.announce("access_requested", request.id))
+    db.session.commit()
+    notifications.announce("access_requested", request.id)
     return request
 
 
@@ -320,7 +319,8 @@ def decide(
         grant=grant.id if grant else None,
         expires_on=grant.expires_on.isoformat() if grant else None,
     )
-    unit_of_work.after_commit(lambda: notifications.announce("access_decided", request.id))
+    db.session.commit()
+    notifications.announce("access_decided", request.id)
     return grant
 
 
@@ -345,7 +345,7 @@ def revoke_grant(custodian: User, grant: Grant, reason: str = "revoked") -> Gran
             object_type="grant",
             object_id=grant.id,
         )
-        db.session.flush()
+        db.session.commit()
     return grant
 
 
@@ -456,17 +456,13 @@ def withdraw(
         )
         masters = _purge(custodian, interview) if purge_master else []
         indexing.reindex(db.session, interview)
-        db.session.flush()
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-
-    def delete_files() -> None:
-        _delete_files(interview.id, copies + masters)
-        for recording in interview.recordings:  # superseded copies too, and half-written ones
-            listening_copies.discard_all(recording)
-
-    unit_of_work.after_commit(delete_files)
+    _delete_files(interview.id, copies + masters)
+    for recording in interview.recordings:  # superseded copies too, and half-written ones
+        listening_copies.discard_all(recording)
     return len(masters)
 
 
@@ -524,11 +520,11 @@ def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> 
         raise ConflictError(N_("Only a withdrawn interview's recordings can be purged."))
     try:
         keys = _purge(custodian, interview)
-        db.session.flush()
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    unit_of_work.after_commit(lambda: _delete_files(interview.id, keys))
+    _delete_files(interview.id, keys)
     return len(keys)
 
 

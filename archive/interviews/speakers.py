@@ -10,7 +10,7 @@ import av
 import numpy as np
 from sqlalchemy import func, select, update
 
-from archive import audit, search
+from archive import audit, policy, search
 from archive.errors import N_, NotFoundError, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
@@ -56,6 +56,10 @@ def _names(value: Any, field: str) -> list[str]:
 
 def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
     """Apply a partial update; names are encrypted, and never written to the log."""
+    # Renaming (the pseudonym alone) is part of correcting a transcript; names and
+    # roles are the custodian's and the interviewer's.
+    action = "rename_speaker" if set(data) == {"pseudonym"} else "manage_speakers"
+    policy.require(actor, action, speaker.interview)
     changed: list[str] = []
     if "pseudonym" in data:
         pseudonym = data["pseudonym"]
@@ -103,10 +107,24 @@ def update_speaker(actor: User, speaker: Speaker, data: dict) -> Speaker:
     touched = hide_everywhere(speaker.interview) if names_changed else []
     db.session.commit()
     if names_changed:
-        search.forget_deleted(db.engine)
+        forget_removed_text()
     for interview in [speaker.interview, *touched]:
         rebuild_access_copies(interview)
     return speaker
+
+
+def forget_removed_text() -> None:
+    """After the commit: the worker wipes removed search text (a name heard before it
+    was known to be a name) from the database's files (``tasks.forget_deleted_entries``:
+    on PostgreSQL a wait of up to 10 s and a VACUUM FULL, too long for a request).
+    A queue that cannot take it does not leave the text behind: it is done here."""
+    from archive import tasks
+
+    try:
+        tasks.enqueue_forget_now()
+    except Exception as exc:
+        log.error("forgetting removed search text not queued (%s)", type(exc).__name__)
+        search.forget_deleted(db.engine)
 
 
 def hide_everywhere(interview: Interview) -> list[Interview]:
@@ -145,6 +163,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
 
     The merged row stays (marked) so that earlier revisions still name it.
     """
+    policy.require(actor, "manage_speakers", keep.interview)
     if keep.id == merged.id:
         raise ValidationError(N_("Choose two different speakers to merge."))
     moved = db.session.execute(
@@ -176,7 +195,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     indexing.reindex(db.session, keep.interview)
     touched = hide_everywhere(keep.interview)
     db.session.commit()
-    search.forget_deleted(db.engine)
+    forget_removed_text()
     db.session.expire(keep.interview)
     for interview in [keep.interview, *touched]:
         rebuild_access_copies(interview)
@@ -185,6 +204,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
 
 def reveal(actor: User, speaker: Speaker, reason: str) -> dict[str, Any]:
     """A custodian sees a real name after saying why; the reveal is audited."""
+    policy.require(actor, "reveal_identity", speaker.interview)
     reason = reason.strip() if isinstance(reason, str) else ""
     if len(reason) < MIN_REASON:
         raise ValidationError(

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from sqlalchemy import delete, select
 
-from archive import audit
+from archive import audit, policy
 from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
 from archive.interviews.sequences import lock, next_number
@@ -26,8 +26,6 @@ class UploadRejectedError(ValidationError):
 
 def get_visible(user: Any, recording_id: int, action: str) -> Recording:
     """A recording whose interview ``user`` may ``action``; otherwise the same 404."""
-    from archive import policy
-
     recording = db.session.get(Recording, recording_id)
     policy.require(user, action, recording.interview if recording else None)
     return recording
@@ -40,8 +38,11 @@ def add_recording(
 
     ``upload`` is a temporary file in ``recordings/incoming`` (see storage); it is
     probed, hashed and linked into place. On any failure the master is removed and
-    no row is written: a refused or failed upload leaves nothing behind.
+    no row is written: a refused or failed upload leaves nothing behind. ``actor``
+    None: the operator's command line (``flask recordings import``).
     """
+    if actor is not None:
+        policy.require(actor, "upload", interview)
     if interview.withdrawn_at is not None:
         raise ConflictError(N_("This interview has been withdrawn; nothing can be added to it."))
     temp_path = Path(upload.name)
@@ -110,6 +111,7 @@ def _enqueue(recording_id: int) -> None:
 
 def retry(actor: User, recording: Recording) -> Recording:
     """Queue a failed job again; its partial segments are cleared first."""
+    policy.require(actor, "retry_job", recording.interview)
     if recording.status != "failed":
         raise ConflictError(N_("Only a failed transcription can be retried."))
     translation.forget(db.session, recording_id=recording.id)
