@@ -30,12 +30,20 @@ from archive.extensions import db
 
 _PENDING = "after_commit_pending"
 _READY = "after_commit_ready"
+_WROTE = "wrote"
 
 
 def after_commit(callback: Callable[[], object]) -> None:
     """Run ``callback`` once the current transaction is committed; never if it is
     rolled back."""
     db.session.info.setdefault(_PENDING, []).append(callback)
+
+
+def has_changes() -> bool:
+    """Whether the current transaction wrote, or holds a change not yet flushed: a
+    request that only read ends without a commit (nothing it loaded is expired)."""
+    session = db.session
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
 
 
 def commit() -> None:
@@ -54,6 +62,7 @@ def run_ready() -> None:
 @event.listens_for(Session, "after_commit")
 def _made_durable(session: Session) -> None:
     # No SQL may run inside this event: the callbacks run in ``run_ready``.
+    session.info.pop(_WROTE, None)
     pending = session.info.pop(_PENDING, [])
     if pending:
         session.info.setdefault(_READY, []).extend(pending)
@@ -61,4 +70,18 @@ def _made_durable(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _dropped(session: Session, _previous_transaction) -> None:
+    session.info.pop(_WROTE, None)
     session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state) -> None:
+    # An UPDATE, INSERT or DELETE run as a statement (a lock, a claimed version, the
+    # audit chain's head) is a write the identity map does not show.
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True

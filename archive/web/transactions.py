@@ -1,11 +1,13 @@
 """A web request is one unit of work: its view's changes are committed once, here.
 
 Every view function is wrapped (``init_app``, after all blueprints are registered):
-when the view returns an answer below 400, the session is committed and what waited
-for the commit runs (``unit_of_work.after_commit``); a view that raised, or answered
-400 or more, has its changes rolled back. The commit happens inside the dispatch, so
-a database that refuses it (locked past the timeout, a unique index) reaches the
-same error handlers as a refusal inside the view: 503, 409, nothing half-stored.
+when the view returns an answer below 400 and wrote something, the session is
+committed and what waited for the commit runs (``unit_of_work.after_commit``); a
+view that raised, or answered 400 or more, has its changes rolled back. A view
+that only read ends as before, without a commit (the teardown closes the session).
+The commit happens inside the dispatch, so a database that refuses it (locked past
+the timeout, a unique index) reaches the same error handlers as a refusal inside
+the view: 503, 409, nothing half-stored.
 """
 
 from __future__ import annotations
@@ -28,16 +30,23 @@ def one_unit_of_work(view: Callable) -> Callable:
             answer = view(*args, **kwargs)
             response = answer if hasattr(answer, "status_code") else None
             status = response.status_code if response is not None else _status_of(answer)
-            if status < 400:
+            if status >= 400:
+                _roll_back()
+            elif unit_of_work.has_changes():
                 unit_of_work.commit()
             else:
-                db.session.rollback()
+                unit_of_work.run_ready()  # a service that committed itself asked for them
         except BaseException:
-            db.session.rollback()
+            _roll_back()
             raise
         return answer
 
     return run
+
+
+def _roll_back() -> None:
+    if unit_of_work.has_changes():
+        db.session.rollback()
 
 
 def _status_of(answer) -> int:

@@ -55,6 +55,9 @@ def _one_part(interview, document, recording_id: int | None):
 @bp.get("/interviews/<int:interview_id>/bag.zip")
 @public
 def bag(interview_id: int):
+    """The BagIt bag, built while the caller waits: the API promises ``GET bag.zip``
+    answers with the bag itself (README, Exports; docs/api.md), so it is not a task.
+    One build per interview at a time (429), in a folder removed before the answer."""
     interview = interviews.get_visible(current_user, interview_id, "export")
     document = rendering.export_document(current_user, interview)
     variant = policy.audio_variant(current_user, interview)
