@@ -149,19 +149,20 @@ def verify(session: Session) -> list[ChainProblem]:
     return problems
 
 
-def record_read(session: Session, user: User | None, interview, what: str) -> None:
-    """A read of content that is not open to everyone is an audit event."""
+def record_read(user: User | None, interview, what: str) -> AuditEvent | None:
+    """The read service: a read of content that is not open to everyone is an audit
+    event, added to the request's unit of work like any other event (committed with
+    the answer, rolled back if the answer fails; see ``archive/unit_of_work.py``)."""
     if policy.effective_level(interview) == "open" and interview.withdrawn_at is None:
-        return
-    record(
-        session,
+        return None
+    return record(
+        db.session,
         f"read_{what}",
         user if getattr(user, "is_authenticated", False) else None,
         interview_id=interview.id,
         object_type="interview",
         object_id=interview.id,
     )
-    session.commit()
 
 
 @dataclass(frozen=True)

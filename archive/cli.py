@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from archive import accounts, audit, jobs, queue, recordings, samples
+from archive import accounts, audit, jobs, queue, recordings, samples, unit_of_work
 from archive.accounts import tokens
 from archive.errors import ArchiveError
 from archive.extensions import db
@@ -223,6 +223,7 @@ def demo() -> None:
         interview = samples.load_sample_interview(admin)
     except ArchiveError as exc:
         _fail(exc.message)
+    unit_of_work.commit()  # the command is the unit of work
     click.echo(
         f"Sample interview {interview.id} loaded and queued for transcription; open "
         f"/interviews/{interview.id} (a worker must be running: `make run` starts one)."

@@ -329,15 +329,14 @@ def recently_opened(user: Any) -> list[Interview]:
 
 def work_for(user: Any) -> dict[str, Any]:
     """Every section of the home page ``user`` has, by the policy's global rules."""
-    role = policy.role_of(user)
     sections: dict[str, Any] = {}
-    if role is None:
+    if policy.role_of(user) is None:
         sections["collections"] = collections_shown(user)
         sections["opened"] = recently_opened(user)
         return sections
-    if role == "interviewer":
+    if policy.can(user, "see_interviewer_work"):
         sections["interviewer"] = interviewer_work(user)
-    if policy.can(user, "review_queue") and role != "admin":
+    if policy.can(user, "see_review_work"):
         sections["review"] = review_work(user)
     if policy.can(user, "decide_access"):
         sections["custody"] = custody_work(user)

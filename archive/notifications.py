@@ -35,7 +35,7 @@ from flask_babel import force_locale, format_date, gettext
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from archive import queue
+from archive import policy, queue
 from archive.extensions import db
 from archive.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from archive.models import AccessRequest, Grant, Recording, SentNotification, User, utcnow
@@ -140,10 +140,12 @@ def _release(kind: str, key: str, user_id: int) -> None:
     db.session.commit()
 
 
-def _active(role: str) -> list[User]:
+def _active(action: str) -> list[User]:
+    """The active accounts whose role may do ``action`` (the policy's global rules)."""
+    roles = policy.roles_for(action)
     return list(
         db.session.scalars(
-            select(User).where(User.role == role, User.active.is_(True)).order_by(User.id)
+            select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)
         )
     )
 
@@ -152,7 +154,7 @@ def _request_custodians(request_id: int):
     request = db.session.get(AccessRequest, request_id)
     if request is None or request.status != "pending":
         return None
-    return f"request:{request.id}", _active("custodian")
+    return f"request:{request.id}", _active("decide_access")
 
 
 def _request_researcher(request_id: int):

@@ -23,6 +23,7 @@ from ``RULES`` below):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
@@ -34,7 +35,6 @@ from archive.models import ROLES, Grant, Interview
 
 T = TypeVar("T")
 
-STAFF = frozenset({"admin", "custodian", "archivist"})
 CUSTODY = frozenset({"admin", "custodian"})
 
 # Actions that concern the archive as a whole rather than one interview.
@@ -49,6 +49,9 @@ GLOBAL_RULES: dict[str, frozenset[str]] = {
     "decide_access": frozenset({"custodian"}),
     "request_access": frozenset({"researcher"}),
     "view_metrics": frozenset({"admin"}),
+    # The home page's work lists (archive/home.py): what each account has to do.
+    "see_interviewer_work": frozenset({"interviewer"}),
+    "see_review_work": frozenset({"custodian", "archivist"}),
 }
 
 # Reader classes, from the most to the least trusted (see ``reader_class``).
@@ -65,28 +68,57 @@ CONTENT_READERS: dict[str, frozenset[str]] = {
 LISTED_LEVELS = frozenset({"catalogue", "on_request", "open"})
 INSIDERS = frozenset({"custody", "archivist", "interviewer_of_record"})
 
-# Actions on one interview that are not about reading it: who, by reader class.
-WORK_RULES: dict[str, frozenset[str]] = {
-    "upload": frozenset({"custody", "archivist", "interviewer_of_record"}),
-    "retry_job": frozenset({"custody", "archivist", "interviewer_of_record"}),
-    "edit_metadata": frozenset({"custody", "archivist", "interviewer_of_record"}),
-    "edit_transcript": frozenset({"custodian", "archivist"}),
-    "set_workflow": frozenset({"custodian", "archivist"}),
-    "manage_speakers": frozenset({"custodian", "interviewer_of_record"}),
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may do one piece of work on an interview: the reader classes ``readers``
+    (see ``reader_class``), and the accounts of ``roles`` among its insiders (an
+    admin is of the "custody" class, but only a custodian *role* edits a transcript)."""
+
+    roles: frozenset[str] = frozenset()
+    readers: frozenset[str] = frozenset()
+
+    def allows(self, reader: str, role: str | None) -> bool:
+        return reader in self.readers or (role in self.roles and reader in INSIDERS)
+
+
+def _rule(roles: tuple[str, ...] = (), readers: tuple[str, ...] = ()) -> Rule:
+    return Rule(roles=frozenset(roles), readers=frozenset(readers))
+
+
+# Actions on one interview that are not about reading it: who may do them.
+WORK_RULES: dict[str, Rule] = {
+    "upload": _rule(readers=("custody", "archivist", "interviewer_of_record")),
+    "retry_job": _rule(readers=("custody", "archivist", "interviewer_of_record")),
+    "edit_metadata": _rule(readers=("custody", "archivist", "interviewer_of_record")),
+    "edit_transcript": _rule(roles=("custodian", "archivist")),
+    "set_workflow": _rule(roles=("custodian", "archivist")),
+    "manage_speakers": _rule(roles=("custodian",), readers=("interviewer_of_record",)),
     # A speaker's pseudonym only, as a transcript is corrected (not names or roles).
-    "rename_speaker": frozenset({"custodian", "archivist", "interviewer_of_record"}),
-    "reveal_identity": frozenset({"custodian"}),
-    "manage_agreements": frozenset({"custodian"}),
-    "see_agreements": frozenset({"custodian"}),
-    "withdraw": frozenset({"custodian"}),
-    "download_master": frozenset({"custody", "archivist"}),
-    "see_restricted_metadata": frozenset({"custody", "archivist", "interviewer_of_record"}),
+    "rename_speaker": _rule(roles=("custodian", "archivist"), readers=("interviewer_of_record",)),
+    "reveal_identity": _rule(roles=("custodian",)),
+    "manage_agreements": _rule(roles=("custodian",)),
+    "see_agreements": _rule(roles=("custodian",)),
+    "withdraw": _rule(roles=("custodian",)),
+    "download_master": _rule(readers=("custody", "archivist")),
+    "see_restricted_metadata": _rule(readers=("custody", "archivist", "interviewer_of_record")),
 }
 WITHDRAWN_FROZEN = frozenset(
     {"upload", "retry_job", "edit_transcript", "set_workflow", "rename_speaker"}
 )
 READ_ACTIONS = frozenset({"read_transcript", "export", "listen"})
 LIST_ACTIONS = frozenset({"list", "see_metadata"})
+
+
+def roles_for(action: str) -> frozenset[str]:
+    """The roles an archive-wide action belongs to, for queries over accounts (who
+    is told of a new request, which admin is the last one)."""
+    return GLOBAL_RULES[action]
+
+
+def becomes_interviewer_of_record(user: Any) -> bool:
+    """An interview created by an interviewer is theirs; staff create it for nobody."""
+    return role_of(user) == "interviewer"
 
 
 def role_of(user: Any) -> str | None:
@@ -169,8 +201,7 @@ def decide(reader: str, role: str | None, action: str, interview: Interview) -> 
             return interview.audio_permission != "none"
         return True
     if action in WORK_RULES:
-        allowed = WORK_RULES[action]
-        return reader in allowed or (role in allowed and reader in INSIDERS)
+        return WORK_RULES[action].allows(reader, role)
     raise ValueError(f"unknown policy action {action!r}")
 
 

@@ -114,5 +114,11 @@ def enqueue_forget_deleted() -> None:
     _task("forget_deleted_entries").schedule(delay=FORGET_RETRY_SECONDS)
 
 
+def enqueue_forget_now() -> None:
+    """The first try of forgetting removed search text, queued by the request that
+    removed it (``speakers.forget_removed_text``); Huey retries it while held."""
+    _task("forget_deleted_entries")()
+
+
 def enqueue_notification(kind: str, object_id: int, attempt: int = 0) -> None:
     _task("send_notification")(kind, object_id, attempt)

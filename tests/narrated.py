@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from archive import search
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Interview
@@ -131,6 +132,9 @@ def _narrate(client) -> dict:
     )
     assert response.status_code == 200, response.json
     assert response.json["name"] == "Svetlana"
+    # The worker's part of the naming, run here like the pipeline above: the index
+    # text the naming removed is wiped from the files (``tasks.forget_deleted_entries``).
+    assert search.backend_for(db.engine).forget_deleted(db.engine)
     _open(interview)
     assert listening_copies.build(recording_id)
     return {"interview": interview_id, "recording": recording_id, "speaker": speaker_id}

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive import accounts, consent, interviews, recordings
+from archive import accounts, consent, interviews, recordings, search, unit_of_work
 from archive.extensions import db
 from archive.interviews import identity, speakers
 from archive.models import Agreement, AuditEvent, Interview, Recording, Segment, Speaker, utcnow
@@ -66,10 +66,14 @@ def _build(base: Path) -> dict:
         {"pseudonym": "Svetlana", "role": "narrator", "real_name": REAL_NAME},
     )
     speakers.update_speaker(people["custodian"], speaker, {"aliases": ["Гульнара", "Gulya"]})
+    # The worker's part of the naming (``tasks.forget_deleted_entries``), run here:
+    # the index text the naming removed is wiped from the files.
+    assert search.backend_for(db.engine).forget_deleted(db.engine)
     first = db.session.scalars(
         select(Segment).where(Segment.recording_id == recording.id).order_by(Segment.start)
     ).first()
     transcript_edits.edit_segment(people["archivist"], first, {"text": f"My name is {REAL_NAME}."})
+    unit_of_work.commit()
     with open(_signed_agreement(base), "rb") as document:
         consent.record_agreement(
             people["custodian"],

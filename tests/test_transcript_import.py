@@ -12,6 +12,7 @@ import io
 import pytest
 from sqlalchemy import select
 
+from archive import unit_of_work
 from archive.extensions import db
 from archive.models import IndexPoint, Interview, Revision, Segment, Speaker
 from archive.transcripts import contents
@@ -102,6 +103,7 @@ def test_ohms_round_trip_restores_text_times_speakers_and_index(
             "hyperlinks": [{"url": "https://example.org/map", "text": "Map"}],
         },
     )
+    unit_of_work.commit()  # the test is the unit of work a request would be
     before, points = _state(), _points(interview.id)
     exported = _export(client, archivist, interview.id)
     assert _forms_in(exported.decode()) == []  # the archivist's rendering: labels only
@@ -127,6 +129,7 @@ def test_ohms_round_trip_restores_text_times_speakers_and_index(
         contents.remove_index_point(
             archivist_user, db.session.get(Interview, interview.id), point.id
         )
+    unit_of_work.commit()
     assert _state() != before and _points(interview.id) == []
 
     # A preview says what would change and changes nothing.

@@ -19,7 +19,7 @@ import zipfile
 import pytest
 from sqlalchemy import LargeBinary, func, select, type_coerce
 
-from archive import queue
+from archive import queue, unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, SegmentTranslation, utcnow
@@ -233,6 +233,7 @@ def test_a_corrected_segment_is_stale_hidden_and_made_again(client, ids, people)
     translation.store(first, "An old translation about apples.", "test")
     db.session.commit()
     edits.edit_segment(people["archivist"], first, {"text": "Меня зовут Гульнара Сапарова."})
+    unit_of_work.commit()  # the test is the unit of work a request would be
     db.session.expire_all()
     assert db.session.get(Recording, ids["recording"]).translation_status == "queued"
     body = str(client.get(f"/api/v1/interviews/{ids['interview']}/transcript").json)
@@ -330,6 +331,7 @@ def test_a_marked_span_withholds_the_segments_translation(client, ids, people):
     translation.store(second, "I live in Almaty near the square.", "test")
     db.session.commit()
     edits.add_redaction(people["archivist"], second, 0, 3, "an address")
+    unit_of_work.commit()
     transcript = client.get(f"/api/v1/interviews/{ids['interview']}/transcript").json
     shown = {s["id"]: s for s in transcript["segments"]}
     assert shown[second.id]["translation"] == "[translation withheld]"

@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 
-from archive import audit
+from archive import audit, policy
 from archive.errors import N_, AuthenticationError, ConflictError, ValidationError
 from archive.extensions import db
 from archive.models import ROLES, ApiToken, User, UserSession, utcnow
@@ -132,7 +132,8 @@ def ensure_first_admin(email: str | None, password: str | None) -> tuple[User, s
     Returns the user and the generated password (to print once), or None when an
     admin exists already.
     """
-    if db.session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
+    admins = User.role.in_(policy.roles_for("manage_users"))
+    if db.session.scalar(select(func.count()).select_from(User).where(admins)):
         return None
     generated = None
     if not password:
@@ -143,7 +144,8 @@ def ensure_first_admin(email: str | None, password: str | None) -> tuple[User, s
 
 def first_admin() -> User | None:
     """The oldest active admin: who the command line acts as when it must act as someone."""
-    query = select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
+    admins = User.role.in_(policy.roles_for("manage_users"))
+    query = select(User).where(admins, User.active.is_(True)).order_by(User.id)
     return db.session.scalars(query.limit(1)).first()
 
 
@@ -217,6 +219,7 @@ def record_sign_out(user: User) -> None:
 
 
 def change_role(actor: User, user: User, role: str) -> User:
+    policy.require(actor, "manage_users")
     check_role(role)
     if user.role == role:
         return user
@@ -239,6 +242,7 @@ def change_role(actor: User, user: User, role: str) -> User:
 
 def set_active(actor: User, user: User, active: bool) -> User:
     """Deactivating signs the person out everywhere; their tokens stop working."""
+    policy.require(actor, "manage_users")
     if user.active == active:
         return user
     if not active:
@@ -293,10 +297,11 @@ def set_password(actor: User, user: User, password: str) -> int:
 
 def _keep_one_admin(user: User) -> None:
     """The last active admin may not be demoted or deactivated: nobody could undo it."""
-    if user.role != "admin" or not user.active:
+    if not policy.can(user, "manage_users"):
         return
+    manage = User.role.in_(policy.roles_for("manage_users"))
     admins = db.session.scalar(
-        select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
+        select(func.count()).select_from(User).where(manage, User.active.is_(True))
     )
     if admins <= 1:
         raise ValidationError(N_("This is the last active admin; make another admin first."))

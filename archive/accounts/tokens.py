@@ -7,7 +7,7 @@ import secrets
 
 from sqlalchemy import select
 
-from archive import audit
+from archive import audit, policy
 from archive.extensions import db
 from archive.lookup import get_or_404
 from archive.models import ApiToken, User, utcnow
@@ -20,7 +20,10 @@ def _hash(token: str) -> str:
 
 
 def issue_token(actor: User | None, user: User, label: str = "") -> tuple[ApiToken, str]:
-    """Create a token for ``user``; the plaintext is returned once and never kept."""
+    """Create a token for ``user``; the plaintext is returned once and never kept.
+    ``actor`` None: the operator's command line (``flask users token``)."""
+    if actor is not None:
+        policy.require(actor, "manage_own_tokens")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -49,6 +52,7 @@ def list_tokens(user: User) -> list[ApiToken]:
 
 def revoke_token(actor: User, user: User, token_id: int) -> None:
     """Revoke one of ``user``'s own tokens; another person's token id is a 404."""
+    policy.require(actor, "manage_own_tokens")
     token = get_or_404(ApiToken, token_id, lambda t: t.user_id == user.id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()

@@ -238,7 +238,7 @@ def create_interview(actor: User, data: Mapping[str, Any] | NewInterview) -> Int
         expected_speakers=body.expected_speakers,
         collection_id=body.collection,
         recorded_on=body.recorded_on,
-        interviewer_id=actor.id if actor.role == "interviewer" else None,
+        interviewer_id=actor.id if policy.becomes_interviewer_of_record(actor) else None,
     )
     set_languages(interview, body.languages)
     speakers = body.speakers

@@ -11,7 +11,7 @@ import av
 import numpy as np
 from sqlalchemy import func, select, update
 
-from archive import audit, queue, search
+from archive import audit, policy, queue, search
 from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
@@ -48,6 +48,10 @@ def update_speaker(
     actor: User, speaker: Speaker, data: Mapping[str, Any] | SpeakerChanges
 ) -> Speaker:
     """Apply a partial update; names are encrypted, and never written to the log."""
+    # Renaming (the pseudonym alone) is part of correcting a transcript; names and
+    # roles are the custodian's and the interviewer's.
+    action = "rename_speaker" if set(data) == {"pseudonym"} else "manage_speakers"
+    policy.require(actor, action, speaker.interview)
     changes = SpeakerChanges.parse(data)
     changed = changes.changed()
     if changes.pseudonym is not None:
@@ -77,10 +81,22 @@ def update_speaker(
     touched = hide_everywhere(speaker.interview) if names_changed else []
     db.session.commit()
     if names_changed:
-        _forget_removed_entries()
+        forget_removed_text()
     for interview in [speaker.interview, *touched]:
         listening_copies.rebuild(interview)
     return speaker
+
+
+def forget_removed_text() -> None:
+    """After the commit: the worker wipes removed search text (a name heard before it
+    was known to be a name) from the database's files (``jobs.forget_deleted_entries``:
+    on PostgreSQL a wait of up to 10 s and a VACUUM FULL, too long for a request).
+    A queue that cannot take it does not leave the text behind: it is done here."""
+    try:
+        queue.enqueue_forget_now()
+    except Exception as exc:
+        log.error("forgetting removed search text not queued (%s)", type(exc).__name__)
+        search.forget_deleted(db.engine)
 
 
 def hide_everywhere(interview: Interview) -> list[Interview]:
@@ -92,18 +108,12 @@ def hide_everywhere(interview: Interview) -> list[Interview]:
     return touched
 
 
-def _forget_removed_entries() -> None:
-    """Make the index entries a name change removed unrecoverable now, or, while a
-    running transaction still holds them, by a worker a minute later."""
-    if not search.forget_deleted(db.engine):
-        queue.enqueue_forget_deleted()
-
-
 def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     """Fold ``merged`` into ``keep``: its segments and its names move over.
 
     The merged row stays (marked) so that earlier revisions still name it.
     """
+    policy.require(actor, "manage_speakers", keep.interview)
     if keep.id == merged.id:
         raise ValidationError(N_("Choose two different speakers to merge."))
     moved = db.session.execute(
@@ -135,7 +145,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     indexing.reindex(db.session, keep.interview)
     touched = hide_everywhere(keep.interview)
     db.session.commit()
-    _forget_removed_entries()
+    forget_removed_text()
     db.session.expire(keep.interview)
     for interview in [keep.interview, *touched]:
         listening_copies.rebuild(interview)
@@ -144,6 +154,7 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
 
 def reveal(actor: User, speaker: Speaker, reason: str) -> dict[str, Any]:
     """A custodian sees a real name after saying why; the reveal is audited."""
+    policy.require(actor, "reveal_identity", speaker.interview)
     reason = Reveal.parse({"reason": reason}).reason
     audit.record(
         db.session,

@@ -1,6 +1,6 @@
 """SQLAlchemy models: plain classes with no Flask import and no commits."""
 
-from archive.models.accounts import ROLES, STAFF_ROLES, ApiToken, User, UserSession
+from archive.models.accounts import ROLES, ApiToken, User, UserSession
 from archive.models.audit import AuditEvent, AuditHead
 from archive.models.base import Base, utcnow
 from archive.models.consent import (
@@ -34,7 +34,6 @@ __all__ = [
     "JOB_STATUSES",
     "ROLES",
     "SPEAKER_ROLES",
-    "STAFF_ROLES",
     "TRANSLATION_STATUSES",
     "AccessRequest",
     "Agreement",

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from archive.models.base import Base, utcnow
 
 ROLES = ("admin", "custodian", "archivist", "interviewer", "researcher")
-STAFF_ROLES = ("admin", "custodian", "archivist")
 
 
 class User(Base):

@@ -38,8 +38,11 @@ def add_recording(
 
     ``upload`` is a temporary file in ``recordings/incoming`` (see storage); it is
     probed, hashed and linked into place. On any failure the master is removed and
-    no row is written: a refused or failed upload leaves nothing behind.
+    no row is written: a refused or failed upload leaves nothing behind. ``actor``
+    None: the operator's command line (``flask recordings import``).
     """
+    if actor is not None:
+        policy.require(actor, "upload", interview)
     if interview.withdrawn_at is not None:
         raise ConflictError(N_("This interview has been withdrawn; nothing can be added to it."))
     temp_path = Path(upload.name)
@@ -106,6 +109,7 @@ def _enqueue(recording_id: int) -> None:
 
 def retry(actor: User, recording: Recording) -> Recording:
     """Queue a failed job again; its partial segments are cleared first."""
+    policy.require(actor, "retry_job", recording.interview)
     if recording.status != "failed":
         raise ConflictError(N_("Only a failed transcription can be retried."))
     translation_track.forget(db.session, recording_id=recording.id)

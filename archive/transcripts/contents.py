@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from archive import audit
+from archive import audit, policy
 from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.lookup import get_or_404
@@ -58,6 +58,7 @@ def check_points(actor: User, interview: Interview, points: list[dict]) -> None:
 
 
 def add_index_point(actor: User, interview: Interview, data: dict) -> IndexPoint:
+    policy.require(actor, "edit_transcript", interview)
     point = _point(actor, interview, data)
     db.session.add(point)
     db.session.flush()
@@ -69,13 +70,13 @@ def add_index_point(actor: User, interview: Interview, data: dict) -> IndexPoint
         object_type="index_point",
         object_id=point.id,
     )
-    db.session.commit()
     return point
 
 
 def replace_index_points(actor: User, interview: Interview, points: list[dict]) -> int:
     """The interview's table of contents replaced by ``points`` in one transaction
     (an index made in another tool): every point is checked before anything changes."""
+    policy.require(actor, "edit_transcript", interview)
     check_points(actor, interview, points)
     new = [_point(actor, interview, data) for data in points]
     try:
@@ -92,7 +93,6 @@ def replace_index_points(actor: User, interview: Interview, points: list[dict]) 
             object_id=interview.id,
             points=len(new),
         )
-        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
@@ -100,6 +100,7 @@ def replace_index_points(actor: User, interview: Interview, points: list[dict]) 
 
 
 def remove_index_point(actor: User, interview: Interview, point_id: int) -> None:
+    policy.require(actor, "edit_transcript", interview)
     point = get_or_404(IndexPoint, point_id, lambda p: p.interview_id == interview.id)
     db.session.delete(point)
     audit.record(
@@ -110,4 +111,4 @@ def remove_index_point(actor: User, interview: Interview, point_id: int) -> None
         object_type="index_point",
         object_id=point_id,
     )
-    db.session.commit()
+    db.session.flush()

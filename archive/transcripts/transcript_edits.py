@@ -3,6 +3,9 @@
 Every change is a new revision or a new row; nothing is overwritten without a trace,
 and every redaction can be undone. What is hidden changes with these, so each
 service tells the recording its redacted listening copy is out of date.
+
+Services ask the policy, flush and audit; the unit of work commits
+(``archive/unit_of_work.py``), and only then is a listening copy remade.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from archive import audit, policy
+from archive import audit, policy, unit_of_work
 from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
 from archive.interviews.sequences import lock
-from archive.models import Redaction, Revision, Segment, Speaker, User, utcnow
+from archive.models import Recording, Redaction, Revision, Segment, Speaker, User, utcnow
 from archive.recordings import listening_copies
 from archive.search import indexing
 from archive.transcription import translation_track
@@ -32,6 +35,11 @@ from archive.transcripts.redaction import (
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 20_000
+
+
+def _rebuild(recording: Recording) -> None:
+    """Once the change is committed, remake the recording's listening copy."""
+    unit_of_work.after_commit(lambda: listening_copies.rebuild(recording))
 
 
 def claim(segment: Segment, version: Any = None) -> None:
@@ -81,6 +89,7 @@ def edit_segment(
     With ``version``, only if the segment is still at that version (else 409);
     ``claimed`` when the caller has already claimed it in this transaction.
     """
+    policy.require(actor, "edit_transcript", segment.recording.interview)
     if not claimed:
         claim(segment, version)
     try:
@@ -139,9 +148,8 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
         fields=sorted(changes),
     )
     indexing.reindex(db.session, segment.recording.interview)
-    db.session.commit()
     if copy_outdated:
-        listening_copies.rebuild(segment.recording)
+        _rebuild(segment.recording)
     return segment
 
 
@@ -166,7 +174,6 @@ def confirm_segment(actor: User, segment: Segment, version: Any = None) -> Segme
             doubt=doubt,
         )
         indexing.reindex(db.session, segment.recording.interview)
-        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
@@ -275,6 +282,7 @@ def add_redaction(
     The segment's row is held first (with ``version``, only if still at it), so the
     positions are checked against the text as it is and no edit moves it meanwhile.
     """
+    policy.require(actor, "edit_transcript", segment.recording.interview)
     check_version(segment, version)
     try:
         return _add_rendered_redaction(actor, segment, start, end, reason, replacement)
@@ -319,6 +327,16 @@ def _hidden_for(actor: User, segment: Segment) -> list:
 def _add_redaction(
     actor: User, segment: Segment, start: int, end: int, reason: Any, replacement: Any
 ) -> Redaction:
+    redaction = _new_redaction(actor, segment, start, end, reason, replacement)
+    indexing.reindex(db.session, segment.recording.interview)
+    _rebuild(segment.recording)
+    return redaction
+
+
+def _new_redaction(
+    actor: User, segment: Segment, start: int, end: int, reason: Any, replacement: Any
+) -> Redaction:
+    """One redaction row and its audit event; the caller reindexes once."""
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
         raise ValidationError(N_("Give a reason for the redaction; it is kept with it."))
@@ -345,9 +363,6 @@ def _add_redaction(
         object_id=redaction.id,
         segment=segment.id,
     )
-    indexing.reindex(db.session, segment.recording.interview)
-    db.session.commit()
-    listening_copies.rebuild(segment.recording)
     return redaction
 
 
@@ -355,10 +370,23 @@ def redact_phrase(
     actor: User, segment: Segment, phrase: str, reason: str, replacement: str | None = None
 ) -> list[Redaction]:
     """Redact every occurrence of ``phrase`` in the segment as ``actor`` reads it
-    (case-insensitive): hidden words are labels there, never searched."""
+    (case-insensitive): hidden words are labels there, never searched. One change:
+    every occurrence in one transaction, reindexed once."""
+    policy.require(actor, "edit_transcript", segment.recording.interview)
+    try:
+        return _redact_phrase(actor, segment, phrase, reason, replacement)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _redact_phrase(
+    actor: User, segment: Segment, phrase: str, reason: str, replacement: str | None
+) -> list[Redaction]:
     phrase = (phrase or "").strip()
     if not phrase:
         raise ValidationError(N_("Type the words to redact, as they appear in the segment."))
+    check_version(segment, None)  # the text the positions are found in stays as it is
     hidden = _hidden_for(actor, segment)
     text, needle = hiding.apply(segment.text, hidden).casefold(), phrase.casefold()
     starts, position = [], text.find(needle)
@@ -371,11 +399,15 @@ def redact_phrase(
         (hiding.source_offset(hidden, at), hiding.source_offset(hidden, at + len(needle), True))
         for at in starts
     ]
-    return [_add_redaction(actor, segment, a, b, reason, replacement) for a, b in spans]
+    made = [_new_redaction(actor, segment, a, b, reason, replacement) for a, b in spans]
+    indexing.reindex(db.session, segment.recording.interview)
+    _rebuild(segment.recording)
+    return made
 
 
 def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
     """Undo a redaction; the row stays, marked removed, as the trace of it."""
+    policy.require(actor, "edit_transcript", redaction.segment.recording.interview)
     if redaction.removed_at is not None:
         return redaction
     redaction.removed_at = utcnow()
@@ -390,8 +422,7 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
         object_id=redaction.id,
     )
     indexing.reindex(db.session, redaction.segment.recording.interview)
-    db.session.commit()
-    listening_copies.rebuild(redaction.segment.recording)
+    _rebuild(redaction.segment.recording)
     return redaction
 
 
@@ -421,6 +452,7 @@ def split_segment(
 ) -> Segment:
     """Cut the segment at a character of its text; the second part becomes a new
     segment of the same speaker, starting at its first timed word."""
+    policy.require(actor, "edit_transcript", segment.recording.interview)
     if not claimed:
         claim(segment, version)
     try:
@@ -517,6 +549,7 @@ def merge_with_next(actor: User, segment: Segment, version: Any = None) -> Segme
     The next segment's history comes along (its revisions are renumbered into this
     one's, marked "joined"), so no earlier wording is lost with the row.
     """
+    policy.require(actor, "edit_transcript", segment.recording.interview)
     claim(segment, version)
     try:
         return _merge(actor, segment)
@@ -563,7 +596,7 @@ def _merge(actor: User, segment: Segment) -> Segment:
 
 
 def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
-    """Record, reindex and commit a change to the transcript's structure.
+    """Record and reindex a change to the transcript's structure.
 
     Hidden words move with the text, but a name that a cut separates or a join
     brings together is matched anew, so the listening copy is remade.
@@ -580,8 +613,7 @@ def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
         **details,
     )
     indexing.reindex(db.session, recording.interview)
-    db.session.commit()
-    listening_copies.rebuild(recording)
+    _rebuild(recording)
 
 
 def revisions(segment: Segment) -> list[Revision]:
@@ -614,6 +646,7 @@ WORKFLOW_STEPS = ("machine_transcript", "in_review", "approved")
 
 def set_workflow(actor: User, interview: Any, status: Any) -> Any:
     """Move an interview through review: machine transcript, in review, approved."""
+    policy.require(actor, "set_workflow", interview)
     if status not in WORKFLOW_STEPS:
         raise ValidationError(
             N_("status must be one of %(choices)s."), choices=", ".join(WORKFLOW_STEPS)
@@ -634,5 +667,5 @@ def set_workflow(actor: User, interview: Any, status: Any) -> Any:
         previous=previous,
         status=status,
     )
-    db.session.commit()
+    db.session.flush()
     return interview

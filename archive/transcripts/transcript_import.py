@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from archive import audit, policy
+from archive import audit, policy, unit_of_work
 from archive.errors import N_, ArchiveError, ValidationError
 from archive.exports.common import one_line
 from archive.extensions import db
@@ -424,6 +424,8 @@ def import_file(
         db.session.rollback()
         return result.summary(applied=False, translate=translate)
     changed = 0
+    # A batch of independent edits: each accepted one is its own unit of work, so a
+    # refused one (its rollback) never undoes those applied before it.
     for segment_id, version, changes in result.changes:
         segment = db.session.get(Segment, segment_id)
         try:
@@ -431,6 +433,7 @@ def import_file(
         except ArchiveError as exc:
             result.refused.append((hms(segment.start), exc.template, exc.params))
         else:
+            unit_of_work.commit()
             changed += 1
     if result.points is not None:
         contents.replace_index_points(user, interview, result.points)
@@ -446,7 +449,7 @@ def import_file(
         index_points=None if result.points is None else len(result.points),
         refused=len(result.refused),
     )
-    db.session.commit()
+    db.session.flush()
     summary = result.summary(applied=True, translate=translate)
     summary["segments_changed"] = changed
     return summary

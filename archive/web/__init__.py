@@ -72,6 +72,10 @@ def register_web(app: Flask) -> None:
     app.jinja_env.globals["speaker_name"] = _speaker_name
     app.jinja_env.globals["shown"] = _shown
     app.jinja_env.filters["clock"] = clock
+    # Last, so that every view (blueprints, API, operations) is one unit of work.
+    from archive.web import transactions
+
+    transactions.init_app(app)
 
 
 def _speaker_name(speaker) -> str:

@@ -7,7 +7,6 @@ from flask import Blueprint, Response, render_template
 from flask_login import current_user
 
 from archive import audit, interviews
-from archive.extensions import db
 from archive.publishing import iiif
 from archive.web.access import public
 
@@ -19,7 +18,7 @@ bp = Blueprint("iiif", __name__, url_prefix="/iiif")
 def manifest(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "read_transcript")
     body = iiif.as_json(iiif.manifest(current_user, interview))
-    audit.record_read(db.session, current_user, interview, "iiif_manifest")
+    audit.record_read(current_user, interview, "iiif_manifest")
     return Response(
         body,
         content_type=iiif.MEDIA_TYPE,

@@ -8,7 +8,6 @@ from flask_login import current_user
 
 from archive import audit, interviews, policy, recordings
 from archive.errors import ArchiveError
-from archive.extensions import db
 from archive.i18n import label
 from archive.publishing import linked_data
 from archive.transcripts import citations, rendering, review_queue
@@ -77,7 +76,7 @@ def detail(interview_id: int):
     segments = None
     if policy.can(current_user, "read_transcript", interview):
         segments = rendering.render(current_user, interview, translation=True)
-        audit.record_read(db.session, current_user, interview, "transcript_page")
+        audit.record_read(current_user, interview, "transcript_page")
     return render_template(
         "interviews/detail.html",
         interview=interview,

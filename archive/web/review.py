@@ -8,7 +8,6 @@ from flask_login import current_user
 
 from archive import audit, interviews, policy
 from archive.errors import ArchiveError
-from archive.extensions import db
 from archive.transcripts import editor, transcript_import
 from archive.web.errors import translated
 from archive.web.forms import EmptyForm
@@ -21,7 +20,7 @@ def edit(interview_id: int):
     """One page load carries the whole transcript; the script saves each change."""
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
     data = editor.editor_data(current_user, interview)
-    audit.record_read(db.session, current_user, interview, "editor")
+    audit.record_read(current_user, interview, "editor")
     return render_template(
         "review/editor.html",
         interview=interview,

@@ -11,7 +11,6 @@ from flask_login import current_user
 
 from archive import audit, interviews, policy
 from archive.errors import N_, ArchiveError, NotFoundError
-from archive.extensions import db
 from archive.recordings import listening_copies
 from archive.web.access import public
 from archive.web.api.base import bp
@@ -29,7 +28,7 @@ def interview_audio(interview_id: int):
             N_("The listening copy is being prepared; try again in a minute.")
         )
     if request.range is None or request.range.ranges[0][0] == 0:
-        audit.record_read(db.session, current_user, interview, "audio")
+        audit.record_read(current_user, interview, "audio")
     return send_file(path, mimetype=listening_copies.MIME_TYPE, conditional=True, max_age=0)
 
 

@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from archive import audit, exports, interviews, policy
 from archive.errors import N_, ArchiveError, NotFoundError
-from archive.extensions import db
 from archive.recordings import listening_copies, storage
 from archive.transcripts import documents
 from archive.web.access import public
@@ -29,7 +28,7 @@ def export(interview_id: int, fmt: str):
     timestamps = request.args.get("timestamps", "1") != "0"
     body = exports.render(fmt, document, timestamps=timestamps)
     action = f"export_{fmt.replace('.', '_')}" + ("_translation" if track == "translation" else "")
-    audit.record_read(db.session, current_user, interview, action)
+    audit.record_read(current_user, interview, action)
     name = exports.filename(document, fmt)
     if track == "translation":
         name = name.replace(f".{fmt}", f"-machine-translation-en.{fmt}")
@@ -56,6 +55,9 @@ def _one_part(interview, document, recording_id: int | None):
 @bp.get("/interviews/<int:interview_id>/bag.zip")
 @public
 def bag(interview_id: int):
+    """The BagIt bag, built while the caller waits: the API promises ``GET bag.zip``
+    answers with the bag itself (README, Exports; docs/api.md), so it is not a task.
+    One build per interview at a time (429), in a folder removed before the answer."""
     interview = interviews.get_visible(current_user, interview_id, "export")
     document = documents.export_document(current_user, interview)
     variant = policy.audio_variant(current_user, interview)
@@ -70,7 +72,7 @@ def bag(interview_id: int):
         raise BagBusyError(
             N_("A bag of this interview is being made; try again in a minute.")
         ) from None
-    audit.record_read(db.session, current_user, interview, "export_bag")
+    audit.record_read(current_user, interview, "export_bag")
     return send_file(
         archive_zip,
         mimetype="application/zip",

@@ -8,7 +8,6 @@ from flask_login import current_user
 
 from archive import audit, interviews, policy, recordings
 from archive.errors import N_, ValidationError
-from archive.extensions import db
 from archive.interviews.outputs import RecordingView, SpeakerView
 from archive.interviews.schemas import InterviewChanges
 from archive.transcripts import citations, contents, rendering, transcript_import
@@ -139,7 +138,7 @@ def retry_recording(recording_id: int):
 def transcript(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "read_transcript")
     segments = rendering.render(current_user, interview, translation=True)
-    audit.record_read(db.session, current_user, interview, "transcript")
+    audit.record_read(current_user, interview, "transcript")
     track = rendering.translation_track(interview)
     payload = {"segments": [s.as_json() for s in segments]}
     if track.status is not None:

@@ -1,0 +1,87 @@
+"""Where a change becomes durable: one commit per unit of work, never inside a service.
+
+Services change rows, flush when they need an id or a constraint checked, and add
+their audit events to the same transaction; they do not commit. Whoever started the
+work commits once, at the end:
+
+- a web request: ``archive/web/transactions.py`` commits after the view returned
+  an answer below 400 and rolls back otherwise (or when anything raised);
+- the worker's tasks and the ``flask`` commands: ``commit()`` where their work is done.
+
+What must wait until the change is durable (enqueueing a task that reads the new
+rows, deleting files the old rows pointed at) is handed to ``after_commit``; it runs
+after the next commit and is dropped by a rollback, so a refused change never
+deletes a file nor starts a job.
+
+The transcript services (``transcripts/transcript_edits.py``, ``contents.py``,
+``transcript_import.py``) work this way; the others (accounts, consent, interviews,
+speakers, recordings, listening copies, the transcription jobs) still commit
+themselves, which the request's final commit leaves as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from archive.extensions import db
+
+_PENDING = "after_commit_pending"
+_READY = "after_commit_ready"
+_WROTE = "wrote"
+
+
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run ``callback`` once the current transaction is committed; never if it is
+    rolled back."""
+    db.session.info.setdefault(_PENDING, []).append(callback)
+
+
+def has_changes() -> bool:
+    """Whether the current transaction wrote, or holds a change not yet flushed: a
+    request that only read ends without a commit (nothing it loaded is expired)."""
+    session = db.session
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
+def commit() -> None:
+    """Commit the session, then run what waited for it (in the order it was asked)."""
+    db.session.commit()
+    run_ready()
+
+
+def run_ready() -> None:
+    """What ``after_commit`` asked for, once a commit (anyone's) has made it durable."""
+    info = db.session.info
+    while info.get(_READY):
+        info[_READY].pop(0)()
+
+
+@event.listens_for(Session, "after_commit")
+def _made_durable(session: Session) -> None:
+    # No SQL may run inside this event: the callbacks run in ``run_ready``.
+    session.info.pop(_WROTE, None)
+    pending = session.info.pop(_PENDING, [])
+    if pending:
+        session.info.setdefault(_READY, []).extend(pending)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _dropped(session: Session, _previous_transaction) -> None:
+    session.info.pop(_WROTE, None)
+    session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state) -> None:
+    # An UPDATE, INSERT or DELETE run as a statement (a lock, a claimed version, the
+    # audit chain's head) is a write the identity map does not show.
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
