@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from archive.extensions import db
 from archive.models import AuditEvent, User
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def _signed_in_as(client) -> str | None:

@@ -24,8 +24,8 @@ from archive.models import Agreement, AuditEvent, Interview, Recording, Segment,
 from archive.recordings import listening_copies, storage
 from archive.transcription import pipeline
 from archive.transcripts import transcript_edits
-from tests.conftest import _config
 from tests.fixtures import FIXTURES
+from tests.helpers import archive_config
 
 REAL_NAME = "Gulnara Bekova"
 # The name, an alias, and the forms tiny.en writes for it ("Galara Bicova").
@@ -94,7 +94,7 @@ def built(tmp_path_factory, databases, template_db, model_cache):
 
     base = tmp_path_factory.mktemp("original")
     database = databases.new(template_db, base)
-    config = _config(base, database)
+    config = archive_config(base, database)
     config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
     app = create_app(config)
     with app.app_context():
@@ -134,7 +134,7 @@ def empty_archive(tmp_path, databases, template_db, model_cache):
         base = tmp_path / f"restored-{len(list(tmp_path.glob('restored-*')))}"
         base.mkdir()
         database = databases.new(template_db if migrated else None, base)
-        config = _config(base, database)
+        config = archive_config(base, database)
         config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
         config["SECRET_KEY"] = "another secret key"
         if key:

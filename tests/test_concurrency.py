@@ -15,10 +15,10 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Recording, Revision, Segment
 from tests.fixtures import FIXTURES
+from tests.helpers import bearer
 
 JFK = FIXTURES / "jfk.flac"
 CLIENTS = 20
@@ -53,11 +53,6 @@ def _at_once(calls) -> list:
     return results
 
 
-def _bearer(user) -> dict:
-    _row, plaintext = tokens.issue_token(user, user)
-    return {"Authorization": f"Bearer {plaintext}"}
-
-
 @pytest.fixture
 def staff(make_user):
     return make_user("archivist")
@@ -66,7 +61,7 @@ def staff(make_user):
 @pytest.fixture
 def interview_id(client, staff):
     response = client.post(
-        "/api/v1/interviews", json={"title": "Concurrency"}, headers=_bearer(staff)
+        "/api/v1/interviews", json={"title": "Concurrency"}, headers=bearer(staff)
     )
     assert response.status_code == 201
     return response.json["id"]
@@ -80,7 +75,7 @@ def segment_id(client, staff, interview_id):
         f"/api/v1/interviews/{interview_id}/recordings",
         data={"file": (JFK.open("rb"), "jfk.flac")},
         content_type="multipart/form-data",
-        headers=_bearer(staff),
+        headers=bearer(staff),
     )
     assert response.status_code == 202, response.json
     segment = Segment(
@@ -111,7 +106,7 @@ def _patch(live_server, headers, segment_id, body):
 
 
 def test_twenty_edits_of_the_same_version_one_wins_the_rest_get_409(live_server, staff, segment_id):
-    headers = _bearer(staff)
+    headers = bearer(staff)
     texts = [f"edit number {i} {uuid.uuid4().hex[:6]}" for i in range(CLIENTS)]
     results = _at_once(
         [_patch(live_server, headers, segment_id, {"text": t, "version": 1}) for t in texts]
@@ -129,7 +124,7 @@ def test_twenty_edits_of_the_same_version_one_wins_the_rest_get_409(live_server,
 def test_twenty_edits_without_a_version_each_become_one_numbered_revision(
     live_server, staff, segment_id
 ):
-    headers = _bearer(staff)
+    headers = bearer(staff)
     texts = [f"unversioned {i} {uuid.uuid4().hex[:6]}" for i in range(CLIENTS)]
     results = _at_once([_patch(live_server, headers, segment_id, {"text": t}) for t in texts])
     assert [r[0] for r in results] == [200] * CLIENTS, results
@@ -146,7 +141,7 @@ def test_twenty_edits_without_a_version_each_become_one_numbered_revision(
 def test_twenty_uploads_at_once_get_distinct_positions_in_upload_order(
     live_server, staff, interview_id
 ):
-    headers = _bearer(staff)
+    headers = bearer(staff)
     data = JFK.read_bytes()
     boundary = uuid.uuid4().hex
     body = (
@@ -196,7 +191,7 @@ def test_twenty_withdrawals_at_once_one_happens_the_rest_get_409(
     from archive.models import Agreement, AuditEvent
 
     custodian = make_user("custodian")
-    headers = {**_bearer(custodian), "Content-Type": "application/json"}
+    headers = {**bearer(custodian), "Content-Type": "application/json"}
     url = f"{live_server}/api/v1/interviews/{interview_id}/withdraw"
     body = json.dumps({"reason": "the narrator asked"}).encode()
     results = _at_once([lambda: _send(url, "POST", headers, body) for _ in range(CLIENTS)])
@@ -227,7 +222,7 @@ def test_twenty_decisions_on_one_request_at_once_make_one_grant(
             "accept_terms": True,
         },
     )
-    headers = {**_bearer(custodian), "Content-Type": "application/json"}
+    headers = {**bearer(custodian), "Content-Type": "application/json"}
     url = f"{live_server}/api/v1/access-requests/{asked.id}/decision"
     body = json.dumps({"approve": True}).encode()
     results = _at_once([lambda: _send(url, "POST", headers, body) for _ in range(CLIENTS)])
@@ -242,7 +237,7 @@ def test_redactions_and_edits_of_the_same_version_at_once_never_mark_other_words
     """Positions of a redaction are in the text the editor showed: once an edit has
     changed the text, a redaction of the old version is a 409, not a span of other
     words (a custodian edits: custodians read the text as spoken)."""
-    headers = _bearer(make_user("custodian"))
+    headers = bearer(make_user("custodian"))
     redact = f"{live_server}/api/v1/segments/{segment_id}/redactions"
     mark = json.dumps({"start": 0, "end": 3, "reason": "a name", "version": 1}).encode()
     hdrs = {**headers, "Content-Type": "application/json"}

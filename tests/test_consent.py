@@ -9,61 +9,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from archive import interviews, recordings
-from archive.accounts import tokens
 from archive.extensions import db
-from archive.models import Agreement, AuditEvent, Grant, Interview, Recording, Segment
+from archive.models import Agreement, AuditEvent, Grant, Interview, Recording
 from archive.recordings import listening_copies, storage
-from tests.test_policy_table import _tone_file
-
-
-def _bearer(user) -> dict:
-    return {"Authorization": f"Bearer {tokens.issue_token(user, user)[1]}"}
+from tests.helpers import bearer
 
 
 @pytest.fixture
-def people(make_user):
-    return {
-        name: make_user(role)
-        for name, role in (
-            ("interviewer", "interviewer"),
-            ("custodian", "custodian"),
-            ("archivist", "archivist"),
-            ("reader", "researcher"),
-            ("other", "researcher"),
-            ("admin", "admin"),
-        )
-    }
-
-
-@pytest.fixture
-def interview(app, people, tmp_path):
-    """An on-request interview with a transcript and listening copies."""
-    item = interviews.create_interview(people["interviewer"], {"title": "Almaty witness"})
-    with storage.copy_to_incoming(_tone_file(tmp_path / "tone.wav")) as temp:
-        recording = recordings.add_recording(None, item, temp, "tone.wav")
-    db.session.add(
-        Segment(
-            recording_id=recording.id,
-            start=0.1,
-            end=1.2,
-            text="The square was full of people.",
-            words=[{"start": 0.1, "end": 1.2, "word": " The", "probability": 1}],
-        )
-    )
-    recording.status = "done"
-    db.session.commit()
-    from archive import consent
-    from archive.search import indexing
-
-    indexing.reindex(db.session, item)
-    db.session.commit()
-
-    consent.record_agreement(
-        people["interviewer"], item, {"access_level": "on_request", "audio": "redacted"}
-    )
-    listening_copies.build(recording.id)
-    return item
+def people(people, make_user):
+    """One account of each role, and another researcher, who asks for nothing."""
+    return {**people, "other": make_user("researcher")}
 
 
 def _routes(interview_id: int) -> list[str]:
@@ -78,7 +33,7 @@ def test_interviewer_records_only_the_first_agreement(client, people, interview)
     response = client.post(
         f"/api/v1/interviews/{interview.id}/agreements",
         json={"access_level": "open", "audio": "full", "identity": "pseudonym"},
-        headers=_bearer(people["interviewer"]),
+        headers=bearer(people["interviewer"]),
     )
     assert response.status_code == 404
     db.session.refresh(interview)
@@ -86,7 +41,7 @@ def test_interviewer_records_only_the_first_agreement(client, people, interview)
 
 
 def test_custodian_records_a_new_version_and_the_history_is_kept(client, people, interview):
-    headers = _bearer(people["custodian"])
+    headers = bearer(people["custodian"])
     response = client.post(
         f"/api/v1/interviews/{interview.id}/agreements",
         json={
@@ -122,7 +77,7 @@ def test_bad_agreement_is_refused_and_nothing_changes(client, people, interview,
     response = client.post(
         f"/api/v1/interviews/{interview.id}/agreements",
         json=body,
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert response.status_code == 422
     assert message in response.json["error"]
@@ -153,7 +108,7 @@ def test_signed_document_is_kept_for_custodians_only(client, people, interview):
 
 
 def test_access_request_approved_then_read_then_revoked(client, people, interview):
-    reader = _bearer(people["reader"])
+    reader = bearer(people["researcher"])
     for route in _routes(interview.id)[:2]:
         assert client.get(route, headers=reader).status_code == 404
     asked = client.post(
@@ -166,29 +121,31 @@ def test_access_request_approved_then_read_then_revoked(client, people, intervie
         headers=reader,
     )
     assert asked.status_code == 201
-    queue = client.get("/api/v1/access-requests", headers=_bearer(people["custodian"])).json
+    queue = client.get("/api/v1/access-requests", headers=bearer(people["custodian"])).json
     assert [r["id"] for r in queue["access_requests"]] == [asked.json["id"]]
     decided = client.post(
         f"/api/v1/access-requests/{asked.json['id']}/decision",
         json={"approve": True},
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert decided.json["expires_on"] == (date.today() + timedelta(days=365)).isoformat()
     for route in _routes(interview.id):
         assert client.get(route, headers=reader).status_code == 200, route
     _refused_everywhere(client, people["other"], interview)
-    client.delete(
-        f"/api/v1/grants/{decided.json['grant_id']}", headers=_bearer(people["custodian"])
-    )
+    client.delete(f"/api/v1/grants/{decided.json['grant_id']}", headers=bearer(people["custodian"]))
     assert client.get(_routes(interview.id)[0], headers=reader).status_code == 404
 
 
 def test_expired_grant_stops_working_by_itself(client, people, interview):
     db.session.add(
-        Grant(researcher_id=people["reader"].id, interview_id=interview.id, expires_on=date.today())
+        Grant(
+            researcher_id=people["researcher"].id,
+            interview_id=interview.id,
+            expires_on=date.today(),
+        )
     )
     db.session.commit()
-    reader = _bearer(people["reader"])
+    reader = bearer(people["researcher"])
     assert client.get(_routes(interview.id)[0], headers=reader).status_code == 200
     grant = db.session.scalars(select(Grant)).one()
     grant.expires_on = date.today() - timedelta(days=1)
@@ -205,14 +162,15 @@ def test_collection_grant_opens_every_interview_in_it(client, people, interview)
     interview.collection_id = collection.id
     db.session.add(
         Grant(
-            researcher_id=people["reader"].id,
+            researcher_id=people["researcher"].id,
             collection_id=collection.id,
             expires_on=date.today() + timedelta(days=3),
         )
     )
     db.session.commit()
     assert (
-        client.get(_routes(interview.id)[0], headers=_bearer(people["reader"])).status_code == 200
+        client.get(_routes(interview.id)[0], headers=bearer(people["researcher"])).status_code
+        == 200
     )
 
 
@@ -227,14 +185,14 @@ def test_bad_access_request_is_refused(client, people, interview, body, message)
     response = client.post(
         "/api/v1/access-requests",
         json={"interview_id": interview.id, **body},
-        headers=_bearer(people["reader"]),
+        headers=bearer(people["researcher"]),
     )
     assert response.status_code == 422
     assert message in response.json["error"]
 
 
 def test_refused_request_leaves_the_researcher_without_access(client, people, interview):
-    reader = _bearer(people["reader"])
+    reader = bearer(people["researcher"])
     asked = client.post(
         "/api/v1/access-requests",
         json={
@@ -247,7 +205,7 @@ def test_refused_request_leaves_the_researcher_without_access(client, people, in
     client.post(
         f"/api/v1/access-requests/{asked['id']}/decision",
         json={"approve": False, "message": "Not for this purpose."},
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     mine = client.get("/api/v1/access-requests", headers=reader).json["access_requests"]
     assert mine[0]["status"] == "refused" and mine[0]["message"] == "Not for this purpose."
@@ -257,13 +215,13 @@ def test_refused_request_leaves_the_researcher_without_access(client, people, in
 def test_withdrawal_seals_removes_copies_and_ends_grants_at_once(app, client, people, interview):
     db.session.add(
         Grant(
-            researcher_id=people["reader"].id,
+            researcher_id=people["researcher"].id,
             interview_id=interview.id,
             expires_on=date.today() + timedelta(days=30),
         )
     )
     db.session.commit()
-    reader = _bearer(people["reader"])
+    reader = bearer(people["researcher"])
     assert client.get("/api/v1/search?q=square", headers=reader).json["hits"]
     recording = db.session.scalars(select(Recording)).one()
     copies = [listening_copies.path_for(recording, v) for v in ("full", "redacted")]
@@ -271,23 +229,23 @@ def test_withdrawal_seals_removes_copies_and_ends_grants_at_once(app, client, pe
     response = client.post(
         f"/api/v1/interviews/{interview.id}/withdraw",
         json={"reason": "the narrator asked"},
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert response.status_code == 200
     assert not any(p.exists() for p in copies)
     assert client.get("/api/v1/search?q=square", headers=reader).json["hits"] == []
-    custodian = _bearer(people["custodian"])
+    custodian = bearer(people["custodian"])
     assert client.get("/api/v1/search?q=square", headers=custodian).json["hits"] == []
-    for who in ("reader", "archivist", "interviewer"):
+    for who in ("researcher", "archivist", "interviewer"):
         for route in _routes(interview.id):
-            assert client.get(route, headers=_bearer(people[who])).status_code == 404, (who, route)
+            assert client.get(route, headers=bearer(people[who])).status_code == 404, (who, route)
     assert (
         client.get(
-            f"/api/v1/interviews/{interview.id}", headers=_bearer(people["custodian"])
+            f"/api/v1/interviews/{interview.id}", headers=bearer(people["custodian"])
         ).status_code
         == 200
     )
-    client.login_as(people["reader"])
+    client.login_as(people["researcher"])
     assert "was withdrawn" in client.get("/access/mine").get_data(as_text=True)
     master = storage.recordings_path(recording.master_key)
     assert master.exists()
@@ -296,7 +254,7 @@ def test_withdrawal_seals_removes_copies_and_ends_grants_at_once(app, client, pe
 
 
 def test_purging_masters_needs_the_exact_title(client, people, interview):
-    headers = _bearer(people["custodian"])
+    headers = bearer(people["custodian"])
     client.post(
         f"/api/v1/interviews/{interview.id}/withdraw",
         json={"reason": "the narrator asked"},
@@ -343,7 +301,7 @@ def test_withdrawal_with_a_wrong_title_for_the_purge_changes_nothing(client, peo
     wrong = client.post(
         f"/api/v1/interviews/{interview.id}/withdraw",
         json={"reason": "the narrator asked", "purge_master": True, "confirm_title": "almaty"},
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert wrong.status_code == 422
     assert "title" in wrong.json["error"]
@@ -354,7 +312,7 @@ def test_withdrawal_with_a_wrong_title_for_the_purge_changes_nothing(client, peo
     db.session.expire_all()
     assert db.session.get(Interview, interview.id).withdrawn_at is None
     assert master.exists() and all(p.exists() for p in copies)
-    reader = _bearer(people["archivist"])
+    reader = bearer(people["archivist"])
     assert (
         client.get(f"/api/v1/interviews/{interview.id}/transcript", headers=reader).status_code
         == 200
@@ -371,7 +329,7 @@ def test_withdrawal_and_purge_with_the_right_title_happen_together(client, peopl
             "purge_master": True,
             "confirm_title": "Almaty witness",
         },
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert response.status_code == 200
     assert response.json["masters_purged"] == 1
@@ -381,7 +339,7 @@ def test_withdrawal_and_purge_with_the_right_title_happen_together(client, peopl
 
 
 def test_a_second_withdrawal_is_409_and_writes_nothing(client, people, interview):
-    headers = _bearer(people["custodian"])
+    headers = bearer(people["custodian"])
     first = client.post(
         f"/api/v1/interviews/{interview.id}/withdraw",
         json={"reason": "the narrator asked"},
@@ -401,7 +359,7 @@ def test_a_second_withdrawal_is_409_and_writes_nothing(client, people, interview
 
 
 def test_reads_of_closed_content_are_audited(client, people, interview):
-    client.get(_routes(interview.id)[0], headers=_bearer(people["archivist"]))
+    client.get(_routes(interview.id)[0], headers=bearer(people["archivist"]))
     event = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "read_transcript")
     ).one()
@@ -415,29 +373,29 @@ def test_audit_page_filters_and_exports_csv(client, people, interview):
     response = client.get(f"/audit/events.csv?interview={interview.id}")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert rows and {r["interview_id"] for r in rows} == {str(interview.id)}
-    client.login_as(people["reader"])
+    client.login_as(people["researcher"])
     assert client.get("/audit/events.csv").status_code == 404
 
 
 def test_two_researchers_one_with_a_grant(client, people, interview):
     db.session.add(
         Grant(
-            researcher_id=people["reader"].id,
+            researcher_id=people["researcher"].id,
             interview_id=interview.id,
             expires_on=date.today() + timedelta(days=30),
         )
     )
     db.session.commit()
     for route in _routes(interview.id):
-        assert client.get(route, headers=_bearer(people["reader"])).status_code == 200, route
-    page = client.get(f"/interviews/{interview.id}", headers=_bearer(people["reader"]))
+        assert client.get(route, headers=bearer(people["researcher"])).status_code == 200, route
+    page = client.get(f"/interviews/{interview.id}", headers=bearer(people["researcher"]))
     assert "The square was full of people." in page.get_data(as_text=True)
     _refused_everywhere(client, people["other"], interview)
 
 
 def _refused_everywhere(client, researcher, interview) -> None:
     """Content routes answer 404; the catalogue page shows no content and offers a request."""
-    headers = _bearer(researcher)
+    headers = bearer(researcher)
     for route in _routes(interview.id)[:2]:
         assert client.get(route, headers=headers).status_code == 404, route
     page = client.get(f"/interviews/{interview.id}", headers=headers).get_data(as_text=True)

@@ -4,13 +4,16 @@ an archivist corrects or confirms them."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from archive.extensions import db
 from archive.models import AuditEvent, Revision, Segment
 from archive.search import indexing
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer
+from tests.helpers import bearer
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 
 def _segments() -> list[Segment]:
@@ -46,7 +49,7 @@ def test_a_doubted_segment_reaches_no_reader_search_or_export(client, narrated, 
     assert "street" in _reader_texts(client, interview_id)
     assert _search(client, "street")
     _doubt_second(narrated)
-    for headers in (None, _bearer(people["researcher"]), _bearer(people["custodian"])):
+    for headers in (None, bearer(people["researcher"]), bearer(people["custodian"])):
         assert "street" not in _reader_texts(client, interview_id, headers)
         assert _search(client, "street", headers) == []
     assert "mother" in _reader_texts(client, interview_id)  # the rest is there
@@ -54,7 +57,7 @@ def test_a_doubted_segment_reaches_no_reader_search_or_export(client, narrated, 
 
 def test_the_editor_shows_a_doubted_segment_with_its_reason(client, narrated, people):
     doubted = _doubt_second(narrated, "hotwords")
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     payload = client.get(f"/api/v1/interviews/{narrated['interview'].id}/editor", headers=archivist)
     views = {view["id"]: view for view in payload.json["segments"]}
     assert views[doubted.id]["x"] == "hotwords"
@@ -63,7 +66,7 @@ def test_the_editor_shows_a_doubted_segment_with_its_reason(client, narrated, pe
 
 def test_confirming_shows_it_again_with_a_revision_and_an_audit_event(client, narrated, people):
     doubted = _doubt_second(narrated)
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     response = client.post(
         f"/api/v1/segments/{doubted.id}/confirm", json={"version": 1}, headers=archivist
     )
@@ -84,7 +87,7 @@ def test_only_transcript_editors_may_confirm(client, narrated, people):
     doubted = _doubt_second(narrated)
     for role in ("researcher", "interviewer"):
         response = client.post(
-            f"/api/v1/segments/{doubted.id}/confirm", json={}, headers=_bearer(people[role])
+            f"/api/v1/segments/{doubted.id}/confirm", json={}, headers=bearer(people[role])
         )
         assert response.status_code == 404, role
     assert _segments()[1].suspect == "loop"
@@ -96,7 +99,7 @@ def test_a_stale_confirmation_is_refused_and_changes_nothing(client, narrated, p
     response = client.post(
         f"/api/v1/segments/{doubted.id}/confirm",
         json={"version": 7},
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     )
     assert response.status_code == 409
     assert _segments()[1].suspect == "loop"
@@ -114,7 +117,7 @@ def test_correcting_the_text_clears_the_doubt(client, narrated, people):
     response = client.patch(
         f"/api/v1/segments/{doubted.id}",
         json={"parts": parts, "version": 1},
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     )
     assert response.status_code == 200, response.json
     assert _segments()[1].suspect is None

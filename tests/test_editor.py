@@ -11,8 +11,11 @@ from sqlalchemy import select
 
 from archive.extensions import db
 from archive.models import AuditEvent, Redaction, Revision, Segment
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer, _forms_in
+from tests.helpers import bearer
+from tests.narrated import forms_in
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 
 def _segments() -> list[Segment]:
@@ -28,21 +31,21 @@ def _view(client, headers, segment_id: int) -> dict:
 
 @pytest.fixture
 def archivist(people):
-    return _bearer(people["archivist"])
+    return bearer(people["archivist"])
 
 
 def test_editor_payload_has_labels_and_timed_words_but_no_name(client, narrated, archivist):
     interview_id = narrated["interview"].id
     response = client.get(f"/api/v1/interviews/{interview_id}/editor", headers=archivist)
     assert response.status_code == 200
-    assert _forms_in(response.get_data(as_text=True)) == []
+    assert forms_in(response.get_data(as_text=True)) == []
     first = response.json["segments"][0]
     assert first["t"] == "My name is Svetlana. Svetlana is what my mother called me."
     # Each hidden span is a label with the time it covers; its words are not sent.
     assert [first["t"][h[0] : h[1]] for h in first["h"]] == ["Svetlana", "Svetlana"]
     # (Times come from the model's words: they differ by a few hundredths between
     # CPUs and CTranslate2 builds, so they are read from the stored words.)
-    heard = [w for w in _segments()[0].words if _forms_in(w["word"])]
+    heard = [w for w in _segments()[0].words if forms_in(w["word"])]
     assert first["h"][0][2:4] == [heard[0]["start"], heard[1]["end"]]
     spelled = [first["t"][w[0] : w[1]] for w in first["w"]]
     assert spelled == ["My", "name", "is", "is", "what", "my", "mother", "called", "me."]
@@ -55,7 +58,7 @@ def test_editor_page_loads_everything_at_once_without_names(client, narrated, pe
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'id="editor-data"' in body and "what my mother called me" in body
-    assert _forms_in(body) == []
+    assert forms_in(body) == []
     assert "no-store" in page.headers["Cache-Control"]
 
 
@@ -77,12 +80,12 @@ def test_editing_around_a_label_keeps_the_name_underneath(client, narrated, arch
     )
     assert response.status_code == 200, response.json
     assert response.json["segment"]["t"] == "My name is Svetlana. Svetlana is what mama called me."
-    assert _forms_in(response.get_data(as_text=True)) == []
+    assert forms_in(response.get_data(as_text=True)) == []
     stored = _segments()[0]
     assert stored.text == "My name is Galara Bicova. Galara is what mama called me."
     assert stored.version == 2
     # The custodian reads what was spoken, with the correction.
-    custodian = _bearer(people["custodian"])
+    custodian = bearer(people["custodian"])
     assert "Galara is what mama" in _view(client, custodian, segment.id)["t"]
 
 
@@ -150,7 +153,7 @@ def test_split_at_the_cursor_makes_two_segments_timed_by_their_words(client, nar
     assert head["t"] == "The soul just wrote Svetlana on the list."
     assert tail["t"] == "Everyone you Svetlana in our street."
     assert head["e"] == tail["s"] == everyone["start"]  # "Everyone" begins there
-    assert _forms_in(response.get_data(as_text=True)) == []
+    assert forms_in(response.get_data(as_text=True)) == []
     first, second = _segments()[1:3]
     assert first.text == "The soul just wrote Bicova on the list."
     assert second.text == "Everyone you Galara Bicova in our street."
@@ -220,7 +223,7 @@ def test_merge_joins_text_words_redactions_and_history(client, narrated, archivi
     history = client.get(f"/api/v1/segments/{joined.id}/revisions", headers=archivist).json
     kinds = [r["kind"] for r in history["revisions"]]
     assert kinds == ["merge", "joined", "joined", "machine"]
-    assert _forms_in(str(history)) == []
+    assert forms_in(str(history)) == []
 
 
 def test_the_last_segment_has_nothing_to_merge_with(client, narrated, archivist):
@@ -282,7 +285,7 @@ def test_archivist_renames_a_speaker_once_but_cannot_name_them(client, narrated,
 
 @pytest.mark.parametrize("who", ["researcher", "interviewer", "visitor"])
 def test_readers_cannot_open_the_editor_nor_change_segments(client, narrated, people, who):
-    headers = _bearer(people[who]) if who != "visitor" else {}
+    headers = bearer(people[who]) if who != "visitor" else {}
     interview_id = narrated["interview"].id
     segment = _segments()[0]
     calls = [
@@ -294,7 +297,7 @@ def test_readers_cannot_open_the_editor_nor_change_segments(client, narrated, pe
     ]
     assert {c.status_code for c in calls} <= {401, 404}
     for call in calls:
-        assert _forms_in(call.get_data(as_text=True)) == []
+        assert forms_in(call.get_data(as_text=True)) == []
     assert [s.version for s in _segments()] == [1, 1]
     if who != "visitor":
         client.login_as(people[who])

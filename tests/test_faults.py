@@ -22,8 +22,8 @@ from archive import create_app, interviews
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording
-from tests.conftest import REPO, Worker, archive_env, wait_for
 from tests.fixtures import FIXTURES
+from tests.helpers import REPO, Worker, archive_env, wait_for
 
 JFK = FIXTURES / "jfk.flac"
 

@@ -13,8 +13,11 @@ from archive import consent
 from archive.extensions import db
 from archive.models import Recording, Segment
 from archive.search import indexing
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer, _forms_in
+from tests.helpers import bearer
+from tests.narrated import forms_in
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 
 def _manifest_url(interview) -> str:
@@ -50,7 +53,7 @@ def _second_part(interview) -> Recording:
 
 
 def _points(client, interview, people, first_length: float) -> None:
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     for at, title in ((0.5, "Gulnara Bekova gives her name"), (first_length + 2, "Spring")):
         response = client.post(
             f"/api/v1/interviews/{interview.id}/index-points",
@@ -111,7 +114,7 @@ def test_a_visitor_gets_one_canvas_per_part_the_audio_and_the_transcript(client,
     assert [(c.start, c.raw_text) for c in cues] == [
         ("00:00:01.000", "<v Svetlana>Svetlana came back in spring.")
     ]
-    assert _forms_in(vtt) == []
+    assert forms_in(vtt) == []
     first_vtt = client.get(
         canvases[0]["annotations"][0]["items"][0]["body"]["id"].split("localhost")[1]
     ).get_data(as_text=True)
@@ -128,7 +131,7 @@ def test_a_visitor_gets_one_canvas_per_part_the_audio_and_the_transcript(client,
     ]
     assert ranges[1]["items"][0]["id"] == f"{canvases[1]['id']}#t=2,8"
     body = json.dumps(data)
-    assert _forms_in(body) == []
+    assert forms_in(body) == []
     assert "Svetlana" in body  # the narrator, by pseudonym, in metadata and the citation
     assert data["requiredStatement"]["label"] == {"en": ["Cite as"]}
 
@@ -149,8 +152,8 @@ def test_the_manifest_is_404_for_whoever_may_not_read(client, narrated, people):
     url = _manifest_url(interview)
     consent.record_agreement(people["custodian"], interview, {"access_level": "catalogue"})
     assert client.get(url).status_code == 404
-    assert client.get(url, headers=_bearer(people["researcher"])).status_code == 404
-    assert client.get(url, headers=_bearer(people["archivist"])).status_code == 200
+    assert client.get(url, headers=bearer(people["researcher"])).status_code == 404
+    assert client.get(url, headers=bearer(people["archivist"])).status_code == 200
     assert client.get("/iiif/interviews/999999/manifest.json").status_code == 404
     assert client.get(f"/iiif/interviews/{interview.id}/player").status_code == 404
 
@@ -160,7 +163,7 @@ def test_a_withdrawn_interview_has_no_manifest(client, narrated, people):
     url = _manifest_url(interview)
     assert client.get(url).status_code == 200
     consent.withdraw(people["custodian"], interview, "The narrator asked.")
-    for headers in ({}, _bearer(people["researcher"]), _bearer(people["archivist"])):
+    for headers in ({}, bearer(people["researcher"]), bearer(people["archivist"])):
         assert client.get(url, headers=headers).status_code == 404
         assert (
             client.get(f"/iiif/interviews/{interview.id}/player", headers=headers).status_code
@@ -171,10 +174,10 @@ def test_a_withdrawn_interview_has_no_manifest(client, narrated, people):
 def test_a_custodian_reads_the_names_a_visitor_does_not(client, two_parts, people):
     interview, _first, _second = two_parts
     visitor, _ = _read(client, _manifest_url(interview))
-    custodian, _ = _read(client, _manifest_url(interview), **_bearer(people["custodian"]))
+    custodian, _ = _read(client, _manifest_url(interview), **bearer(people["custodian"]))
     labels = [r["label"] for r in custodian["structures"][0]["items"]]
     assert labels[0] == {"none": ["Gulnara Bekova gives her name"]}
-    assert _forms_in(json.dumps(visitor)) == []
+    assert forms_in(json.dumps(visitor)) == []
 
 
 def test_a_part_that_is_not_of_the_interview_is_404(client, narrated):

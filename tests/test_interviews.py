@@ -5,20 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from archive.accounts import tokens
 from archive.extensions import db
 from archive.interviews import identity
 from archive.models import Interview, Speaker
+from tests.helpers import bearer
 
 
 @pytest.fixture
 def interviewer(make_user):
     return make_user("interviewer")
-
-
-def _bearer(user) -> dict:
-    _row, plaintext = tokens.issue_token(user, user)
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 def test_interviewer_creates_an_interview_and_is_its_interviewer_of_record(client, interviewer):
@@ -31,7 +26,7 @@ def test_interviewer_creates_an_interview_and_is_its_interviewer_of_record(clien
             "vocabulary": "Almaty, Akimat",
             "speakers": [{"pseudonym": "Svetlana", "role": "narrator"}],
         },
-        headers=_bearer(interviewer),
+        headers=bearer(interviewer),
     )
     assert response.status_code == 201
     interview = db.session.get(Interview, response.json["id"])
@@ -51,14 +46,14 @@ def test_real_name_given_at_creation_is_stored_encrypted(app, client, interviewe
                 {"pseudonym": "Svetlana", "role": "narrator", "real_name": "Gulnara Bekova"}
             ],
         },
-        headers=_bearer(interviewer),
+        headers=bearer(interviewer),
     )
     speaker = db.session.scalar(select(Speaker).where(Speaker.interview_id == response.json["id"]))
     stored = db.session.execute(text("SELECT real_name FROM speakers")).scalar()
     assert b"Gulnara" not in stored
     assert identity.real_name(speaker) == "Gulnara Bekova"
     detail = client.get(
-        f"/api/v1/interviews/{response.json['id']}", headers=_bearer(interviewer)
+        f"/api/v1/interviews/{response.json['id']}", headers=bearer(interviewer)
     ).get_data(as_text=True)
     assert "Gulnara" not in detail
     assert "Svetlana" in detail
@@ -79,7 +74,7 @@ def test_real_name_given_at_creation_is_stored_encrypted(app, client, interviewe
     ],
 )
 def test_bad_interview_fields_get_422_and_store_nothing(client, interviewer, body, message):
-    response = client.post("/api/v1/interviews", json=body, headers=_bearer(interviewer))
+    response = client.post("/api/v1/interviews", json=body, headers=bearer(interviewer))
     assert response.status_code == 422
     assert message in response.json["error"]
     assert db.session.scalars(select(Interview)).all() == []
@@ -88,26 +83,25 @@ def test_bad_interview_fields_get_422_and_store_nothing(client, interviewer, bod
 
 def test_researcher_cannot_create_an_interview(client, make_user):
     researcher = make_user("researcher")
-    response = client.post("/api/v1/interviews", json={"title": "x"}, headers=_bearer(researcher))
+    response = client.post("/api/v1/interviews", json={"title": "x"}, headers=bearer(researcher))
     assert response.status_code == 404
     assert db.session.scalars(select(Interview)).all() == []
 
 
 def test_new_interview_is_sealed_until_an_agreement_opens_it(client, interviewer, make_user):
     interview_id = client.post(
-        "/api/v1/interviews", json={"title": "Sealed by default"}, headers=_bearer(interviewer)
+        "/api/v1/interviews", json={"title": "Sealed by default"}, headers=bearer(interviewer)
     ).json["id"]
     for who in (make_user("researcher"), make_user("interviewer")):
         assert (
-            client.get(f"/api/v1/interviews/{interview_id}", headers=_bearer(who)).status_code
-            == 404
+            client.get(f"/api/v1/interviews/{interview_id}", headers=bearer(who)).status_code == 404
         )
     anonymous = client.get(f"/api/v1/interviews/{interview_id}")
     assert anonymous.status_code == 404
     assert client.get("/api/v1/interviews").json["interviews"] == []
     archivist = make_user("archivist")
     assert (
-        client.get(f"/api/v1/interviews/{interview_id}", headers=_bearer(archivist)).status_code
+        client.get(f"/api/v1/interviews/{interview_id}", headers=bearer(archivist)).status_code
         == 200
     )
 

@@ -16,7 +16,7 @@ from archive.extensions import db
 from archive.models import Interview, Recording, Segment
 from archive.search import IndexRow
 from archive.search.text import fold, words
-from tests.narrated import _bearer
+from tests.helpers import bearer
 
 _ids = count(1)
 
@@ -28,7 +28,7 @@ def interviewer(make_user):
 
 def _create(client, user, **fields):
     return client.post(
-        "/api/v1/interviews", json={"title": "Witness", **fields}, headers=_bearer(user)
+        "/api/v1/interviews", json={"title": "Witness", **fields}, headers=bearer(user)
     )
 
 
@@ -41,7 +41,7 @@ def test_an_interview_lists_its_languages_in_order(client, interviewer):
     interview = db.session.get(Interview, response.json["id"])
     assert interview.language_codes == ["ru", "kk"]
     assert interview.language == "ru"  # the first: filters, facets, exports
-    shown = client.get(f"/api/v1/interviews/{interview.id}", headers=_bearer(interviewer))
+    shown = client.get(f"/api/v1/interviews/{interview.id}", headers=bearer(interviewer))
     assert shown.json["languages"] == ["ru", "kk"] and shown.json["language"] == "ru"
     as_list = _create(client, interviewer, languages=["kk", "ru"])
     assert db.session.get(Interview, as_list.json["id"]).language_codes == ["kk", "ru"]
@@ -83,15 +83,15 @@ def test_the_codes_are_those_faster_whisper_knows():
 def test_the_api_changes_the_languages_for_those_who_may(client, interviewer, make_user):
     interview_id = _create(client, interviewer).json["id"]
     url = f"/api/v1/interviews/{interview_id}"
-    changed = client.patch(url, json={"languages": "kk, ru"}, headers=_bearer(interviewer))
+    changed = client.patch(url, json={"languages": "kk, ru"}, headers=bearer(interviewer))
     assert changed.status_code == 200, changed.json
     assert changed.json["languages"] == ["kk", "ru"]
-    refused = client.patch(url, json={"languages": "xx"}, headers=_bearer(interviewer))
+    refused = client.patch(url, json={"languages": "xx"}, headers=bearer(interviewer))
     assert refused.status_code == 422 and "'xx'" in refused.json["error"]
-    other = client.patch(url, json={"title": "New"}, headers=_bearer(interviewer))
+    other = client.patch(url, json={"title": "New"}, headers=bearer(interviewer))
     assert other.status_code == 422 and "title" in other.json["error"]
     for role in ("researcher", "interviewer"):  # another interviewer is not of record
-        response = client.patch(url, json={"languages": "en"}, headers=_bearer(make_user(role)))
+        response = client.patch(url, json={"languages": "en"}, headers=bearer(make_user(role)))
         assert response.status_code == 404, role
     db.session.expire_all()
     assert db.session.get(Interview, interview_id).language_codes == ["kk", "ru"]
@@ -143,12 +143,12 @@ def test_a_doubtful_guess_is_shown_to_staff_not_to_readers(client, interviewer, 
         )
     )
     db.session.commit()
-    staff = client.get(f"/interviews/{interview.id}", headers=_bearer(interviewer))
+    staff = client.get(f"/interviews/{interview.id}", headers=bearer(interviewer))
     assert "a guess the model was not sure of (confidence 0.12)" in staff.get_data(as_text=True)
-    reader = client.get(f"/interviews/{interview.id}", headers=_bearer(make_user("researcher")))
+    reader = client.get(f"/interviews/{interview.id}", headers=bearer(make_user("researcher")))
     assert "not sure" not in reader.get_data(as_text=True)
     recording = client.get(
-        f"/api/v1/recordings/{interview.recordings[0].id}", headers=_bearer(interviewer)
+        f"/api/v1/recordings/{interview.recordings[0].id}", headers=bearer(interviewer)
     )
     assert recording.json["language_probability"] == 0.12
 
@@ -182,7 +182,7 @@ def test_reading_pages_and_the_editor_carry_each_segments_language(client, bilin
     transcript = client.get(f"/api/v1/interviews/{bilingual.id}/transcript").json["segments"]
     assert [s["language"] for s in transcript] == ["ru", "kk"]
     editor = client.get(
-        f"/api/v1/interviews/{bilingual.id}/editor", headers=_bearer(make_user("archivist"))
+        f"/api/v1/interviews/{bilingual.id}/editor", headers=bearer(make_user("archivist"))
     ).json
     assert [s["l"] for s in editor["segments"]] == ["ru", "kk"]
     assert editor["languages"] == ["ru", "kk"]

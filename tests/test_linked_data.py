@@ -7,12 +7,16 @@ import json
 from datetime import date
 
 import lxml.html
+import pytest
 
 from archive import consent
 from archive.extensions import db
 from archive.models import Speaker
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer, _forms_in
+from tests.helpers import bearer
+from tests.narrated import forms_in
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 HOSTILE_TITLE = 'Gulnara Bekova </script><script>alert("x")</script> & {list} 100%'
 
@@ -46,7 +50,7 @@ def test_a_visitor_reads_json_ld_and_dublin_core_of_what_the_page_shows(client, 
     interview.title = HOSTILE_TITLE
     _name_the_interviewer(interview)
     html, data, meta = _page(client, interview)
-    assert _forms_in(html) == []
+    assert forms_in(html) == []
     assert data["@context"] == "https://schema.org"
     assert data["@type"] == "CreativeWork"
     # The title as the page shows it, names hidden, and the markup inert: the script
@@ -85,9 +89,9 @@ def test_a_catalogue_entry_carries_no_audio_address_and_no_citation(client, narr
         "DC.rights",
         "Catalogue only: the transcript is kept closed by the narrator's agreement.",
     ) in meta
-    assert _forms_in(html) == []
+    assert forms_in(html) == []
     # An insider of the same interview reads its page with the audio's address.
-    _html, data, _meta = _page(client, interview, **_bearer(people["archivist"]))
+    _html, data, _meta = _page(client, interview, **bearer(people["archivist"]))
     assert "contentUrl" in json.dumps(data)
 
 
@@ -95,11 +99,11 @@ def test_citations_in_four_styles_name_the_narrator_by_pseudonym(client, narrate
     interview = narrated["interview"]
     interview.title = "Testimony of Gulnara Bekova & {the list}"
     _name_the_interviewer(interview)
-    for headers in ({}, _bearer(people["researcher"])):
+    for headers in ({}, bearer(people["researcher"])):
         body = client.get(f"/api/v1/interviews/{interview.id}/citation?t=75", headers=headers).json
         styles = body["styles"]
         assert set(styles) == {"chicago", "apa", "bibtex", "csl-json"}
-        assert _forms_in(json.dumps(body)) == []
+        assert forms_in(json.dumps(body)) == []
         url = f"http://localhost/interviews/{interview.id}?t=75"
         assert styles["chicago"] == (
             "Svetlana. “Testimony of Svetlana & {the list}.” Oral history interview by Asker, "

@@ -15,7 +15,8 @@ import numpy as np
 
 from archive.recordings import audio
 from archive.transcription import pipeline
-from tests.narrated import FIXTURE, _bearer, _forms_in
+from tests.helpers import bearer
+from tests.narrated import FIXTURE, forms_in
 
 
 def _repeated_name_wav() -> bytes:
@@ -35,7 +36,7 @@ def _repeated_name_wav() -> bytes:
 def test_a_job_and_the_pages_after_it_log_no_name_nor_text(client, make_user, caplog):
     caplog.set_level(logging.DEBUG)
     interviewer, archivist = make_user("interviewer"), make_user("archivist")
-    headers = _bearer(interviewer)
+    headers = bearer(interviewer)
     created = client.post(
         "/api/v1/interviews",
         json={
@@ -63,11 +64,11 @@ def test_a_job_and_the_pages_after_it_log_no_name_nor_text(client, make_user, ca
         f"/api/v1/interviews/{interview_id}/editor",
         f"/api/v1/recordings/{upload.json['id']}",
     ):
-        assert client.get(url, headers=_bearer(archivist)).status_code == 200
+        assert client.get(url, headers=bearer(archivist)).status_code == 200
     messages = [record.getMessage() for record in caplog.records]
     # The job ran and logged (whether its guards dropped or doubted a repeat varies
     # from run to run; when they do, their lines are read like every other).
     assert any("transcribed in" in m for m in messages), messages
     written = "\n".join(caplog.text.splitlines() + messages)
-    assert _forms_in(written) == []
+    assert forms_in(written) == []
     assert "my name is" not in written.casefold()

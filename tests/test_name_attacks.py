@@ -17,8 +17,11 @@ from archive.extensions import db
 from archive.models import Recording, Redaction, Segment
 from archive.recordings import listening_copies
 from archive.transcripts import redaction
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer, _forms_in
+from tests.helpers import bearer
+from tests.narrated import forms_in
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 
 def _segments() -> list[Segment]:
@@ -28,7 +31,7 @@ def _segments() -> list[Segment]:
 
 def _name_word_times() -> list[tuple[float, float]]:
     return [
-        (w["start"], w["end"]) for s in _segments() for w in s.words or [] if _forms_in(w["word"])
+        (w["start"], w["end"]) for s in _segments() for w in s.words or [] if forms_in(w["word"])
     ]
 
 
@@ -42,13 +45,13 @@ def _toned(recording_id: int) -> list[tuple[float, float]]:
 def _everything_a_reader_sees(client, narrated, people) -> str:
     interview_id = narrated["interview"].id
     seen = []
-    for headers in (_bearer(people["researcher"]), _bearer(people["archivist"]), {}):
+    for headers in (bearer(people["researcher"]), bearer(people["archivist"]), {}):
         seen.append(
             client.get(f"/api/v1/interviews/{interview_id}/transcript", headers=headers).get_data(
                 as_text=True
             )
         )
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     seen.append(
         client.get(f"/api/v1/interviews/{interview_id}/editor", headers=archivist).get_data(
             as_text=True
@@ -83,11 +86,11 @@ def test_editing_around_a_hidden_name_never_unhides_it(client, narrated, people,
     response = client.patch(
         f"/api/v1/segments/{first.id}",
         json={"parts": parts, "version": 1},
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     )
     assert response.status_code == 200, response.json
-    assert _forms_in(_everything_a_reader_sees(client, narrated, people)) == []
-    researcher = _bearer(people["researcher"])
+    assert forms_in(_everything_a_reader_sees(client, narrated, people)) == []
+    researcher = bearer(people["researcher"])
     for word in ("xgalara", "galara", "bicova", "galarax", "xgal*"):
         hits = client.get(f"/api/v1/search?q={word}", headers=researcher).json["hits"]
         assert hits == [], word
@@ -103,15 +106,15 @@ def test_a_custodian_gluing_a_word_onto_a_name_keeps_it_hidden(client, narrated,
     response = client.patch(
         f"/api/v1/segments/{first.id}",
         json={"text": glued},
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert response.status_code == 200, response.json
     assert _segments()[0].text.startswith("My name isGalara")
-    assert _forms_in(_everything_a_reader_sees(client, narrated, people)) == []
+    assert forms_in(_everything_a_reader_sees(client, narrated, people)) == []
 
 
 def test_split_merge_and_restore_keep_the_name_hidden(client, narrated, people):
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     first = _segments()[0]
     edited = client.patch(
         f"/api/v1/segments/{first.id}",
@@ -125,15 +128,15 @@ def test_split_merge_and_restore_keep_the_name_hidden(client, narrated, people):
         headers=archivist,
     )
     assert split.status_code == 201, split.json
-    assert _forms_in(_everything_a_reader_sees(client, narrated, people)) == []
+    assert forms_in(_everything_a_reader_sees(client, narrated, people)) == []
     merged = client.post(f"/api/v1/segments/{first.id}/merge", json={}, headers=archivist)
     assert merged.status_code == 200, merged.json
-    assert _forms_in(_everything_a_reader_sees(client, narrated, people)) == []
+    assert forms_in(_everything_a_reader_sees(client, narrated, people)) == []
     restored = client.post(
         f"/api/v1/segments/{first.id}/restore", json={"version": 2}, headers=archivist
     )
     assert restored.status_code == 200, restored.json
-    assert _forms_in(_everything_a_reader_sees(client, narrated, people)) == []
+    assert forms_in(_everything_a_reader_sees(client, narrated, people)) == []
 
 
 @pytest.mark.parametrize("guess", ["Galara B", "Galara K", "xGalara", "Bicova", "alara"])
@@ -176,7 +179,7 @@ def test_redaction_positions_are_those_of_the_rendering_and_never_tell_its_lengt
     response = client.post(
         f"/api/v1/segments/{first.id}/redactions",
         json={"start": 0, "end": 100_000, "reason": "probing"},
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     )
     assert response.status_code == 422
     assert f"<= {len(rendered)} " in response.json["error"]
@@ -185,7 +188,7 @@ def test_redaction_positions_are_those_of_the_rendering_and_never_tell_its_lengt
     placed = client.post(
         f"/api/v1/segments/{first.id}/redactions",
         json={"start": start, "end": start + len("mother"), "reason": "family"},
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     )
     assert placed.status_code == 201, placed.json
     row = db.session.get(Redaction, placed.json["id"])
@@ -194,7 +197,7 @@ def test_redaction_positions_are_those_of_the_rendering_and_never_tell_its_lengt
 
 def test_revision_history_hides_what_the_transcript_hides(client, narrated, people):
     second = _segments()[1]
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     rendered = "The soul just wrote Svetlana on the list. Everyone you Svetlana in our street."
     # Corrected first (so the history holds the words in two versions), then marked.
     parts = ["The guard just wrote ", {"hidden": 0}, " on the list. Everyone knew "]
@@ -217,9 +220,9 @@ def test_revision_history_hides_what_the_transcript_hides(client, narrated, peop
     for text in texts:
         assert "our street" not in text
         assert text.endswith("in [redacted].")
-        assert _forms_in(text) == []
+        assert forms_in(text) == []
     custodian = client.get(
-        f"/api/v1/segments/{second.id}/revisions", headers=_bearer(people["custodian"])
+        f"/api/v1/segments/{second.id}/revisions", headers=bearer(people["custodian"])
     ).json
     assert all("our street" in r["text"] for r in custodian["revisions"])
 
@@ -229,7 +232,7 @@ def _agreement(client, narrated, people, who="custodian", **terms):
     return client.post(
         f"/api/v1/interviews/{narrated['interview'].id}/agreements",
         json=body,
-        headers=_bearer(people[who]),
+        headers=bearer(people[who]),
     )
 
 
@@ -242,7 +245,7 @@ def _other_speaker(client, narrated, people) -> int:
     response = client.patch(
         f"/api/v1/interviews/{narrated['interview'].id}/speakers/{extra.id}",
         json={"role": "other", "real_name": "Aigerim Nurlanovna"},
-        headers=_bearer(people["interviewer"]),
+        headers=bearer(people["interviewer"]),
     )
     assert response.status_code == 200, response.json
     return extra.id
@@ -269,7 +272,7 @@ def test_a_role_change_never_shows_a_name(client, narrated, people):
     changed = client.patch(
         f"/api/v1/interviews/{narrated['interview'].id}/speakers/{other}",
         json={"role": "narrator"},
-        headers=_bearer(people["interviewer"]),
+        headers=bearer(people["interviewer"]),
     )
     assert changed.status_code == 200
     seen = _visitor_sees(client, narrated)
@@ -283,7 +286,7 @@ def test_renaming_a_named_speaker_shows_the_new_name_to_nobody(client, narrated,
     renamed = client.patch(
         f"/api/v1/interviews/{narrated['interview'].id}/speakers/{narrated['speaker_id']}",
         json={"real_name": "Aigerim Nurlanovna"},
-        headers=_bearer(people["interviewer"]),
+        headers=bearer(people["interviewer"]),
     )
     assert renamed.status_code == 200
     seen = _visitor_sees(client, narrated)
@@ -324,7 +327,7 @@ def test_a_new_listening_copy_removes_the_one_it_supersedes(client, narrated, pe
     marked = client.post(
         f"/api/v1/segments/{_segments()[1].id}/redactions",
         json={"start": start, "end": start + 4, "reason": "a place"},
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     )
     assert marked.status_code == 201
     assert listening_copies.build(recording_id)
@@ -340,10 +343,10 @@ def test_withdrawal_removes_every_listening_copy_and_none_is_made_again(client, 
     client.post(
         f"/api/v1/segments/{_segments()[1].id}/redactions",
         json={"start": start, "end": start + 4, "reason": "a place"},
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     )
     listening_copies.build(recording_id)
-    custodian = _bearer(people["custodian"])
+    custodian = bearer(people["custodian"])
     withdrawn = client.post(
         f"/api/v1/interviews/{interview_id}/withdraw",
         json={"reason": "the narrator asked"},
@@ -381,7 +384,7 @@ def test_a_bag_leaves_no_file_behind(client, narrated, people, app):
     before = _files_under(storage.transcripts_root())
     for who in ("custodian", "researcher"):
         response = client.get(
-            f"/api/v1/interviews/{interview_id}/bag.zip", headers=_bearer(people[who])
+            f"/api/v1/interviews/{interview_id}/bag.zip", headers=bearer(people[who])
         )
         assert response.status_code == 200
         with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
@@ -403,10 +406,10 @@ def test_one_bag_of_an_interview_is_made_at_a_time(client, narrated, people):
     fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # as another process making this bag would
-        busy = client.get(url, headers=_bearer(people["researcher"]))
+        busy = client.get(url, headers=bearer(people["researcher"]))
         assert busy.status_code == 429
         assert "being made" in busy.json["error"]
     finally:
         os.close(fd)
-    assert client.get(url, headers=_bearer(people["researcher"])).status_code == 200
+    assert client.get(url, headers=bearer(people["researcher"])).status_code == 200
     assert _files_under(folder) == []

@@ -12,14 +12,18 @@ import io
 import zipfile
 from itertools import product
 
+import pytest
 from sqlalchemy import select
 
 from archive import accounts, consent
 from archive.exports import FORMATS
 from archive.extensions import db
 from archive.models import Collection, IndexPoint, Interview, Segment
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer, _forms_in
+from tests.helpers import bearer
+from tests.narrated import forms_in
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 NAME = "Gulnara Bekova"
 PASSWORD = "long enough password"
@@ -28,7 +32,7 @@ PASSWORD = "long enough password"
 def _fill_every_field(client, narrated, people) -> dict:
     """As people would: the name typed everywhere a person can type it."""
     interview = narrated["interview"]
-    custodian = _bearer(people["custodian"])
+    custodian = bearer(people["custodian"])
     collection = Collection(title=f"Papers of {NAME}", description=f"Letters {NAME} kept.")
     db.session.add(collection)
     db.session.flush()
@@ -53,7 +57,7 @@ def _fill_every_field(client, narrated, people) -> dict:
                 {"url": "https://example.org/gulnara-bekova", "text": "Her page"},
             ],
         },
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     )
     assert point.status_code == 201, point.json
     agreement = client.post(
@@ -91,7 +95,7 @@ def _fill_every_field(client, narrated, people) -> dict:
                 "accept_terms": True,
                 "purpose": "A study of wartime lists in oral testimony.",
             },
-            headers=_bearer(user),
+            headers=bearer(user),
         )
         assert asked.status_code == 201, asked.json
         decided = client.post(
@@ -108,7 +112,7 @@ def _fill_every_field(client, narrated, people) -> dict:
             "summary": "Gulya lived upstairs.",
             "place": "Almaty",
         },
-        headers=_bearer(others["other interviewer"]),
+        headers=bearer(others["other interviewer"]),
     )
     assert second.status_code == 201
     other = db.session.get(Interview, second.json["id"])
@@ -194,8 +198,8 @@ def test_no_route_shows_any_form_of_the_name_to_anyone_who_may_not_see_it(
             assert response.status_code < 500, (who, url, response.status_code)
             answered += response.status_code == 200
             for where, text in _texts(response.data, url):
-                if _forms_in(text):
-                    leaks.append((who, where, _forms_in(text)))
+                if forms_in(text):
+                    leaks.append((who, where, forms_in(text)))
     assert leaks == []
     assert answered > 100
     # The sweep saw the places the name was typed, as the reader may see them.
@@ -210,7 +214,7 @@ def test_no_route_shows_any_form_of_the_name_to_anyone_who_may_not_see_it(
 
 def test_the_custodian_reads_what_was_typed(client, narrated, people):
     _fill_every_field(client, narrated, people)
-    custodian = _bearer(people["custodian"])
+    custodian = bearer(people["custodian"])
     detail = client.get(f"/api/v1/interviews/{narrated['interview'].id}", headers=custodian)
     assert detail.json["title"] == f"Testimony of {NAME}"
 
@@ -222,7 +226,7 @@ def test_a_form_says_a_typed_name_will_read_as_the_pseudonym(client, narrated, p
     response = client.patch(
         f"/api/v1/interviews/{interview.id}/speakers/{narrated['speaker_id']}",
         json={"aliases": ["Гульнара", "Gulya"]},
-        headers=_bearer(people["interviewer"]),
+        headers=bearer(people["interviewer"]),
     )
     assert response.json["names_hidden_in"] == ["title", "file name"]
     client.login_as(people["interviewer"])
@@ -239,7 +243,7 @@ def test_a_pseudonym_that_is_the_real_name_is_refused(client, narrated, people):
     url = f"/api/v1/interviews/{narrated['interview'].id}/speakers/{narrated['speaker_id']}"
     for pseudonym in ("Gulnara", "Galara Bicova", "gulya"):
         response = client.patch(
-            url, json={"pseudonym": pseudonym}, headers=_bearer(people["interviewer"])
+            url, json={"pseudonym": pseudonym}, headers=bearer(people["interviewer"])
         )
         assert response.status_code == 422, pseudonym
         assert "must not be the speaker's real name" in response.json["error"]
@@ -247,7 +251,7 @@ def test_a_pseudonym_that_is_the_real_name_is_refused(client, narrated, people):
     body = client.get(f"/api/v1/interviews/{narrated['interview'].id}/transcript").get_data(
         as_text=True
     )
-    assert "Svetlana" in body and _forms_in(body) == []
+    assert "Svetlana" in body and forms_in(body) == []
 
 
 def test_nothing_at_rest_holds_the_name_in_plaintext(
@@ -261,7 +265,7 @@ def test_nothing_at_rest_holds_the_name_in_plaintext(
     for who in ("custodian", "researcher"):
         for path in ("bag.zip", "transcript.docx", "transcript.ohms.xml"):
             response = client.get(
-                f"/api/v1/interviews/{interview_id}/{path}", headers=_bearer(people[who])
+                f"/api/v1/interviews/{interview_id}/{path}", headers=bearer(people[who])
             )
             assert response.status_code == 200
             response.close()
@@ -284,7 +288,7 @@ def _second_interview_saying(client, people, text: str) -> int:
     created = client.post(
         "/api/v1/interviews",
         json={"title": "The neighbour"},
-        headers=_bearer(people["interviewer"]),
+        headers=bearer(people["interviewer"]),
     )
     other = db.session.get(Interview, created.json["id"])
     recording = Recording(
@@ -308,21 +312,21 @@ def test_a_narrators_name_said_in_another_interview_reads_as_withheld(client, na
     other = _second_interview_saying(
         client, people, "I lived next to Gulnara Bekova; Gulya baked bread for us."
     )
-    for headers in ({}, _bearer(people["researcher"]), _bearer(people["archivist"])):
+    for headers in ({}, bearer(people["researcher"]), bearer(people["archivist"])):
         body = client.get(f"/api/v1/interviews/{other}/transcript", headers=headers).json
         text = body["segments"][0]["text"]
         assert text == "I lived next to [name withheld]; [name withheld] baked bread for us."
         assert "Svetlana" not in str(body)
         hits = client.get("/api/v1/search?q=bread", headers=headers).json["hits"]
         assert [h["text"] for h in hits if h["interview_id"] == other]
-        assert _forms_in(str(hits)) == [] and "Svetlana" not in str(hits)
+        assert forms_in(str(hits)) == [] and "Svetlana" not in str(hits)
     # A name given later is hidden in the interviews indexed before it.
     second = _second_interview_saying(client, people, "Everyone called her Breadmaker Aigul.")
     assert client.get("/api/v1/search?q=Aigul").json["hits"]
     later = client.patch(
         f"/api/v1/interviews/{narrated['interview'].id}/speakers/{narrated['speaker_id']}",
         json={"aliases": ["Гульнара", "Gulya", "Breadmaker Aigul"]},
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert later.status_code == 200
     assert "Aigul" not in client.get(f"/api/v1/interviews/{second}/transcript").get_data(
@@ -376,7 +380,7 @@ def test_manifests_oai_records_linked_data_and_citations_show_no_name(
             response = reader.get(url)
             assert response.status_code < 500, (who, url)
             body = response.get_data(as_text=True)
-            assert _forms_in(body) == [], (who, url, _forms_in(body))
+            assert forms_in(body) == [], (who, url, forms_in(body))
             answered[(who, url)] = response.status_code
     # They answered: the researcher with a grant reads the manifest, a visitor harvests
     # the record of the interview on request (its catalogue entry) and of the open one.

@@ -8,11 +8,9 @@ route that forgot to ask the policy fails here.
 
 from __future__ import annotations
 
-import wave
 from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from archive import consent, create_app, interviews
@@ -20,7 +18,7 @@ from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Grant, Segment
 from archive.recordings import listening_copies, storage
-from tests.conftest import QUEUES, ArchiveClient, _config
+from tests.helpers import QUEUES, ArchiveClient, archive_config, tone_file
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECRET_WORD = "samarkandite"
@@ -55,25 +53,13 @@ def test_table_covers_every_role_and_state():
     assert len(TABLE) == 54
 
 
-def _tone_file(path: Path) -> Path:
-    rate = 16_000
-    t = np.arange(int(1.5 * rate)) / rate
-    signal = (0.2 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(signal.tobytes())
-    return path
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, databases, template_db):
     """Nine people and six interviews, one in each state, built once for the module."""
     base = tmp_path_factory.mktemp("policy")
     database = databases.new(template_db, base)
     prefix = QUEUES.new() if QUEUES else None
-    app = create_app(_config(base, database, prefix))
+    app = create_app(archive_config(base, database, prefix))
     app.test_client_class = ArchiveClient
     context = app.app_context()
     context.push()
@@ -97,7 +83,7 @@ def world(tmp_path_factory, databases, template_db):
     }
     headers["visitor"] = {}
     ids = {}
-    audio_file = _tone_file(base / "tone.wav")
+    audio_file = tone_file(base / "tone.wav")
     for state in STATES:
         interview = interviews.create_interview(
             people["interviewer of record"], {"title": f"Interview {state}"}

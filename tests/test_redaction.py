@@ -17,8 +17,11 @@ from sqlalchemy import select
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording, Redaction, Segment
 from archive.recordings import audio, listening_copies, storage
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer, _forms_in
+from tests.helpers import bearer
+from tests.narrated import forms_in
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 
 def test_model_really_misspells_the_name(narrated):
@@ -31,17 +34,17 @@ def test_researcher_and_visitor_read_the_pseudonym_and_no_form_of_the_name(
     client, narrated, people
 ):
     interview_id = narrated["interview"].id
-    for headers in (_bearer(people["researcher"]), {}):
+    for headers in (bearer(people["researcher"]), {}):
         transcript = client.get(f"/api/v1/interviews/{interview_id}/transcript", headers=headers)
         body = transcript.get_data(as_text=True)
         assert transcript.status_code == 200
-        assert _forms_in(body) == []
+        assert forms_in(body) == []
         assert "Svetlana" in body
         assert {s["speaker"]["name"] for s in transcript.json["segments"]} == {"Svetlana"}
         detail = client.get(f"/api/v1/interviews/{interview_id}", headers=headers)
-        assert _forms_in(detail.get_data(as_text=True)) == []
+        assert forms_in(detail.get_data(as_text=True)) == []
     page = client.get(f"/interviews/{interview_id}").get_data(as_text=True)
-    assert _forms_in(page) == []
+    assert forms_in(page) == []
     assert "My name is Svetlana" in page
 
 
@@ -50,17 +53,17 @@ def test_a_name_given_after_a_read_is_hidden_from_the_next_read(client, narrated
     must not be answered from what was found before it existed."""
     interview_id = narrated["interview"].id
     url = f"/api/v1/interviews/{interview_id}/transcript"
-    reader = _bearer(people["researcher"])
+    reader = bearer(people["researcher"])
     assert "mother" in client.get(url, headers=reader).get_data(as_text=True)
     response = client.patch(
         f"/api/v1/interviews/{interview_id}/speakers/{narrated['speaker_id']}",
         json={"aliases": ["Гульнара", "Gulya", "Mother"]},
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert response.status_code == 200
     body = client.get(url, headers=reader).get_data(as_text=True)
     assert "mother" not in body.casefold()
-    assert _forms_in(body) == []
+    assert forms_in(body) == []
 
 
 def test_archivist_and_interviewer_read_the_redacted_text_too(client, narrated, people):
@@ -68,9 +71,9 @@ def test_archivist_and_interviewer_read_the_redacted_text_too(client, narrated, 
     for role in ("archivist", "interviewer"):
         client.login_as(people[role])
         body = client.get(f"/api/v1/interviews/{interview_id}/transcript").get_data(as_text=True)
-        assert _forms_in(body) == [], role
+        assert forms_in(body) == [], role
         page = client.get(f"/interviews/{interview_id}/speakers").get_data(as_text=True)
-        assert _forms_in(page) == [], role
+        assert forms_in(page) == [], role
 
 
 def test_custodian_reads_the_words_as_spoken(client, narrated, people):
@@ -82,7 +85,7 @@ def test_custodian_reads_the_words_as_spoken(client, narrated, people):
 
 def test_custodian_reveal_needs_a_reason_and_is_audited(client, narrated, people):
     url = f"/api/v1/interviews/{narrated['interview'].id}/speakers/{narrated['speaker_id']}/reveal"
-    headers = _bearer(people["custodian"])
+    headers = bearer(people["custodian"])
     refused = client.post(url, json={"reason": ""}, headers=headers)
     assert refused.status_code == 422
     assert "Say why" in refused.json["error"]
@@ -95,17 +98,17 @@ def test_custodian_reveal_needs_a_reason_and_is_audited(client, narrated, people
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "identity_revealed"))
     assert event.actor_id == people["custodian"].id
     assert "court order 2026/114" in event.details
-    assert _forms_in(event.details) == []
+    assert forms_in(event.details) == []
 
 
 @pytest.mark.parametrize("role", ["interviewer", "archivist", "researcher"])
 def test_nobody_else_can_reveal(client, narrated, people, role):
     url = f"/api/v1/interviews/{narrated['interview'].id}/speakers/{narrated['speaker_id']}/reveal"
     response = client.post(
-        url, json={"reason": "I would like to know"}, headers=_bearer(people[role])
+        url, json={"reason": "I would like to know"}, headers=bearer(people[role])
     )
     assert response.status_code == 404
-    assert _forms_in(response.get_data(as_text=True)) == []
+    assert forms_in(response.get_data(as_text=True)) == []
 
 
 def test_database_file_holds_no_real_name_in_plaintext(app, narrated, stored_bytes):
@@ -120,7 +123,7 @@ def test_database_file_holds_no_real_name_in_plaintext(app, narrated, stored_byt
 def test_logs_carry_no_name(narrated_state):
     logs = narrated_state[3]
     assert "recording 1 stored" in logs
-    assert _forms_in(logs) == []
+    assert forms_in(logs) == []
 
 
 def _rms(signal: np.ndarray) -> float:
@@ -149,7 +152,7 @@ def test_access_copy_replaces_every_spoken_name_by_the_tone(app, narrated):
     name_words, other_words = [], []
     for segment in db.session.scalars(select(Segment)):
         for word in segment.words:
-            target = name_words if _forms_in(word["word"]) else other_words
+            target = name_words if forms_in(word["word"]) else other_words
             target.append((word["start"], word["end"]))
     assert len(name_words) >= 6
     for start, end in name_words:
@@ -176,13 +179,13 @@ def test_researcher_hears_the_redacted_copy_and_custodian_the_full_one(client, n
     interview_id = narrated["interview"].id
     recording = db.session.get(Recording, narrated["recording_id"])
     researcher = client.get(
-        f"/api/v1/interviews/{interview_id}/audio", headers=_bearer(people["researcher"])
+        f"/api/v1/interviews/{interview_id}/audio", headers=bearer(people["researcher"])
     )
     assert researcher.status_code == 200
     assert researcher.mimetype == "audio/mpeg"
     assert researcher.data == listening_copies.path_for(recording, "redacted").read_bytes()
     custodian = client.get(
-        f"/api/v1/interviews/{interview_id}/audio", headers=_bearer(people["custodian"])
+        f"/api/v1/interviews/{interview_id}/audio", headers=bearer(people["custodian"])
     )
     assert custodian.data == listening_copies.path_for(recording, "full").read_bytes()
 
@@ -192,7 +195,7 @@ def test_audio_permission_none_means_no_audio_for_readers(client, narrated, peop
     interview.audio_permission = "none"
     db.session.commit()
     response = client.get(
-        f"/api/v1/interviews/{interview.id}/audio", headers=_bearer(people["researcher"])
+        f"/api/v1/interviews/{interview.id}/audio", headers=bearer(people["researcher"])
     )
     assert response.status_code == 404
 
@@ -201,14 +204,14 @@ def test_marked_redaction_hides_words_until_undone(client, narrated, people):
     interview_id = narrated["interview"].id
     segment = db.session.scalars(select(Segment).order_by(Segment.start)).all()[-1]
     start = segment.text.index("the list")
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     response = client.post(
         f"/api/v1/segments/{segment.id}/redactions",
         json={"start": start, "end": start + len("the list"), "reason": "identifies a place"},
         headers=archivist,
     )
     assert response.status_code == 201
-    researcher = _bearer(people["researcher"])
+    researcher = bearer(people["researcher"])
     text = client.get(f"/api/v1/interviews/{interview_id}/transcript", headers=researcher)
     assert "the list" not in text.get_data(as_text=True)
     assert "[redacted]" in text.get_data(as_text=True)
@@ -244,7 +247,7 @@ def test_marked_redaction_hides_words_until_undone(client, narrated, people):
 def test_bad_redaction_is_refused_and_nothing_stored(client, narrated, people, body, message):
     segment = db.session.scalars(select(Segment)).first()
     response = client.post(
-        f"/api/v1/segments/{segment.id}/redactions", json=body, headers=_bearer(people["archivist"])
+        f"/api/v1/segments/{segment.id}/redactions", json=body, headers=bearer(people["archivist"])
     )
     assert response.status_code == 422
     assert message in response.json["error"]
@@ -257,7 +260,7 @@ def test_readers_cannot_redact(client, narrated, people, role):
     response = client.post(
         f"/api/v1/segments/{segment.id}/redactions",
         json={"start": 0, "end": 2, "reason": "x"},
-        headers=_bearer(people[role]),
+        headers=bearer(people[role]),
     )
     assert response.status_code == 404
     assert db.session.scalars(select(Redaction)).all() == []
@@ -272,12 +275,12 @@ def test_named_narrator_is_shown_by_name_to_readers(client, narrated, people):
             "identity": "named",
             "named_speakers": [narrated["speaker_id"]],
         },
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert recorded.status_code == 201, recorded.json
     response = client.get(
         f"/api/v1/interviews/{narrated['interview'].id}/transcript",
-        headers=_bearer(people["researcher"]),
+        headers=bearer(people["researcher"]),
     )
     assert {s["speaker"]["name"] for s in response.json["segments"]} == {"Gulnara Bekova"}
 
@@ -287,7 +290,7 @@ def test_suggestions_point_at_numbers_places_and_unknown_names(client, narrated,
     response = client.patch(
         f"/api/v1/segments/{segment.id}",
         json={"text": segment.text + " I phoned 8 701 555 12 34 from Almaty and met Yerlan."},
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert response.status_code == 200, response.json
     from archive.transcripts import redaction
@@ -296,7 +299,7 @@ def test_suggestions_point_at_numbers_places_and_unknown_names(client, narrated,
     assert ("number", "8 701 555 12 34") in found
     assert ("place", "Almaty") in found
     assert ("name", "Yerlan") in found
-    assert not any(_forms_in(text) for _kind, text in found)
+    assert not any(forms_in(text) for _kind, text in found)
 
 
 def test_speakers_page_never_shows_the_real_name_and_plays_a_sample(client, narrated, people):
@@ -305,7 +308,7 @@ def test_speakers_page_never_shows_the_real_name_and_plays_a_sample(client, narr
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "A real name is recorded (not shown)" in body
-    assert _forms_in(body) == []
+    assert forms_in(body) == []
     sample = client.get(
         f"/interviews/{narrated['interview'].id}/speakers/{narrated['speaker_id']}/sample.mp3"
     )
@@ -325,22 +328,22 @@ def test_merging_speakers_moves_segments_and_keeps_names_protected(client, narra
     response = client.post(
         f"/api/v1/interviews/{interview.id}/speakers/{extra.id}/merge",
         json={"into": narrated["speaker_id"]},
-        headers=_bearer(people["custodian"]),
+        headers=bearer(people["custodian"]),
     )
     assert response.status_code == 200
     db.session.expire_all()
     assert {s.speaker_id for s in db.session.scalars(select(Segment))} == {narrated["speaker_id"]}
     body = client.get(
-        f"/api/v1/interviews/{interview.id}/transcript", headers=_bearer(people["researcher"])
+        f"/api/v1/interviews/{interview.id}/transcript", headers=bearer(people["researcher"])
     ).get_data(as_text=True)
-    assert _forms_in(body) == []
+    assert forms_in(body) == []
 
 
 @pytest.mark.parametrize("fmt", ["txt", "srt", "vtt", "json", "docx", "ohms.xml"])
 def test_every_export_holds_the_pseudonym_and_no_form_of_the_name(client, narrated, people, fmt):
     response = client.get(
         f"/api/v1/interviews/{narrated['interview'].id}/transcript.{fmt}",
-        headers=_bearer(people["researcher"]),
+        headers=bearer(people["researcher"]),
     )
     assert response.status_code == 200
     if fmt == "docx":
@@ -351,7 +354,7 @@ def test_every_export_holds_the_pseudonym_and_no_form_of_the_name(client, narrat
     else:
         text = response.get_data(as_text=True)
     assert "Svetlana" in text
-    assert _forms_in(text) == []
+    assert forms_in(text) == []
 
 
 def test_bag_holds_no_form_of_the_name(client, narrated, people, tmp_path):
@@ -361,14 +364,14 @@ def test_bag_holds_no_form_of_the_name(client, narrated, people, tmp_path):
 
     response = client.get(
         f"/api/v1/interviews/{narrated['interview'].id}/bag.zip",
-        headers=_bearer(people["researcher"]),
+        headers=bearer(people["researcher"]),
     )
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
         bundle.extractall(tmp_path)
         for name in bundle.namelist():
             if not name.endswith((".mp3", ".docx")):
-                assert _forms_in(bundle.read(name).decode("utf-8", "replace")) == [], name
+                assert forms_in(bundle.read(name).decode("utf-8", "replace")) == [], name
     bag_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
     bagit.Bag(str(bag_dir)).validate()
     audio_files = list((bag_dir / "data" / "audio").iterdir())
@@ -379,13 +382,13 @@ def test_bag_holds_no_form_of_the_name(client, narrated, people, tmp_path):
 
 
 def test_search_never_finds_a_name_nor_shows_one(client, narrated, people):
-    researcher = _bearer(people["researcher"])
+    researcher = bearer(people["researcher"])
     for word in ("Gulnara", "Galara", "Bicova", "Bekova", "Gulya", "Гульнара", "gal*", "bic*"):
         found = client.get(f"/api/v1/search?q={word}", headers=researcher).json
         assert found["hits"] == [], word
     found = client.get("/api/v1/search?q=Svetlana", headers=researcher)
     assert found.json["hits"]
-    assert _forms_in(found.get_data(as_text=True)) == []
+    assert forms_in(found.get_data(as_text=True)) == []
     client.login_as(people["custodian"])
     assert client.get("/api/v1/search?q=Galara").json["hits"] == []
 
@@ -393,7 +396,7 @@ def test_search_never_finds_a_name_nor_shows_one(client, narrated, people):
 def test_edits_are_revisions_that_can_be_restored(client, narrated, people):
     segment = db.session.scalars(select(Segment).order_by(Segment.start)).first()
     original = segment.text
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     edited = client.patch(
         f"/api/v1/segments/{segment.id}",
         json={"parts": ["My name is ", {"hidden": 0}, "."]},
@@ -405,7 +408,7 @@ def test_edits_are_revisions_that_can_be_restored(client, narrated, people):
         (2, "edit"),
         (1, "machine"),
     ]
-    assert _forms_in(str(history)) == []
+    assert forms_in(str(history)) == []
     restored = client.post(
         f"/api/v1/segments/{segment.id}/restore", json={"version": 1}, headers=archivist
     )
@@ -422,7 +425,7 @@ def test_edits_are_revisions_that_can_be_restored(client, narrated, people):
 @pytest.mark.parametrize("who", ["researcher", "interviewer", "visitor"])
 def test_readers_cannot_edit_nor_see_history(client, narrated, people, who):
     segment = db.session.scalars(select(Segment)).first()
-    headers = _bearer(people[who]) if who != "visitor" else {}
+    headers = bearer(people[who]) if who != "visitor" else {}
     edit = client.patch(f"/api/v1/segments/{segment.id}", json={"text": "x"}, headers=headers)
     assert edit.status_code in (401, 404)
     history = client.get(f"/api/v1/segments/{segment.id}/revisions", headers=headers)
@@ -433,7 +436,7 @@ def test_readers_cannot_edit_nor_see_history(client, narrated, people, who):
 
 def test_workflow_moves_through_review_with_who_and_when(client, narrated, people):
     interview_id = narrated["interview"].id
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     bad = client.post(
         f"/api/v1/interviews/{interview_id}/workflow", json={"status": "done"}, headers=archivist
     )
@@ -452,7 +455,7 @@ def test_workflow_moves_through_review_with_who_and_when(client, narrated, peopl
     refused = client.post(
         f"/api/v1/interviews/{interview_id}/workflow",
         json={"status": "in_review"},
-        headers=_bearer(people["researcher"]),
+        headers=bearer(people["researcher"]),
     )
     assert refused.status_code == 404
 
@@ -468,7 +471,7 @@ def test_names_kept_on_a_segment_count_only_for_the_text_they_were_found_in(
     db.session.commit()
     body = client.get(
         f"/api/v1/interviews/{narrated['interview'].id}/transcript",
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     ).get_data(as_text=True)
-    assert _forms_in(body) == []
+    assert forms_in(body) == []
     assert "They say Svetlana was the first" in body

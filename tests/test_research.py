@@ -9,10 +9,10 @@ from archive import interviews
 from archive.extensions import db
 from archive.models import Recording, Segment
 from archive.search import indexing
-from tests.test_consent import interview, people  # noqa: F401  (fixtures)
+from tests.helpers import bearer
 
 
-def test_catalogue_shows_access_status_and_filters(client, people, make_user):  # noqa: F811
+def test_catalogue_shows_access_status_and_filters(client, people, make_user):
     older = interviews.create_interview(
         people["interviewer"], {"title": "Older", "language": "ru", "recorded_on": "1998-05-01"}
     )
@@ -35,7 +35,7 @@ def test_catalogue_shows_access_status_and_filters(client, people, make_user):  
     assert "Older" in page and "Newer" not in page
 
 
-def test_citation_for_an_interview_and_a_moment(client, people, interview):  # noqa: F811
+def test_citation_for_an_interview_and_a_moment(client, people, interview):
     interview.access_level = "open"
     interview.speakers  # noqa: B018
     interviews.add_speaker(interview, pseudonym="Svetlana", role="narrator")
@@ -46,7 +46,7 @@ def test_citation_for_an_interview_and_a_moment(client, people, interview):  # n
     assert cited["url"].endswith(f"/interviews/{interview.id}?t=725")
 
 
-def test_search_hit_links_to_its_moment(client, people, interview):  # noqa: F811
+def test_search_hit_links_to_its_moment(client, people, interview):
     interview.access_level, interview.language = "open", "kk"
     segment = db.session.query(Segment).one()
     segment.start, segment.end = 42.5, 44.0
@@ -65,7 +65,7 @@ def test_search_hit_links_to_its_moment(client, people, interview):  # noqa: F81
     assert "<mark>square</mark>" in page
 
 
-def test_audio_honours_range_requests(client, people, interview):  # noqa: F811
+def test_audio_honours_range_requests(client, people, interview):
     interview.access_level = "open"
     db.session.commit()
     url = f"/api/v1/interviews/{interview.id}/audio"
@@ -80,17 +80,14 @@ def test_audio_honours_range_requests(client, people, interview):  # noqa: F811
     assert recording.redaction_version == recording.access_copy_version
 
 
-def test_index_points_form_the_contents_and_hide_names(client, people, interview):  # noqa: F811
+def test_index_points_form_the_contents_and_hide_names(client, people, interview):
     from archive import interviews as interview_service
-    from archive.accounts import tokens
 
     interview.access_level = "open"
     speaker = interview_service.add_speaker(interview, pseudonym="Svetlana", role="narrator")
     speaker.real_name = "Gulnara Bekova"
     db.session.commit()
-    archivist = {
-        "Authorization": f"Bearer {tokens.issue_token(people['archivist'], people['archivist'])[1]}"
-    }
+    archivist = bearer(people["archivist"])
     bad = client.post(
         f"/api/v1/interviews/{interview.id}/index-points", json={"time": 0.5}, headers=archivist
     )
@@ -116,9 +113,7 @@ def test_index_points_form_the_contents_and_hide_names(client, people, interview
     assert "Svetlana on the square" in ohms and "Bekova" not in ohms
     page = client.get(f"/interviews/{interview.id}").get_data(as_text=True)
     assert "Svetlana on the square" in page and "Gulnara" not in page
-    researcher = {
-        "Authorization": f"Bearer {tokens.issue_token(people['reader'], people['reader'])[1]}"
-    }
+    researcher = bearer(people["researcher"])
     refused = client.post(
         f"/api/v1/interviews/{interview.id}/index-points",
         json={"time": 0.5, "title": "x"},

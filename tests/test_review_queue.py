@@ -3,14 +3,17 @@ counted for staff on the interview page and in the catalogue."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from archive.extensions import db
 from archive.models import Segment
 from archive.search import indexing
 from archive.transcripts import review_queue
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer
+from tests.helpers import bearer
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 
 def _segments() -> list[Segment]:
@@ -54,7 +57,7 @@ def test_the_editor_lists_the_risks_riskiest_first(client, narrated, people):
     doubted = _doubt(narrated, 1)
     payload = client.get(
         f"/api/v1/interviews/{narrated['interview'].id}/editor",
-        headers=_bearer(people["archivist"]),
+        headers=bearer(people["archivist"]),
     ).json
     assert payload["risks"][0][0] == doubted.id
     assert payload["risks"][0][2][0] == "doubted"

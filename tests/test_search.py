@@ -25,14 +25,6 @@ def index(app):
     return search
 
 
-@pytest.fixture
-def people(make_user):
-    return {
-        role: make_user(role)
-        for role in ("admin", "custodian", "archivist", "interviewer", "researcher")
-    }
-
-
 def add(actor, title: str, texts, level: str = "open", language: str = "en", **fields):
     """An interview whose segments say ``texts`` (str, or (speaker, role, text))."""
     interview = interviews.create_interview(actor, {"title": title, "language": language})

@@ -16,7 +16,7 @@ from archive import consent, interviews
 from archive.config import load_config
 from archive.extensions import db
 from archive.web import assets
-from tests.conftest import PASSWORD, REPO, archive_env
+from tests.helpers import PASSWORD, REPO, archive_env
 
 CLIENT = "10.0.0.5"
 

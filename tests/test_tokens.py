@@ -12,7 +12,7 @@ from archive.extensions import db
 from archive.models import ApiToken
 
 
-def _bearer(token: str) -> dict:
+def _token_header(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -21,7 +21,7 @@ def test_cli_prints_a_token_that_works_on_the_api(client, runner, make_user):
     result = runner.invoke(args=["users", "token", "ana@example.org"])
     assert result.exit_code == 0
     token = result.output.strip()
-    response = client.get("/api/v1/me", headers=_bearer(token))
+    response = client.get("/api/v1/me", headers=_token_header(token))
     assert response.status_code == 200
     assert response.json["email"] == user.email
 
@@ -40,7 +40,7 @@ def test_revoked_token_is_refused(client, make_user):
     user = make_user("archivist")
     row, plaintext = tokens.issue_token(user, user)
     tokens.revoke_token(user, user, row.id)
-    response = client.get("/api/v1/me", headers=_bearer(plaintext))
+    response = client.get("/api/v1/me", headers=_token_header(plaintext))
     assert response.status_code == 401
     assert response.json == {"error": "Sign in, or send a valid API token."}
 
@@ -48,15 +48,15 @@ def test_revoked_token_is_refused(client, make_user):
 def test_deactivated_users_token_is_refused(client, make_user, admin):
     user = make_user("archivist")
     _row, plaintext = tokens.issue_token(user, user)
-    assert client.get("/api/v1/me", headers=_bearer(plaintext)).status_code == 200
+    assert client.get("/api/v1/me", headers=_token_header(plaintext)).status_code == 200
     accounts.set_active(admin, user, False)
-    response = client.get("/api/v1/me", headers=_bearer(plaintext))
+    response = client.get("/api/v1/me", headers=_token_header(plaintext))
     assert response.status_code == 401
     assert response.json == {"error": "Sign in, or send a valid API token."}
 
 
 def test_made_up_token_gets_the_same_answer(client):
-    response = client.get("/api/v1/me", headers=_bearer("arc_not-a-real-token"))
+    response = client.get("/api/v1/me", headers=_token_header("arc_not-a-real-token"))
     assert response.status_code == 401
     assert response.json == {"error": "Sign in, or send a valid API token."}
 
@@ -81,7 +81,7 @@ def test_token_page_revokes_a_token(client, make_user):
         f"/account/tokens/{row.id}/revoke", {}, token_from="/account/tokens"
     )
     assert response.status_code == 302
-    assert client.get("/api/v1/me", headers=_bearer(plaintext)).status_code == 401
+    assert client.get("/api/v1/me", headers=_token_header(plaintext)).status_code == 401
 
 
 def test_nobody_revokes_another_persons_token(client, make_user):
@@ -92,4 +92,4 @@ def test_nobody_revokes_another_persons_token(client, make_user):
         f"/account/tokens/{row.id}/revoke", {}, token_from="/account/tokens"
     )
     assert response.status_code == 404
-    assert client.get("/api/v1/me", headers=_bearer(plaintext)).status_code == 200
+    assert client.get("/api/v1/me", headers=_token_header(plaintext)).status_code == 200

@@ -15,8 +15,11 @@ from sqlalchemy import select
 from archive.extensions import db
 from archive.models import IndexPoint, Interview, Revision, Segment, Speaker
 from archive.transcripts import contents
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer, _forms_in
+from tests.helpers import bearer
+from tests.narrated import forms_in
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 ROUTE = "/api/v1/interviews/{}/transcript/import"
 
@@ -55,7 +58,7 @@ def _export(client, headers, interview_id, fmt="ohms.xml") -> bytes:
 
 @pytest.fixture
 def archivist(people):
-    return _bearer(people["archivist"])
+    return bearer(people["archivist"])
 
 
 @pytest.fixture
@@ -104,7 +107,7 @@ def test_ohms_round_trip_restores_text_times_speakers_and_index(
     )
     before, points = _state(), _points(interview.id)
     exported = _export(client, archivist, interview.id)
-    assert _forms_in(exported.decode()) == []  # the archivist's rendering: labels only
+    assert forms_in(exported.decode()) == []  # the archivist's rendering: labels only
 
     # Edits made since: text around the name, a time, the speaker; the index cleared.
     segment = _segments()[0]
@@ -200,14 +203,14 @@ def test_an_archivist_import_cannot_reveal_or_replace_a_hidden_name(
     assert _segments()[0].text == "My name is Galara Bicova. Galara, mother said."
     assert "Svetlana" not in _segments()[0].text
     # A reader sees the pseudonym, never the name, in the page, the API and the exports.
-    researcher = _bearer(people["researcher"])
+    researcher = bearer(people["researcher"])
     for path in (
         f"/api/v1/interviews/{interview_id}/transcript",
         f"/api/v1/interviews/{interview_id}/transcript.ohms.xml",
         f"/interviews/{interview_id}",
     ):
         body = client.get(path, headers=researcher).get_data(as_text=True)
-        assert "Svetlana, mother said." in body and _forms_in(body) == []
+        assert "Svetlana, mother said." in body and forms_in(body) == []
 
 
 def test_a_custodian_loading_an_archivists_file_keeps_the_names_under_the_labels(
@@ -216,7 +219,7 @@ def test_a_custodian_loading_an_archivists_file_keeps_the_names_under_the_labels
     interview_id = narrated["interview"].id
     exported = _export(client, archivist, interview_id).replace(b"my mother", b"my aunt")
     before = _state()
-    custodian = _bearer(people["custodian"])
+    custodian = bearer(people["custodian"])
     response = _import(client, custodian, interview_id, exported)
     assert response.status_code == 200, response.json
     assert response.json["segments_changed"] == 1
@@ -286,7 +289,7 @@ def test_only_those_who_edit_the_transcript_may_import(client, narrated, archivi
     interview_id = narrated["interview"].id
     body = _export(client, archivist, interview_id).replace(b"my mother", b"my aunt")
     before = _state()
-    headers = _bearer(people[who]) if who else {}
+    headers = bearer(people[who]) if who else {}
     response = _import(client, headers, interview_id, body)
     assert response.status_code in ((404,) if who else (401, 403, 404))
     if who:
@@ -315,7 +318,7 @@ def test_the_page_previews_then_imports(client, narrated, archivist, people):
     )
     assert done.status_code == 200 and "Segments changed: 1" in done.get_data(as_text=True)
     assert _segments()[0].text == "My name is Galara Bicova. Galara is what my aunt called me."
-    assert _forms_in(done.get_data(as_text=True)) == []
+    assert forms_in(done.get_data(as_text=True)) == []
     bad = client.post_form(
         path, {"file": (io.BytesIO(XXE), "x.xml"), "action": "import"}, token_from=path
     )

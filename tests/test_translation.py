@@ -20,13 +20,13 @@ import pytest
 from sqlalchemy import LargeBinary, func, select, type_coerce
 
 from archive import tasks
-from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, SegmentTranslation, utcnow
 from archive.search import indexing
 from archive.transcription import pipeline, translation
 from archive.transcripts import transcript_edits as edits
 from tests.fixtures import FIXTURES
+from tests.helpers import bearer
 
 FIXTURE = FIXTURES / "russian_translation.flac"
 ROLES = ("interviewer", "archivist", "custodian", "researcher")
@@ -40,20 +40,15 @@ def _names_in(text: str) -> list[str]:
     return [form for form in NAME_FORMS if form in lowered]
 
 
-def _bearer(user) -> dict:
-    _row, plaintext = tokens.issue_token(user, user)
-    return {"Authorization": f"Bearer {plaintext}"}
-
-
 @pytest.fixture(scope="module")
 def translated_state(tmp_path_factory, databases, template_db, model_cache):
     from archive import accounts, create_app
-    from tests.conftest import QUEUES, ArchiveClient, _config
+    from tests.helpers import QUEUES, ArchiveClient, archive_config
 
     base = tmp_path_factory.mktemp("translated")
     database = databases.new(template_db, base)
     prefix = QUEUES.new() if QUEUES else None
-    config = _config(base, database, prefix)
+    config = archive_config(base, database, prefix)
     config.update(WHISPER_MODEL="base", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
     app = create_app(config)
     app.test_client_class = ArchiveClient
@@ -63,7 +58,7 @@ def translated_state(tmp_path_factory, databases, template_db, model_cache):
             for role in ROLES
         }
         client = app.test_client()
-        interviewer = _bearer(users["interviewer"])
+        interviewer = bearer(users["interviewer"])
         interview_id = client.post(
             "/api/v1/interviews",
             json={"title": "Witness", "expected_speakers": 1, "language": "ru"},
@@ -125,13 +120,6 @@ def app_config(app_config, translated_state):
 @pytest.fixture
 def ids(app, translated_state):
     return translated_state[2]
-
-
-@pytest.fixture
-def people(app):
-    from archive import accounts
-
-    return {role: accounts.find_user(f"{role}@example.org") for role in ROLES}
 
 
 def _segments(recording_id: int) -> list[Segment]:
@@ -203,7 +191,7 @@ def test_the_reader_and_the_api_show_it_labelled_beside_the_original(client, ids
 
 
 def test_the_editor_shows_it_read_only(client, ids, people):
-    archivist = _bearer(people["archivist"])
+    archivist = bearer(people["archivist"])
     payload = client.get(f"/api/v1/interviews/{ids['interview']}/editor", headers=archivist).json
     assert payload["translation"]["label"] == "Machine translation"
     assert any("tr" in view for view in payload["segments"])
@@ -279,7 +267,7 @@ def _search(client, word: str, headers=None) -> list[dict]:
 def test_a_transliterated_name_is_hidden_on_every_surface(client, ids, people, role):
     _give_english(ids)
     user = None if role == "visitor" else people[role]
-    headers = _bearer(user) if user else None
+    headers = bearer(user) if user else None
     surfaces = _reader_surfaces(client, ids["interview"], headers, login=user)
     assert "Svetlana" in surfaces["api"] and "Almaty" in surfaces["api"]
     for name, text in surfaces.items():
@@ -334,7 +322,7 @@ def test_a_marked_span_withholds_the_segments_translation(client, ids, people):
     shown = {s["id"]: s for s in transcript["segments"]}
     assert shown[second.id]["translation"] == "[translation withheld]"
     assert _search(client, "square") == []
-    custodian = _bearer(people["custodian"])
+    custodian = bearer(people["custodian"])
     transcript = client.get(f"/api/v1/interviews/{ids['interview']}/transcript", headers=custodian)
     shown = {s["id"]: s for s in transcript.json["segments"]}
     assert shown[second.id]["translation"] == "I live in Almaty near the square."
@@ -343,7 +331,7 @@ def test_a_marked_span_withholds_the_segments_translation(client, ids, people):
 def test_a_custodian_reads_it_unredacted_as_the_original(client, ids, people):
     _give_english(ids)
     custodian = people["custodian"]
-    surfaces = _reader_surfaces(client, ids["interview"], _bearer(custodian), login=custodian)
+    surfaces = _reader_surfaces(client, ids["interview"], bearer(custodian), login=custodian)
     assert "Gulnara Saparova" in surfaces["api"]
     assert "Gulnara Saparova" in surfaces["txt"]
 

@@ -14,8 +14,8 @@ from archive import accounts
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Recording, Segment, SegmentTranslation
-from tests.conftest import wait_for
 from tests.fixtures import FIXTURES
+from tests.helpers import wait_for
 
 
 def test_a_worker_translates_after_transcribing(client, worker):

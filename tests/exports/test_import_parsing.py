@@ -8,7 +8,7 @@ import pytest
 from archive.errors import ValidationError
 from archive.exports import FORMATS
 from archive.transcripts.transcript_import import parse, parse_vtt
-from tests.exports.test_formats import INTERVIEWER, NARRATOR, make_doc
+from tests.exports.documents import INTERVIEWER, NARRATOR, make_doc
 
 # As OHMS (Aviary) writes them: CDATA, classes on voices, <br> paragraphs, italics,
 # cue settings, identifiers, and a last cue whose end is 00:00:00.000.
