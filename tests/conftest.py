@@ -18,9 +18,10 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from werkzeug.serving import make_server
 
-from archive import consent, create_app, interviews, recordings
+from archive import accounts, consent, create_app, interviews, recordings
 from archive.extensions import db
 from archive.models import Segment, User
 from archive.recordings import listening_copies, storage
@@ -41,14 +42,19 @@ HERE = Path(__file__).resolve().parent
 DATABASE_FIXTURES = frozenset({"app_config", "databases", "template_db", "redis_prefix"})
 # A test that asks for one of these runs real worker processes or real model jobs.
 SLOW_FIXTURES = frozenset({"worker", "narrated_state"})
+# A database test costs a copied database and a new app (0.5 to 3 s each on the
+# loaded 2-core machine, measured), so it is slow for ``make test-fast``'s minute,
+# except in these modules: the policy table builds one database for its 700 cases
+# (26 s loaded), the endpoint list checks routes without data (1 s).
+QUICK_DATABASE_MODULES = frozenset({HERE / "test_policy_table.py", HERE / "web/test_endpoints.py"})
 
 
 def pytest_collection_modifyitems(config, items):
     """Mark the tiers (pyproject.toml) where the test's place or fixtures tell:
-    tests/browser and tests/e2e by folder; ``slow`` for a worker process or the
-    narrated archive (a real tiny.en job); ``postgres`` for anything that touches a
-    database. Modules mark by hand what this cannot see (gunicorn, subprocesses,
-    model jobs of their own, tests measured at over about 2 s)."""
+    tests/browser and tests/e2e by folder; ``slow`` for a worker process, the
+    narrated archive (a real tiny.en job) or a database of its own; ``postgres`` for
+    anything that touches a database. Modules mark by hand what this cannot see
+    (gunicorn, subprocesses, model jobs of their own, long computations)."""
     for item in items:
         folder = Path(str(item.path)).parent
         if folder == HERE / "browser":
@@ -56,10 +62,28 @@ def pytest_collection_modifyitems(config, items):
         elif folder == HERE / "e2e":
             item.add_marker(pytest.mark.e2e)
         names = set(getattr(item, "fixturenames", ()))
-        if names & SLOW_FIXTURES or item.get_closest_marker("narrated"):
-            item.add_marker(pytest.mark.slow)
-        if names & DATABASE_FIXTURES:
+        database = bool(names & DATABASE_FIXTURES)
+        if database:
             item.add_marker(pytest.mark.postgres)
+        if (
+            names & SLOW_FIXTURES
+            or item.get_closest_marker("narrated")
+            or (database and Path(str(item.path)) not in QUICK_DATABASE_MODULES)
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Argon2id at the lowest cost instead of the production one (0.1 to 0.5 s a hash
+    on the 2-core machine, and most tests make several accounts). The algorithm and
+    the code paths are the same; verifying reads the cost from the hash itself, so an
+    account made here signs in anywhere (a worker or gunicorn process included)."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap)
+        patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not a password"))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -177,7 +201,6 @@ def runner(app):
 @pytest.fixture
 def make_user(app):
     """Create a user of a role straight through the accounts service."""
-    from archive import accounts
 
     def make(role: str = "researcher", email: str | None = None, **kwargs) -> User:
         email = email or f"{role}{next(_emails)}@example.org"
@@ -195,8 +218,6 @@ def admin(make_user) -> User:
 def people(app, make_user) -> dict[str, User]:
     """One account of each role, ``ROLE@example.org``: found where the test's
     database already holds it (an archive a module built once), made otherwise."""
-    from archive import accounts
-
     return {
         role: accounts.find_user(f"{role}@example.org")
         or make_user(role, email=f"{role}@example.org")

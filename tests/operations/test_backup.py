@@ -27,6 +27,9 @@ from archive.transcripts import transcript_edits
 from tests.fixtures import FIXTURES
 from tests.helpers import archive_config
 
+# The module's archive is made by a real tiny.en job.
+pytestmark = pytest.mark.slow
+
 REAL_NAME = "Gulnara Bekova"
 # The name, an alias, and the forms tiny.en writes for it ("Galara Bicova").
 NAME_FORMS = [b"gulnara", b"bekova", b"galara", b"bicova", "гульнара".encode(), b"gulya"]

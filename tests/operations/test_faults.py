@@ -25,6 +25,9 @@ from archive.models import AuditEvent, Interview, Recording
 from tests.fixtures import FIXTURES
 from tests.helpers import REPO, Worker, archive_env, wait_for
 
+# Real gunicorn and worker processes, a Redis server stopped, a mounted disk.
+pytestmark = pytest.mark.slow
+
 JFK = FIXTURES / "jfk.flac"
 
 

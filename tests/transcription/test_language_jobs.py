@@ -34,6 +34,9 @@ from archive.transcription.engine import (
 from tests.fixtures import FIXTURES
 from tests.helpers import bearer
 
+# Real ``base`` jobs, about 20 s each.
+pytestmark = pytest.mark.slow
+
 KAZAKH_LETTERS = set("әғқңөұүһі")
 #: Where the Kazakh part of kazakh_russian.flac begins (the pause is 16.1-17.6 s).
 KAZAKH_FROM = 16.8

@@ -28,6 +28,9 @@ from archive.transcripts import transcript_edits as edits
 from tests.fixtures import FIXTURES
 from tests.helpers import bearer
 
+# Real ``base`` jobs: the module's archive is transcribed and translated.
+pytestmark = pytest.mark.slow
+
 FIXTURE = FIXTURES / "russian_translation.flac"
 ROLES = ("interviewer", "archivist", "custodian", "researcher")
 # Every form of the protected name a reader must not meet, in either script.

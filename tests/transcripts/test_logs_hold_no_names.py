@@ -12,11 +12,15 @@ import logging
 import wave
 
 import numpy as np
+import pytest
 
 from archive.recordings import audio
 from archive.transcription import pipeline
 from tests.helpers import bearer
 from tests.narrated import FIXTURE, forms_in
+
+# A real tiny.en job.
+pytestmark = pytest.mark.slow
 
 
 def _repeated_name_wav() -> bytes:
