@@ -7,8 +7,13 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-# `make test-pg`: the same suite on PostgreSQL and Redis (.ci/services starts
-# local ones on Debian). The URL's database is only used to create test databases.
+# The tests' tiers are pytest markers (pyproject.toml, set in tests/conftest.py):
+# `make test` runs everything on the embedded defaults (SQLite, SQLite queue);
+# `make test-fast` leaves out the slow, browser and e2e tiers (under a minute);
+# `make test-pg` runs again only what touches the database (`-m postgres`), on
+# PostgreSQL and Redis (.ci/services starts local ones on Debian): the rest does
+# not depend on the database and has run once already. The URL's database is only
+# used to create test databases.
 TEST_DATABASE_URL ?= postgresql+psycopg://archive_test:archive_test@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
@@ -20,7 +25,7 @@ CATALOGUES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 BABEL_KEYWORDS := -k lazy_gettext -k _l -k Nn_:1,2
 
-.PHONY: run serve test test-pg lint venv translations messages
+.PHONY: run serve test test-fast test-pg lint venv translations messages
 
 venv: $(STAMP) $(COMPILED)
 
@@ -63,9 +68,13 @@ serve: $(STAMP) $(COMPILED)
 test: $(STAMP) $(COMPILED)
 	env -u ARCHIVE_TEST_DATABASE_URL -u ARCHIVE_TEST_REDIS_URL $(BIN)/python -m pytest
 
+test-fast: $(STAMP) $(COMPILED)
+	env -u ARCHIVE_TEST_DATABASE_URL -u ARCHIVE_TEST_REDIS_URL $(BIN)/python -m pytest -q \
+		-m "not slow and not browser and not e2e"
+
 test-pg: $(STAMP) $(COMPILED)
 	ARCHIVE_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' ARCHIVE_TEST_REDIS_URL='$(TEST_REDIS_URL)' \
-		$(BIN)/python -m pytest
+		$(BIN)/python -m pytest -m postgres
 
 # Style, formatting, and who may import whom (the contracts in pyproject.toml).
 lint: $(STAMP)

@@ -5,58 +5,85 @@ test copies: a SQLite file by default, a PostgreSQL database when
 ``ARCHIVE_TEST_DATABASE_URL`` names a server (see ``tests/backends.py``, which
 also puts the queue on Redis when ``ARCHIVE_TEST_REDIS_URL`` is set). A real
 database (rather than a rolled-back transaction) lets services commit for real
-and lets worker processes and CLI commands see the same data.
+and lets worker processes and CLI commands see the same data. Plain functions and
+classes the tests import are in ``tests/helpers.py``; the narrated archive, which
+tests marked ``narrated`` start from, in ``tests/narrated.py``.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
+import shutil
 import threading
-import time
 from itertools import count
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
+from argon2 import PasswordHasher
 from werkzeug.serving import make_server
 
-from archive import create_app
+from archive import accounts, consent, create_app, interviews, recordings
 from archive.extensions import db
-from archive.models import Recording, User
-from tests.backends import make_databases, make_queues
+from archive.models import Segment, User
+from archive.recordings import listening_copies, storage
+from archive.search import indexing
+from tests.backends import make_databases
+from tests.helpers import PASSWORD, QUEUES, ArchiveClient, Worker, archive_config, tone_file
 
-REPO = Path(__file__).resolve().parents[1]
-PASSWORD = "correct horse battery"
+pytest_plugins = ["tests.narrated"]
+
 _emails = count(1)
-# Redis key prefixes when the queue is on Redis (None: SQLite queue files).
-QUEUES = make_queues()
+# The roles of ``people``: one account of each.
+ROLES = ("admin", "custodian", "archivist", "interviewer", "researcher")
+HERE = Path(__file__).resolve().parent
+# A test that asks for one of these touches a database (or the queue): ``make
+# test-pg`` runs it again on PostgreSQL and Redis. ``app_config`` is behind ``app``,
+# ``client``, ``make_user``...; ``databases`` and ``template_db`` behind the states a
+# module builds once.
+DATABASE_FIXTURES = frozenset({"app_config", "databases", "template_db", "redis_prefix"})
+# A test that asks for one of these runs real worker processes or real model jobs.
+SLOW_FIXTURES = frozenset({"worker", "narrated_state"})
+# A database test costs a copied database and a new app (0.5 to 3 s each on the
+# loaded 2-core machine, measured), so it is slow for ``make test-fast``'s minute,
+# except in these modules: the policy table builds one database for its 700 cases
+# (26 s loaded), the endpoint list checks routes without data (1 s).
+QUICK_DATABASE_MODULES = frozenset({HERE / "test_policy_table.py", HERE / "web/test_endpoints.py"})
 
 
-def _config(base: Path, database_url: str, redis_prefix: str | None = None) -> dict:
-    config = {
-        "TESTING": True,
-        "INSTANCE_DIR": base / "instance",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "RECORDINGS_DIR": base / "recordings",
-        "TRANSCRIPTS_DIR": base / "transcripts",
-        "SECRET_KEY": "test-secret-key",
-        "IDENTITY_KEY": "bRqzIAF1NFXF7e-m6b0U9QpV0SeuZ4vvh0FjpOl4lPw=",
-        "AUDIT_KEY": "test-audit-key",
-        "RATELIMIT_STORAGE_URI": "memory://",
-    }
-    if redis_prefix is not None:
-        redis_url = QUEUES.url
-        config.update(
-            REDIS_URL=redis_url,
-            REDIS_PREFIX=redis_prefix,
-            RATELIMIT_STORAGE_URI=redis_url,
-            RATELIMIT_STORAGE_OPTIONS={"key_prefix": f"{redis_prefix}:limits"},
-        )
-    return config
+def pytest_collection_modifyitems(config, items):
+    """Mark the tiers (pyproject.toml) where the test's place or fixtures tell:
+    tests/browser and tests/e2e by folder; ``slow`` for a worker process, the
+    narrated archive (a real tiny.en job) or a database of its own; ``postgres`` for
+    anything that touches a database. Modules mark by hand what this cannot see
+    (gunicorn, subprocesses, model jobs of their own, long computations)."""
+    for item in items:
+        folder = Path(str(item.path)).parent
+        if folder == HERE / "browser":
+            item.add_marker(pytest.mark.browser)
+        elif folder == HERE / "e2e":
+            item.add_marker(pytest.mark.e2e)
+        names = set(getattr(item, "fixturenames", ()))
+        database = bool(names & DATABASE_FIXTURES)
+        if database:
+            item.add_marker(pytest.mark.postgres)
+        if (
+            names & SLOW_FIXTURES
+            or item.get_closest_marker("narrated")
+            or (database and Path(str(item.path)) not in QUICK_DATABASE_MODULES)
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Argon2id at the lowest cost instead of the production one (0.1 to 0.5 s a hash
+    on the 2-core machine, and most tests make several accounts). The algorithm and
+    the code paths are the same; verifying reads the cost from the hash itself, so an
+    account made here signs in anywhere (a worker or gunicorn process included)."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap)
+        patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not a password"))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +101,7 @@ def template_db(databases, tmp_path_factory) -> str:
 
     base = tmp_path_factory.mktemp("template")
     url = databases.new(None, base)
-    app = create_app(_config(base, url))
+    app = create_app(archive_config(base, url))
     with app.app_context():
         upgrade()
         db.session.remove()
@@ -84,9 +111,12 @@ def template_db(databases, tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def source_database(template_db) -> str:
-    """The database each test starts from a copy of; a module may override it
-    with a state it built once (see ``tests/test_redaction.py``)."""
+def source_database(request, template_db) -> str:
+    """The database each test starts from a copy of: the migrated template, or the
+    narrated archive for a test marked ``narrated``. A module may override it with
+    a state it built once (see ``tests/operations/test_backup.py``)."""
+    if request.node.get_closest_marker("narrated"):
+        return request.getfixturevalue("narrated_state")[1]
     return template_db
 
 
@@ -107,10 +137,16 @@ def model_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def app_config(tmp_path, databases, source_database, model_cache, redis_prefix):
+def app_config(request, tmp_path, databases, source_database, model_cache, redis_prefix):
     url = databases.new(source_database, tmp_path)
-    config = _config(tmp_path, url, redis_prefix)
+    config = archive_config(tmp_path, url, redis_prefix)
     config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
+    if request.node.get_closest_marker("narrated"):
+        # ... and the narrated archive's files with its database.
+        base = request.getfixturevalue("narrated_state")[0]
+        for folder in ("recordings", "transcripts"):
+            if (base / folder).exists():
+                shutil.copytree(base / folder, config[f"{folder.upper()}_DIR"], dirs_exist_ok=True)
     yield config
     databases.drop(url)
 
@@ -128,47 +164,6 @@ def stored_bytes(databases, app_config):
         return databases.stored_bytes(app_config["SQLALCHEMY_DATABASE_URI"])
 
     return read
-
-
-class ArchiveClient(FlaskClient):
-    """A test client that can sign in as a user and fetch CSRF tokens like a browser."""
-
-    def open(self, *args, **kwargs):
-        # Each request gets its own app context, as in production, so ``g`` and the
-        # database session do not carry over from the test's own context.
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-    def login_as(self, user: User) -> ArchiveClient:
-        from archive import accounts
-
-        accounts.start_session(user)
-        with self.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-        return self
-
-    def csrf_token(self, path: str = "/login") -> str:
-        page = self.get(path).get_data(as_text=True)
-        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-            r'name="csrf_token" value="([^"]+)"', page
-        )
-        assert match, f"no CSRF token on {path}"
-        return match.group(1)
-
-    def post_upload_form(self, path: str, data: dict, token_from: str, **kwargs):
-        """Submit a page's file form as a browser does: to the form's own address,
-        which carries the CSRF token so it is checked before the files are read."""
-        import html
-
-        page = self.get(token_from).get_data(as_text=True)
-        match = re.search(r'action="(' + re.escape(path) + r'\?csrf_token=[^"]+)"', page)
-        assert match, f"no upload form posting to {path} on {token_from}"
-        return self.post_form(html.unescape(match.group(1)), data, token_from=token_from, **kwargs)
-
-    def post_form(self, path: str, data: dict, token_from: str | None = None, **kwargs):
-        data = {"csrf_token": self.csrf_token(token_from or path), **data}
-        return self.post(path, data=data, **kwargs)
 
 
 @pytest.fixture
@@ -206,7 +201,6 @@ def runner(app):
 @pytest.fixture
 def make_user(app):
     """Create a user of a role straight through the accounts service."""
-    from archive import accounts
 
     def make(role: str = "researcher", email: str | None = None, **kwargs) -> User:
         email = email or f"{role}{next(_emails)}@example.org"
@@ -220,69 +214,42 @@ def admin(make_user) -> User:
     return make_user("admin")
 
 
-def archive_env(config: dict, **more: str) -> dict[str, str]:
-    """The environment of a process (a worker, gunicorn) that shares the test's
-    archive: its database, files, keys and, when the test has one, its Redis queue."""
-    env = {
-        **os.environ,
-        "ARCHIVE_INSTANCE_DIR": str(config["INSTANCE_DIR"]),
-        "ARCHIVE_DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-        "ARCHIVE_RECORDINGS_DIR": str(config["RECORDINGS_DIR"]),
-        "ARCHIVE_TRANSCRIPTS_DIR": str(config["TRANSCRIPTS_DIR"]),
-        "ARCHIVE_SECRET_KEY": config["SECRET_KEY"],
-        "ARCHIVE_IDENTITY_KEY": config["IDENTITY_KEY"],
-        "ARCHIVE_AUDIT_KEY": config["AUDIT_KEY"],
-        **more,
+@pytest.fixture
+def people(app, make_user) -> dict[str, User]:
+    """One account of each role, ``ROLE@example.org``: found where the test's
+    database already holds it (an archive a module built once), made otherwise."""
+    return {
+        role: accounts.find_user(f"{role}@example.org")
+        or make_user(role, email=f"{role}@example.org")
+        for role in ROLES
     }
-    env.pop("ARCHIVE_REDIS_URL", None)
-    if config.get("REDIS_URL"):
-        env["ARCHIVE_REDIS_URL"] = config["REDIS_URL"]
-        env["ARCHIVE_REDIS_PREFIX"] = config["REDIS_PREFIX"]
-    return env
 
 
-class Worker:
-    """Starts, stops and kills worker processes sharing the test's database and queue."""
-
-    def __init__(self, config: dict, log_dir: Path) -> None:
-        self.env = archive_env(
-            config,
-            ARCHIVE_WHISPER_MODEL="tiny.en",
-            ARCHIVE_MODEL_CACHE_DIR=str(config["MODEL_CACHE_DIR"]),
-            ARCHIVE_WORKER_THREADS="2",
-            OPENBLAS_NUM_THREADS="1",
+@pytest.fixture
+def interview(app, people, tmp_path):
+    """An on-request interview with a transcript and listening copies."""
+    item = interviews.create_interview(people["interviewer"], {"title": "Almaty witness"})
+    with storage.copy_to_incoming(tone_file(tmp_path / "tone.wav")) as temp:
+        recording = recordings.add_recording(None, item, temp, "tone.wav")
+    db.session.add(
+        Segment(
+            recording_id=recording.id,
+            start=0.1,
+            end=1.2,
+            text="The square was full of people.",
+            words=[{"start": 0.1, "end": 1.2, "word": " The", "probability": 1}],
         )
-        self.log_dir = log_dir
-        self.processes: list[subprocess.Popen] = []
+    )
+    recording.status = "done"
+    db.session.commit()
+    indexing.reindex(db.session, item)
+    db.session.commit()
 
-    def start(self) -> subprocess.Popen:
-        log = open(self.log_dir / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-            cwd=REPO,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.processes.append(process)
-        return process
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
-
-    def kill(self, process: subprocess.Popen) -> None:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    consent.record_agreement(
+        people["interviewer"], item, {"access_level": "on_request", "audio": "redacted"}
+    )
+    listening_copies.build(recording.id)
+    return item
 
 
 @pytest.fixture
@@ -292,15 +259,3 @@ def worker(app_config, tmp_path):
     control = Worker(app_config, logs)
     yield control
     control.stop_all()
-
-
-def wait_for(recording_id: int, statuses: set[str], timeout: float, worker: Worker) -> Recording:
-    """Poll the database until the recording reaches one of ``statuses``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        recording = db.session.get(Recording, recording_id)
-        if recording.status in statuses:
-            return recording
-        time.sleep(0.25)
-    pytest.fail(f"recording {recording_id} stayed {recording.status}\n{worker.logs()[-4000:]}")

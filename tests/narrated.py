@@ -1,52 +1,36 @@
-"""A narrated archive for the tests of names and of the editor, built once per module.
+"""A narrated archive for the tests of names and of the editor, built once per run.
 
 The recording says "My name is Gulnara Bekova ... Everyone knew Gulnara Bekova", and
-tiny.en hears "Galara Bicova": the misspellings are real, not made up here. A test
-module takes it with ``from tests.narrated import *`` (its fixtures and helpers).
+tiny.en hears "Galara Bicova": the misspellings are real, not made up here. A
+pytest plugin (``pytest_plugins`` in tests/conftest.py): a test module marked
+``pytestmark = pytest.mark.narrated`` starts each test from a copy of it (database
+and files, see ``source_database`` and ``app_config`` there) and imports the plain
+helpers (``forms_in``, ``FIXTURE``) from here.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
 
-from archive import search
-from archive.accounts import tokens
+from archive import accounts, create_app, search
 from archive.extensions import db
 from archive.models import Interview
 from archive.recordings import listening_copies
 from archive.transcription import pipeline
-
-__all__ = [
-    "FIXTURE",
-    "NAME_FORMS",
-    "ROLES",
-    "_bearer",
-    "_forms_in",
-    "_open",
-    "app_config",
-    "narrated",
-    "narrated_state",
-    "people",
-    "source_database",
-]
+from tests.helpers import QUEUES, ArchiveClient, archive_config, bearer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "named_narrator.flac"
 NAME_FORMS = ["gulnara", "bekova", "galara", "bicova", "гульнара", "gulya"]
 
 
-def _forms_in(text: str) -> list[str]:
+def forms_in(text: str) -> list[str]:
+    """The forms of the narrator's name found in ``text`` (none may reach a reader)."""
     lowered = text.casefold()
     return [form for form in NAME_FORMS if form in lowered]
-
-
-def _bearer(user) -> dict:
-    _row, plaintext = tokens.issue_token(user, user)
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 ROLES = ("interviewer", "archivist", "custodian", "researcher")
@@ -61,17 +45,15 @@ class _Collect(logging.Handler):
         self.lines.append(self.format(record))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def narrated_state(tmp_path_factory, databases, template_db, model_cache):
-    """Built once for the module, as a person would: transcribed with the real model,
-    then named (the names arrive after the words). Each test gets a copy."""
-    from archive import create_app
-    from tests.conftest import QUEUES, ArchiveClient, _config
-
+    """Built once, as a person would: transcribed with the real model, then named
+    (the names arrive after the words). Each test gets a copy, so one build serves
+    every module (it was one per module: a real tiny.en job each time)."""
     base = tmp_path_factory.mktemp("narrated")
     database = databases.new(template_db, base)
     prefix = QUEUES.new() if QUEUES else None
-    config = _config(base, database, prefix)
+    config = archive_config(base, database, prefix)
     config.update(WHISPER_MODEL="tiny.en", MODEL_CACHE_DIR=model_cache, WORKER_THREADS=2)
     app = create_app(config)
     app.test_client_class = ArchiveClient
@@ -94,13 +76,11 @@ def narrated_state(tmp_path_factory, databases, template_db, model_cache):
 
 
 def _narrate(client) -> dict:
-    from archive import accounts
-
     users = {
         role: accounts.create_user(None, f"{role}@example.org", role, "long enough password")
         for role in ROLES
     }
-    interviewer = _bearer(users["interviewer"])
+    interviewer = bearer(users["interviewer"])
     interview_id = client.post(
         "/api/v1/interviews",
         json={"title": "Witness", "expected_speakers": 1},
@@ -138,29 +118,6 @@ def _narrate(client) -> dict:
     _open(interview)
     assert listening_copies.build(recording_id)
     return {"interview": interview_id, "recording": recording_id, "speaker": speaker_id}
-
-
-@pytest.fixture
-def source_database(narrated_state) -> str:
-    """This module's tests start from a copy of the narrated archive."""
-    return narrated_state[1]
-
-
-@pytest.fixture
-def app_config(app_config, narrated_state):
-    """... and of its files."""
-    base = narrated_state[0]
-    for folder in ("recordings", "transcripts"):
-        if (base / folder).exists():
-            shutil.copytree(base / folder, app_config[f"{folder.upper()}_DIR"], dirs_exist_ok=True)
-    return app_config
-
-
-@pytest.fixture
-def people(app):
-    from archive import accounts
-
-    return {role: accounts.find_user(f"{role}@example.org") for role in ROLES}
 
 
 @pytest.fixture

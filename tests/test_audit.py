@@ -177,10 +177,10 @@ def test_migration_rekeys_an_existing_unkeyed_chain(databases, tmp_path):
     from flask_migrate import upgrade
 
     from archive import create_app
-    from tests.conftest import _config
+    from tests.helpers import archive_config
 
     url = databases.new(None, tmp_path)
-    config = _config(tmp_path, url)
+    config = archive_config(tmp_path, url)
     try:
         app = create_app(config)
         with app.app_context():

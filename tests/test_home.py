@@ -75,14 +75,6 @@ def _count_link(page: str, label: str) -> tuple[int, str]:
     return int(match.group(2)), match.group(1).replace("&amp;", "&")
 
 
-@pytest.fixture
-def people(make_user):
-    return {
-        role: make_user(role)
-        for role in ("admin", "custodian", "archivist", "interviewer", "researcher")
-    }
-
-
 def test_interviewer_sees_own_interviews_with_status_and_what_is_missing(client, people, make_user):
     me = people["interviewer"]
     signed = _interview(me, f"Testimony of {NAME}")

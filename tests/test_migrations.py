@@ -38,11 +38,11 @@ def test_unique_numbers_migration_renumbers_duplicates_and_keeps_every_row(datab
 
     from archive import create_app
     from archive.models import Interview, Recording, Revision, Segment, Speaker
-    from tests.conftest import _config
+    from tests.helpers import archive_config
 
     url = databases.new(None, tmp_path)
     try:
-        app = create_app(_config(tmp_path, url))
+        app = create_app(archive_config(tmp_path, url))
         with app.app_context():
             upgrade(revision="0006")  # before 0007 made the numbers unique
             # Rows are written with the columns this schema version has (the models
@@ -106,11 +106,11 @@ def test_languages_migration_keeps_the_single_language_as_a_list_of_one(database
 
     from archive import create_app
     from archive.models import Interview, Recording, Segment
-    from tests.conftest import _config
+    from tests.helpers import archive_config
 
     url = databases.new(None, tmp_path)
     try:
-        app = create_app(_config(tmp_path, url))
+        app = create_app(archive_config(tmp_path, url))
         with app.app_context():
             upgrade(revision="0014")
             ids = []

@@ -15,7 +15,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from archive import jobs, queue, search
 from archive.config import load_config
 from archive.extensions import limiter
-from tests.conftest import QUEUES
+from tests.helpers import QUEUES
 
 needs_redis = pytest.mark.skipif(
     QUEUES is None, reason="runs with a Redis server: set ARCHIVE_TEST_REDIS_URL"

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from archive.extensions import db
 from archive.models import Interview, Recording, Speaker
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 BUTTON = "Load a sample interview"
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import PASSWORD
+
 
 def _find_chromium() -> str | None:
     named = os.environ.get("ARCHIVE_CHROMIUM")
@@ -84,7 +86,6 @@ def page(browser):
 @pytest.fixture
 def sign_in(page, live_server):
     """Sign in through the real form, as a person would."""
-    from tests.conftest import PASSWORD
 
     def do(user) -> None:
         page.goto(f"{live_server}/login")

@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from archive.extensions import db
 from archive.models import IndexPoint, Segment
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 PASSWORD = "long enough password"
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from archive import interviews
 from archive.extensions import db
 from archive.models import Revision, Segment
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _forms_in
+from tests.narrated import forms_in
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 SECOND = "The soul just wrote Svetlana on the list. Everyone you Svetlana in our street."
 
@@ -64,7 +66,7 @@ def _saved(page):
 
 def test_clicking_a_word_plays_from_it_and_follows_the_words(editor):
     page = editor()
-    assert _forms_in(page.content()) == []
+    assert forms_in(page.content()) == []
     page.locator(".seg").nth(0).locator(".w", has_text="mother").click()
     page.wait_for_function("!document.getElementById('player').paused")
     start = page.evaluate("document.getElementById('player').currentTime")
@@ -173,7 +175,7 @@ def test_history_shows_the_change_and_restores_an_earlier_version(editor):
     expect(history).to_have_count(2)
     expect(history.nth(0).locator("ins")).to_have_text("soldier")
     expect(history.nth(0).locator("del")).to_have_text("soul")
-    assert _forms_in(page.locator("#history").inner_text()) == []
+    assert forms_in(page.locator("#history").inner_text()) == []
     history.nth(1).get_by_role("button", name="Restore version 1").click()
     expect(page.locator(".seg-text").nth(1)).to_have_text(SECOND)
     expect(history).to_have_count(3)
@@ -289,7 +291,7 @@ def test_the_machine_translation_shows_read_only_with_names_hidden(editor):
     expect(shown).to_have_count(1)
     expect(shown).to_contain_text("Machine translation:")
     expect(shown).to_contain_text("The soldiers wrote Svetlana on the list.")
-    assert _forms_in(shown.inner_text()) == []
+    assert forms_in(shown.inner_text()) == []
     assert shown.get_attribute("contenteditable") is None
     # Correcting the original leaves the translation stale: it is not shown.
     word = page.locator(".seg").nth(1).locator(".w", has_text="soul")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archive import consent, interviews
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 PHONE = {"width": 375, "height": 740}
 

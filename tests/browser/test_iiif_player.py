@@ -8,8 +8,11 @@ import pytest
 from playwright.sync_api import expect
 
 from archive.extensions import db
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
-from tests.narrated import _bearer, _forms_in
+from tests.helpers import bearer
+from tests.narrated import forms_in
+
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
 
 
 @pytest.fixture
@@ -19,7 +22,7 @@ def player(client, page, live_server, people, narrated):
         response = client.post(
             f"/api/v1/interviews/{interview.id}/index-points",
             json={"time": at, "title": title},
-            headers=_bearer(people["archivist"]),
+            headers=bearer(people["archivist"]),
         )
         assert response.status_code == 201
 
@@ -39,7 +42,7 @@ def test_a_visitor_plays_the_canvas_and_jumps_to_a_range(player):
     expect(ranges).to_have_count(2)
     expect(ranges.nth(0)).to_have_text("0:00 Svetlana gives her name")
     expect(ranges.nth(1)).to_have_text("0:04 The list")
-    assert _forms_in(page.content()) == []
+    assert forms_in(page.content()) == []
     # The transcript from the manifest's supplementing annotation is the audio's captions.
     page.evaluate("document.querySelector('#iiif-canvases audio').textTracks[0].mode = 'showing'")
     page.wait_for_function(
@@ -49,7 +52,7 @@ def test_a_visitor_plays_the_canvas_and_jumps_to_a_range(player):
         "Array.from(document.querySelector('#iiif-canvases audio').textTracks[0].cues)"
         ".map(c => c.text).join(' ')"
     )
-    assert "Svetlana" in cues and _forms_in(cues) == []
+    assert "Svetlana" in cues and forms_in(cues) == []
     ranges.nth(1).click()
     page.wait_for_function("() => !document.querySelector('#iiif-canvases audio').paused")
     at = page.evaluate("document.querySelector('#iiif-canvases audio').currentTime")

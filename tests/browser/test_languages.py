@@ -10,7 +10,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.narrated import *  # noqa: F403  (the narrated archive's fixtures)
+# Each test starts from a copy of the narrated archive (tests/narrated.py).
+pytestmark = pytest.mark.narrated
+
 
 PAGES = {
     "ru": {

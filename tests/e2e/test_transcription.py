@@ -19,8 +19,8 @@ from archive.extensions import db
 from archive.models import AuditEvent, Recording, Revision, Segment
 from archive.recordings import audio
 from archive.transcription import pipeline
-from tests.conftest import wait_for
 from tests.fixtures import FIXTURES
+from tests.helpers import wait_for
 
 JFK_TEXT = (
     "And so my fellow Americans, ask not what your country can do for you, "

@@ -26,6 +26,9 @@ from archive.transcription.engine import load_model, transcribe
 from archive.transcription.voice_encoder import VoiceEncoder
 from tests.fixtures import FIXTURES
 
+# Voices through the encoder: a minute on the loaded machine.
+pytestmark = pytest.mark.slow
+
 SR = 16_000
 
 # jfk.flac's words as tiny.en times them (engine.transcribe, beam 5, VAD on):

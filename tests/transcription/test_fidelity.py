@@ -26,6 +26,9 @@ from archive.transcription.guards import (
 )
 from tests.fixtures import FIXTURES
 
+# Real tiny.en and ``base`` jobs.
+pytestmark = pytest.mark.slow
+
 RUSSIAN_NAMES = ["Гульнара Бекова", "Тимур Ахметов"]
 RUSSIAN_PSEUDONYMS = ["Светлана", "Айгуль"]
 #: Seconds of each turn of two_synthetic_voices.flac: interviewer, narrator, ...

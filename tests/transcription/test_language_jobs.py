@@ -28,7 +28,10 @@ from archive.transcription import pipeline
 from archive.transcription.decoding_settings import SEGMENT_COMPRESSION_RATIO
 from archive.transcription.guards import compression_ratio, is_phrase_loop, normalise_text
 from tests.fixtures import FIXTURES
-from tests.narrated import _bearer
+from tests.helpers import bearer
+
+# Real ``base`` jobs, about 20 s each.
+pytestmark = pytest.mark.slow
 
 KAZAKH_LETTERS = set("әғқңөұүһі")
 #: Where the Kazakh part of kazakh_russian.flac begins (the pause is 16.1-17.6 s).
@@ -42,7 +45,7 @@ def app_config(app_config):
 
 
 def _transcribe(client, interviewer, fixture: str, **fields) -> tuple[int, int]:
-    headers = _bearer(interviewer)
+    headers = bearer(interviewer)
     created = client.post(
         "/api/v1/interviews",
         json={"title": "Witness", "expected_speakers": 1, **fields},
@@ -98,7 +101,7 @@ def test_a_russian_recording_without_a_language_reaches_readers_without_a_loop(c
     # Anything still doubted after decoding again is kept for an archivist only.
     doubted = [s for s in segments if s.suspect is not None]
     _open(interview_id)
-    for headers in (None, _bearer(make_user("researcher"))):
+    for headers in (None, bearer(make_user("researcher"))):
         transcript = client.get(f"/api/v1/interviews/{interview_id}/transcript", headers=headers)
         assert transcript.status_code == 200
         shown = " ".join(s["text"] for s in transcript.json["segments"])
@@ -106,7 +109,7 @@ def test_a_russian_recording_without_a_language_reaches_readers_without_a_loop(c
         for segment in doubted:
             assert segment.text not in shown
     # base is not sure which language this is: staff are told, with the number.
-    page = client.get(f"/interviews/{interview_id}", headers=_bearer(archivist))
+    page = client.get(f"/interviews/{interview_id}", headers=bearer(archivist))
     html = page.get_data(as_text=True)
     if recording.language_probability < 0.7:
         assert "a guess the model was not sure of" in html
@@ -135,7 +138,7 @@ def test_a_kazakh_russian_interview_keeps_each_part_in_its_language(client, make
     assert recording.language == "ru"  # most of the speech
     assert recording.language_probability > 0.7  # sure among the two listed
     _open(interview_id)
-    reader = _bearer(make_user("researcher"))
+    reader = bearer(make_user("researcher"))
     html = client.get(f"/interviews/{interview_id}", headers=reader).get_data(as_text=True)
     # The transcript's own list (the header's language picker has lang="kk" too).
     transcript = html.split('id="transcript"', 1)[1].split("</ol>", 1)[0]

@@ -24,6 +24,9 @@ from archive.transcription.models import (
 )
 from tests.fixtures import FIXTURES
 
+# Real tiny.en transcriptions and worker processes joining a model.
+pytestmark = pytest.mark.slow
+
 JFK = FIXTURES / "jfk.flac"
 
 

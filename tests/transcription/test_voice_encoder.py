@@ -28,6 +28,9 @@ from archive.transcription.voice_encoder import (
     normalize_volume,
 )
 
+# Whole utterances through the encoder: 78 s on the loaded machine.
+pytestmark = pytest.mark.slow
+
 REFERENCE = Path(__file__).resolve().parent.parent / "fixtures" / "voice_encoder_reference.npz"
 UTTERANCES = ["stereo_left", "stereo_right", "jfk", "jfk_quiet"]
 
