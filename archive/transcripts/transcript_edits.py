@@ -24,6 +24,7 @@ from archive.models import Recording, Redaction, Revision, Segment, Speaker, Use
 from archive.recordings import listening_copies
 from archive.search import indexing
 from archive.transcription import translation_track
+from archive.transcripts import positions
 from archive.transcripts import redaction as hiding
 from archive.transcripts.redaction import (
     DEFAULT_REPLACEMENT,
@@ -312,8 +313,8 @@ def _add_rendered_redaction(actor, segment, start, end, reason, replacement) -> 
     return _add_redaction(
         actor,
         segment,
-        hiding.source_offset(hidden, start),
-        hiding.source_offset(hidden, end, is_end=True),
+        positions.source_offset(hidden, start),
+        positions.source_offset(hidden, end, is_end=True),
         reason,
         replacement,
     )
@@ -396,7 +397,10 @@ def _redact_phrase(
     if not starts:
         raise ValidationError(N_("Those words are not in this segment's text."))
     spans = [
-        (hiding.source_offset(hidden, at), hiding.source_offset(hidden, at + len(needle), True))
+        (
+            positions.source_offset(hidden, at),
+            positions.source_offset(hidden, at + len(needle), True),
+        )
         for at in starts
     ]
     made = [_new_redaction(actor, segment, a, b, reason, replacement) for a, b in spans]

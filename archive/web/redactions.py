@@ -9,7 +9,7 @@ from flask_login import current_user
 from archive import interviews, policy
 from archive.lookup import get_or_404
 from archive.models import Redaction, Segment
-from archive.transcripts import redaction, rendering
+from archive.transcripts import rendering, suggestions
 from archive.transcripts import transcript_edits as edits
 from archive.web.errors import on_error
 from archive.web.forms import EmptyForm
@@ -20,12 +20,12 @@ bp = Blueprint("redactions", __name__)
 @bp.get("/interviews/<int:interview_id>/redactions")
 def index(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
-    marked = redaction.marked_spans(interview)
+    marked = suggestions.marked_spans(interview)
     return render_template(
         "redactions/index.html",
         interview=interview,
         marked=marked,
-        suggestions=redaction.suggestions(interview, user=current_user),
+        suggestions=suggestions.suggestions(interview, user=current_user),
         segments={s.id: s for s in rendering.render(current_user, interview)},
         form=EmptyForm(),
     )
