@@ -19,7 +19,15 @@ from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
 from archive.models import Interview, Segment, User
-from archive.transcripts import positions, redaction, rendering, review_queue
+from archive.transcripts import (
+    positions,
+    redaction,
+    redaction_edits,
+    rendering,
+    review_queue,
+    revisions,
+    segment_splits,
+)
 from archive.transcripts import transcript_edits as edits
 from archive.transcripts.schemas import Selection, SplitAt
 
@@ -82,7 +90,7 @@ def workflow_data(interview: Interview) -> dict[str, Any]:
     at = interview.status_changed_at
     return {
         "status": interview.workflow_status,
-        "steps": list(edits.WORKFLOW_STEPS),
+        "steps": list(revisions.WORKFLOW_STEPS),
         "by": by.name if by else None,
         "at": at.isoformat() + "Z" if at else None,
     }
@@ -173,7 +181,7 @@ def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     except BaseException:
         db.session.rollback()
         raise
-    return edits.split_segment(user, segment, position, claimed=True)
+    return segment_splits.split_segment(user, segment, position, claimed=True)
 
 
 def redact(user: User, segment: Segment, data: dict[str, Any]):
@@ -181,7 +189,7 @@ def redact(user: User, segment: Segment, data: dict[str, Any]):
     selection = Selection.parse(data)
     start, end = selection.start, selection.end
     edits.check_version(segment, data.get("version"))
-    return edits.add_redaction(
+    return redaction_edits.add_redaction(
         user, segment, start, end, data.get("reason"), data.get("replacement")
     )
 
