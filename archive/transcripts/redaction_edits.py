@@ -17,6 +17,7 @@ from archive.search import indexing
 from archive.transcripts import positions
 from archive.transcripts import redaction as hiding
 from archive.transcripts.redaction import DEFAULT_REPLACEMENT
+from archive.transcripts.schemas import RedactionNote
 from archive.transcripts.transcript_edits import check_version, rebuild_later
 
 
@@ -92,18 +93,13 @@ def _new_redaction(
     actor: User, segment: Segment, start: int, end: int, reason: Any, replacement: Any
 ) -> Redaction:
     """One redaction row and its audit event; the caller reindexes once."""
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason:
-        raise ValidationError(N_("Give a reason for the redaction; it is kept with it."))
-    replacement = replacement.strip() if isinstance(replacement, str) else ""
-    if len(replacement) > 120:
-        raise ValidationError(N_("The replacement must be at most 120 characters."))
+    note = RedactionNote.parse({"reason": reason, "replacement": replacement})
     redaction = Redaction(
         segment_id=segment.id,
         start_char=start,
         end_char=end,
-        replacement=replacement or DEFAULT_REPLACEMENT,
-        reason=reason[:2000],
+        replacement=note.replacement or DEFAULT_REPLACEMENT,
+        reason=note.reason,
         created_by_id=actor.id,
     )
     db.session.add(redaction)

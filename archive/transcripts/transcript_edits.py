@@ -20,18 +20,17 @@ from typing import Any
 from sqlalchemy import select, update
 
 from archive import audit, policy, unit_of_work
-from archive.errors import N_, ConflictError, ValidationError
+from archive.errors import N_, ConflictError
 from archive.extensions import db
 from archive.interviews.sequences import lock
-from archive.models import Recording, Redaction, Revision, Segment, Speaker, User
+from archive.models import Recording, Redaction, Revision, Segment, User
 from archive.recordings import listening_copies
 from archive.search import indexing
 from archive.transcripts import redaction as hiding
 from archive.transcripts.redaction import Redactor, segment_audio_spans
+from archive.transcripts.schemas import Claim, SegmentChanges
 
 log = logging.getLogger(__name__)
-
-MAX_TEXT = 20_000
 
 
 def rebuild_later(recording: Recording) -> None:
@@ -49,12 +48,11 @@ def claim(segment: Segment, version: Any = None) -> None:
     with nothing written. The winner holds the row until it commits and works on the
     segment as it is now (reloaded), so every revision number is given once.
     """
+    version = Claim.parse({"version": version}).version
     if version is None:
         lock(Segment, segment.id)
         db.session.refresh(segment)
         version = segment.version
-    elif not isinstance(version, int) or isinstance(version, bool):
-        raise ValidationError(N_("version must be the whole number the segment was shown with."))
     won = db.session.execute(
         update(Segment)
         .where(Segment.id == segment.id, Segment.version == version)
@@ -97,21 +95,9 @@ def edit_segment(
 
 
 def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> Segment:
-    allowed = {"text", "speaker_id", "start", "end"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError(
-            N_("Unknown field(s): %(fields)s."), fields=", ".join(sorted(unknown))
-        )
-    if not changes:
-        raise ValidationError(N_("Nothing to change: send text, speaker_id, start or end."))
-    text = changes.get("text", segment.text)
-    if not isinstance(text, str) or len(text) > MAX_TEXT:
-        raise ValidationError(
-            N_("text must be text of at most %(max_text)s characters."), max_text=MAX_TEXT
-        )
-    start, end = _times(segment, changes)
-    speaker_id = _speaker_id(segment, changes)
+    edit = SegmentChanges.parse(changes, segment=segment)
+    text, speaker_id = edit.text, edit.speaker_id
+    start, end = edit.times()
     if (text, speaker_id, start, end) == (
         segment.text,
         segment.speaker_id,
@@ -175,36 +161,6 @@ def confirm_segment(actor: User, segment: Segment, version: Any = None) -> Segme
         db.session.rollback()
         raise
     return segment
-
-
-def _times(segment: Segment, changes: dict) -> tuple[float, float]:
-    try:
-        start = float(changes.get("start", segment.start))
-        end = float(changes.get("end", segment.end))
-    except (TypeError, ValueError):
-        raise ValidationError(N_("start and end must be numbers of seconds.")) from None
-    duration = segment.recording.duration or end
-    if not 0 <= start < end <= duration + 0.5:
-        raise ValidationError(
-            N_("start and end must satisfy 0 <= start < end <= %(duration)s (the recording)."),
-            duration=duration,
-        )
-    return round(start, 3), round(end, 3)
-
-
-def _speaker_id(segment: Segment, changes: dict) -> int | None:
-    if "speaker_id" not in changes:
-        return segment.speaker_id
-    wanted = changes["speaker_id"]
-    valid = isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted < 2**31
-    speaker = db.session.get(Speaker, wanted) if valid else None
-    if (
-        speaker is None
-        or speaker.interview_id != segment.recording.interview_id
-        or speaker.merged_into_id
-    ):
-        raise ValidationError(N_("speaker_id must be a speaker of this interview."))
-    return speaker.id
 
 
 def _follow_text(segment: Segment, old: str, new: str) -> None:

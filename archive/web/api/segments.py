@@ -9,6 +9,7 @@ from archive.lookup import get_or_404
 from archive.models import Redaction, Segment
 from archive.transcripts import editor, redaction, redaction_edits, revisions, segment_splits
 from archive.transcripts import transcript_edits as edits
+from archive.transcripts.schemas import RedactionRequest
 from archive.web.api.base import bp, json_body
 
 
@@ -65,7 +66,7 @@ def confirm_segment(segment_id: int):
 def add_redaction(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
     data = json_body()
-    if data.get("rendered") is True:
+    if RedactionRequest.parse(data).rendered:
         row = editor.redact(current_user, segment, data)
         return {"id": row.id, "replacement": row.replacement, "segment": _view(segment)}, 201
     row = redaction_edits.add_redaction(
