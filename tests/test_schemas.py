@@ -20,6 +20,7 @@ from archive.transcripts.schemas import (
     RedactionNote,
     RedactionRequest,
     SegmentChanges,
+    SegmentEdit,
     Selection,
     SplitAt,
 )
@@ -196,3 +197,16 @@ def test_a_redaction_needs_a_reason_and_a_short_replacement():
 def test_only_a_true_rendered_flag_means_the_editor_s_positions(rendered, expected):
     assert RedactionRequest.parse({"rendered": rendered}).rendered is expected
     assert RedactionRequest.parse({}).rendered is False
+
+
+def test_an_editor_save_needs_something_to_change_before_its_version():
+    nothing = "Nothing to change: send text, speaker_id, start or end."
+    assert _refusal(SegmentEdit, {"version": "x"}).message == nothing
+    assert _refusal(SegmentEdit, {"parts": [], "version": "x"}).message == (
+        "version must be the whole number the segment was shown with."
+    )
+    assert SegmentEdit.parse({"text": "x", "version": 3}).version == 3
+    assert _refusal(SplitAt, {"at": "1", "version": "x"}).message == (
+        "at must be a character position in the segment's text."
+    )
+    assert SplitAt.parse({"at": 1}).version is None

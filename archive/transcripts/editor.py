@@ -29,7 +29,7 @@ from archive.transcripts import (
     segment_splits,
 )
 from archive.transcripts import transcript_edits as edits
-from archive.transcripts.schemas import Selection, SplitAt
+from archive.transcripts.schemas import SegmentEdit, Selection, SplitAt
 
 
 def editor_data(user: User, interview: Interview) -> dict[str, Any]:
@@ -150,11 +150,10 @@ def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """An edit, as ``PATCH /segments/ID`` takes it: ``text`` (readers of the text as
     spoken) or ``parts`` of the rendering (see ``positions.splice``), and any of
     speaker, start and end; with ``version``, only if nobody changed it since."""
+    body = SegmentEdit.parse(data)
     changes = {k: v for k, v in data.items() if k not in ("parts", "version")}
-    if not changes and "parts" not in data:
-        raise ValidationError(N_("Nothing to change: send text, speaker_id, start or end."))
     # Claimed first, so the hidden words are read from the segment as it now is.
-    edits.claim(segment, data.get("version"))
+    edits.claim(segment, body.version)
     hidden = _hidden(user, segment)
     try:
         if "text" in changes and hidden:
@@ -174,10 +173,10 @@ def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
 
 def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """Split at ``at``, a position in the rendered text the editor shows."""
-    at = SplitAt.parse(data).at
-    edits.claim(segment, data.get("version"))
+    body = SplitAt.parse(data)
+    edits.claim(segment, body.version)
     try:
-        position = positions.source_offset(_hidden(user, segment), at)
+        position = positions.source_offset(_hidden(user, segment), body.at)
     except BaseException:
         db.session.rollback()
         raise

@@ -167,12 +167,6 @@ Bound = Annotated[
 ]
 
 
-class SplitAt(Schema):
-    """Where to split a segment: a position in the rendered text the editor shows."""
-
-    at: Position
-
-
 class Selection(Schema):
     """A selection of the rendered text to redact (positions as the editor shows them)."""
 
@@ -196,6 +190,25 @@ MAX_TEXT = 20_000
 class Claim(Schema):
     """The version a change to a segment was made on (``transcript_edits.claim``)."""
 
+    version: Version = None
+
+
+class SegmentEdit(Claim):
+    """``PATCH /segments/ID`` as the editor sends it: changes (checked by
+    ``SegmentChanges`` once claimed), ``parts`` of the rendering, and ``version``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _something(cls, data: Any) -> Any:
+        if not set(data) - {"parts", "version"} and "parts" not in data:
+            raise invalid(N_("Nothing to change: send text, speaker_id, start or end."))
+        return data
+
+
+class SplitAt(Schema):
+    """Where to split a segment: a position in the rendered text the editor shows."""
+
+    at: Position
     version: Version = None
 
 
