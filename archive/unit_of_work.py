@@ -13,8 +13,9 @@ rows, deleting files the old rows pointed at) is handed to ``after_commit``; it 
 after the next commit and is dropped by a rollback, so a refused change never
 deletes a file nor starts a job.
 
-The transcript services (``transcripts/transcript_edits.py``, ``contents.py``,
-``transcript_import.py``) work this way; the others (accounts, consent, interviews,
+The transcript services (``transcripts/transcript_edits.py``, ``segment_splits.py``,
+``redaction_edits.py``, ``revisions.py``, ``contents.py``, ``transcript_import.py``)
+work this way; the others (accounts, consent, interviews,
 speakers, recordings, listening copies, the transcription jobs) still commit
 themselves, which the request's final commit leaves as it is.
 """

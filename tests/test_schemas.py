@@ -14,7 +14,16 @@ from archive.errors import N_, ValidationError
 from archive.interviews.outputs import RecordingView, SpeakerEditorView, SpeakerView
 from archive.interviews.schemas import MergeInto, SpeakerChanges
 from archive.schemas import Message, Schema
-from archive.transcripts.schemas import IndexPointBody, Selection, SplitAt
+from archive.transcripts.schemas import (
+    Claim,
+    IndexPointBody,
+    RedactionNote,
+    RedactionRequest,
+    SegmentChanges,
+    SegmentEdit,
+    Selection,
+    SplitAt,
+)
 
 
 class _Typed(Schema):
@@ -127,3 +136,77 @@ def test_editor_positions_are_whole_numbers_and_never_booleans(value):
     assert _refusal(Selection, {"start": 0, "end": value}).message == (
         "start and end must be character positions (whole numbers)."
     )
+
+
+def _segment(duration: float | None = 60.0) -> SimpleNamespace:
+    recording = SimpleNamespace(duration=duration, interview_id=1)
+    return SimpleNamespace(text="Hello.", start=1.0, end=2.0, speaker_id=7, recording=recording)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"text": "x", "version": 2, "parts": []}, "Unknown field(s): parts, version."),
+        ({}, "Nothing to change: send text, speaker_id, start or end."),
+        ({"text": 5, "start": "x"}, "text must be text of at most 20000 characters."),
+        ({"start": "x", "end": 90}, "start and end must be numbers of seconds."),
+        ({"end": None}, "start and end must be numbers of seconds."),
+        (
+            {"start": 3, "speaker_id": True},
+            "start and end must satisfy 0 <= start < end <= 60.0 (the recording).",
+        ),
+        ({"end": 61}, "start and end must satisfy 0 <= start < end <= 60.0 (the recording)."),
+        ({"speaker_id": None}, "speaker_id must be a speaker of this interview."),
+        ({"speaker_id": True}, "speaker_id must be a speaker of this interview."),
+        ({"speaker_id": 2**31}, "speaker_id must be a speaker of this interview."),
+    ],
+)
+def test_segment_changes_refuse_with_the_first_message_in_the_old_order(changes, message):
+    assert _refusal(SegmentChanges, changes, segment=_segment()).message == message
+
+
+def test_segment_changes_keep_what_is_not_sent_and_round_times():
+    edit = SegmentChanges.parse({"start": "0.12345", "text": "Hi."}, segment=_segment())
+    assert (edit.text, edit.speaker_id, edit.times()) == ("Hi.", 7, (0.123, 2.0))
+    # Without a known duration, the end itself is the bound.
+    assert SegmentChanges.parse({"end": 500}, segment=_segment(None)).times() == (1.0, 500.0)
+
+
+@pytest.mark.parametrize("version", [True, 1.0, "3", [1]])
+def test_a_version_is_a_whole_number_or_nothing(version):
+    message = "version must be the whole number the segment was shown with."
+    assert _refusal(Claim, {"version": version}).message == message
+    assert Claim.parse({}).version is None and Claim.parse({"version": 4}).version == 4
+
+
+def test_a_redaction_needs_a_reason_and_a_short_replacement():
+    assert _refusal(RedactionNote, {"reason": "  "}).message == (
+        "Give a reason for the redaction; it is kept with it."
+    )
+    assert _refusal(RedactionNote, {"reason": 3, "replacement": "x" * 121}).message == (
+        "Give a reason for the redaction; it is kept with it."
+    )
+    assert _refusal(RedactionNote, {"reason": "ok", "replacement": " " + "x" * 121}).message == (
+        "The replacement must be at most 120 characters."
+    )
+    note = RedactionNote.parse({"reason": " r" * 1500, "replacement": 5})
+    assert (len(note.reason), note.replacement) == (2000, "")
+
+
+@pytest.mark.parametrize("rendered, expected", [(True, True), (1, False), ("true", False)])
+def test_only_a_true_rendered_flag_means_the_editor_s_positions(rendered, expected):
+    assert RedactionRequest.parse({"rendered": rendered}).rendered is expected
+    assert RedactionRequest.parse({}).rendered is False
+
+
+def test_an_editor_save_needs_something_to_change_before_its_version():
+    nothing = "Nothing to change: send text, speaker_id, start or end."
+    assert _refusal(SegmentEdit, {"version": "x"}).message == nothing
+    assert _refusal(SegmentEdit, {"parts": [], "version": "x"}).message == (
+        "version must be the whole number the segment was shown with."
+    )
+    assert SegmentEdit.parse({"text": "x", "version": 3}).version == 3
+    assert _refusal(SplitAt, {"at": "1", "version": "x"}).message == (
+        "at must be a character position in the segment's text."
+    )
+    assert SplitAt.parse({"at": 1}).version is None

@@ -4,7 +4,7 @@ The editor page gets every segment at once (no request per segment), each as the
 reader may see it: the rendered text, its hidden spans as fixed labels with the
 time they cover, and its timed words in the rendered text's positions. Words
 inside a hidden span never leave the server, not even their spelling's length.
-Saving goes the other way: ``redaction.splice`` puts the stored hidden words back
+Saving goes the other way: ``positions.splice`` puts the stored hidden words back
 around what the person typed.
 """
 
@@ -19,9 +19,17 @@ from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
 from archive.models import Interview, Segment, User
-from archive.transcripts import redaction, rendering, review_queue
+from archive.transcripts import (
+    positions,
+    redaction,
+    redaction_edits,
+    rendering,
+    review_queue,
+    revisions,
+    segment_splits,
+)
 from archive.transcripts import transcript_edits as edits
-from archive.transcripts.schemas import Selection, SplitAt
+from archive.transcripts.schemas import SegmentEdit, Selection, SplitAt
 
 
 def editor_data(user: User, interview: Interview) -> dict[str, Any]:
@@ -82,7 +90,7 @@ def workflow_data(interview: Interview) -> dict[str, Any]:
     at = interview.status_changed_at
     return {
         "status": interview.workflow_status,
-        "steps": list(edits.WORKFLOW_STEPS),
+        "steps": list(revisions.WORKFLOW_STEPS),
         "by": by.name if by else None,
         "at": at.isoformat() + "Z" if at else None,
     }
@@ -92,7 +100,7 @@ def segment_view(segment: Any, redactor: redaction.Redactor | None) -> dict[str,
     """One segment for the editor: ``t`` text, ``h`` hidden labels
     ``[start, end, t0, t1, source]`` and ``w`` words ``[start, end, t0, t1, p]``."""
     hidden = redactor.hidden(segment) if redactor else []
-    chips = redaction.chips(hidden)
+    chips = positions.chips(hidden)
     labels = [[c.start, c.end, None, None, c.source] for c in chips]
     words = []
     timed = segment.words or []
@@ -105,7 +113,7 @@ def segment_view(segment: Any, redactor: redaction.Redactor | None) -> dict[str,
             label[2] = word["start"] if label[2] is None else label[2]
             label[3] = word["end"]
             continue
-        start = redaction.rendered_offset(chips, where[0])
+        start = positions.rendered_offset(chips, where[0])
         end = start + where[1] - where[0]
         words.append([start, end, word["start"], word["end"], word.get("probability", 1.0)])
     return {
@@ -131,7 +139,7 @@ def _translation_view(segment: Any, redactor: redaction.Redactor | None) -> dict
     return {"tr": redactor.translation(segment, english) if redactor else english}
 
 
-def _chip_at(chips: list[redaction.Chip], where: tuple[int, int]) -> int | None:
+def _chip_at(chips: list[positions.Chip], where: tuple[int, int]) -> int | None:
     for index, chip in enumerate(chips):
         if chip.source_start < where[1] and where[0] < chip.source_end:
             return index
@@ -140,13 +148,12 @@ def _chip_at(chips: list[redaction.Chip], where: tuple[int, int]) -> int | None:
 
 def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """An edit, as ``PATCH /segments/ID`` takes it: ``text`` (readers of the text as
-    spoken) or ``parts`` of the rendering (see ``redaction.splice``), and any of
+    spoken) or ``parts`` of the rendering (see ``positions.splice``), and any of
     speaker, start and end; with ``version``, only if nobody changed it since."""
+    body = SegmentEdit.parse(data)
     changes = {k: v for k, v in data.items() if k not in ("parts", "version")}
-    if not changes and "parts" not in data:
-        raise ValidationError(N_("Nothing to change: send text, speaker_id, start or end."))
     # Claimed first, so the hidden words are read from the segment as it now is.
-    edits.claim(segment, data.get("version"))
+    edits.claim(segment, body.version)
     hidden = _hidden(user, segment)
     try:
         if "text" in changes and hidden:
@@ -157,7 +164,7 @@ def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
                 )
             )
         if "parts" in data:
-            changes["text"] = redaction.splice(segment.text, hidden, data["parts"])
+            changes["text"] = positions.splice(segment.text, hidden, data["parts"])
     except BaseException:
         db.session.rollback()
         raise
@@ -166,14 +173,14 @@ def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
 
 def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """Split at ``at``, a position in the rendered text the editor shows."""
-    at = SplitAt.parse(data).at
-    edits.claim(segment, data.get("version"))
+    body = SplitAt.parse(data)
+    edits.claim(segment, body.version)
     try:
-        position = redaction.source_offset(_hidden(user, segment), at)
+        position = positions.source_offset(_hidden(user, segment), body.at)
     except BaseException:
         db.session.rollback()
         raise
-    return edits.split_segment(user, segment, position, claimed=True)
+    return segment_splits.split_segment(user, segment, position, claimed=True)
 
 
 def redact(user: User, segment: Segment, data: dict[str, Any]):
@@ -181,7 +188,7 @@ def redact(user: User, segment: Segment, data: dict[str, Any]):
     selection = Selection.parse(data)
     start, end = selection.start, selection.end
     edits.check_version(segment, data.get("version"))
-    return edits.add_redaction(
+    return redaction_edits.add_redaction(
         user, segment, start, end, data.get("reason"), data.get("replacement")
     )
 

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, StrictInt, ValidationInfo, field_validator
+from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_validator
 
 from archive.errors import N_
+from archive.extensions import db
+from archive.models import Speaker
 from archive.schemas import Message, Schema, invalid
 
 # OHMS fields of a point beyond time, title, keywords and synopsis, kept where given.
@@ -165,14 +167,165 @@ Bound = Annotated[
 ]
 
 
-class SplitAt(Schema):
-    """Where to split a segment: a position in the rendered text the editor shows."""
-
-    at: Position
-
-
 class Selection(Schema):
     """A selection of the rendered text to redact (positions as the editor shows them)."""
 
     start: Bound
     end: Bound
+
+
+# -- segment edits ---------------------------------------------------------------------
+
+#: A segment's version as the editor was shown it; None: the version it has now.
+Version = Annotated[
+    StrictInt | None,
+    Message(N_("version must be the whole number the segment was shown with.")),
+]
+
+#: The fields an edit may change, in the order they are checked.
+EDITABLE = ("text", "speaker_id", "start", "end")
+MAX_TEXT = 20_000
+
+
+class Claim(Schema):
+    """The version a change to a segment was made on (``transcript_edits.claim``)."""
+
+    version: Version = None
+
+
+class SegmentEdit(Claim):
+    """``PATCH /segments/ID`` as the editor sends it: changes (checked by
+    ``SegmentChanges`` once claimed), ``parts`` of the rendering, and ``version``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _something(cls, data: Any) -> Any:
+        if not set(data) - {"parts", "version"} and "parts" not in data:
+            raise invalid(N_("Nothing to change: send text, speaker_id, start or end."))
+        return data
+
+
+class SplitAt(Schema):
+    """Where to split a segment: a position in the rendered text the editor shows."""
+
+    at: Position
+    version: Version = None
+
+
+class _Unchanged:
+    """``speaker_id`` not sent: the segment keeps its speaker, unchecked."""
+
+
+class SegmentChanges(Schema):
+    """An edit's new text, times and speaker, as the segment would then be.
+
+    ``parse(changes, segment=...)`` with the segment as it now is (claimed): what is
+    not sent is the segment's own, and checked like the rest."""
+
+    text: Any
+    start: Any
+    end: Any
+    speaker_id: Any
+
+    @model_validator(mode="before")
+    @classmethod
+    def _given(cls, data: Any, info: ValidationInfo) -> Any:
+        unknown = set(data) - set(EDITABLE)
+        if unknown:
+            raise invalid(N_("Unknown field(s): %(fields)s."), fields=", ".join(sorted(unknown)))
+        if not data:
+            raise invalid(N_("Nothing to change: send text, speaker_id, start or end."))
+        segment = info.context["segment"]
+        return {
+            "text": data.get("text", segment.text),
+            "start": data.get("start", segment.start),
+            "end": data.get("end", segment.end),
+            "speaker_id": data.get("speaker_id", _Unchanged),
+        }
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            raise invalid(
+                N_("text must be text of at most %(max_text)s characters."), max_text=MAX_TEXT
+            )
+        return value
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise invalid(N_("start and end must be numbers of seconds.")) from None
+
+    @field_validator("end", mode="after")
+    @classmethod
+    def _times(cls, end: float, info: ValidationInfo) -> float:
+        """Within the recording, the start before the end (both seconds by now)."""
+        start = info.data.get("start")
+        if start is None:
+            return end  # the start's own error is the one reported
+        duration = info.context["segment"].recording.duration or end
+        if not 0 <= start < end <= duration + 0.5:
+            raise invalid(
+                N_("start and end must satisfy 0 <= start < end <= %(duration)s (the recording)."),
+                duration=duration,
+            )
+        return end
+
+    @field_validator("speaker_id", mode="before")
+    @classmethod
+    def _speaker_id(cls, wanted: Any, info: ValidationInfo) -> int | None:
+        segment = info.context["segment"]
+        if wanted is _Unchanged:
+            return segment.speaker_id
+        valid = isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted < 2**31
+        speaker = db.session.get(Speaker, wanted) if valid else None
+        if (
+            speaker is None
+            or speaker.interview_id != segment.recording.interview_id
+            or speaker.merged_into_id
+        ):
+            raise invalid(N_("speaker_id must be a speaker of this interview."))
+        return speaker.id
+
+    def times(self) -> tuple[float, float]:
+        """Start and end as stored: to the millisecond."""
+        return round(self.start, 3), round(self.end, 3)
+
+
+class RedactionNote(Schema):
+    """Why a span is hidden (kept with it) and the label that stands for it."""
+
+    reason: Annotated[Any, Required] = None
+    replacement: Annotated[Any, Required] = None
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason(cls, value: Any) -> str:
+        reason = value.strip() if isinstance(value, str) else ""
+        if not reason:
+            raise invalid(N_("Give a reason for the redaction; it is kept with it."))
+        return reason[:2000]
+
+    @field_validator("replacement", mode="before")
+    @classmethod
+    def _replacement(cls, value: Any) -> str:
+        replacement = value.strip() if isinstance(value, str) else ""
+        if len(replacement) > 120:
+            raise invalid(N_("The replacement must be at most 120 characters."))
+        return replacement
+
+
+class RedactionRequest(Schema):
+    """``POST /segments/ID/redactions``: ``rendered`` (exactly true) when the
+    positions are in the rendered text the editor shows."""
+
+    rendered: Annotated[Any, Required] = None
+
+    @field_validator("rendered", mode="before")
+    @classmethod
+    def _rendered(cls, value: Any) -> bool:
+        return value is True

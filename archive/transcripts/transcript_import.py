@@ -36,7 +36,7 @@ from archive.extensions import db
 from archive.interviews import identity
 from archive.models import Interview, Segment, User
 from archive.timecodes import hms
-from archive.transcripts import contents, editor, redaction, rendering
+from archive.transcripts import contents, editor, positions, redaction, rendering
 
 MAX_BYTES = 2 * 1024 * 1024  # the size of a request's body outside the upload routes
 MAX_CUES = 20_000
@@ -308,7 +308,7 @@ def plan(user: User, interview: Interview, parsed: Parsed) -> Plan:
         if new_text != one_line(old_shown):
             hidden = redactor.hidden(segment) if redactor else []
             if hidden:
-                parts = _parts(old_shown, redaction.chips(hidden), new_text)
+                parts = _parts(old_shown, positions.chips(hidden), new_text)
                 if parts is None:
                     result.refused.append(
                         _at(
@@ -361,8 +361,8 @@ def _custodian_text(labels: redaction.Redactor, segment: Segment, new: str) -> s
     rendered = redaction.apply(segment.text, hidden)
     if one_line(rendered) == new:
         return None
-    parts = _parts(rendered, redaction.chips(hidden), new)
-    return new if parts is None else redaction.splice(segment.text, hidden, parts)
+    parts = _parts(rendered, positions.chips(hidden), new)
+    return new if parts is None else positions.splice(segment.text, hidden, parts)
 
 
 def _at(cue: Cue, why: str, **values: object) -> tuple[str, str, dict]:
@@ -379,7 +379,7 @@ def _voices(user: User, interview: Interview) -> dict[str, int]:
     return found
 
 
-def _parts(shown: str, chips: list[redaction.Chip], new: str) -> list | None:
+def _parts(shown: str, chips: list[positions.Chip], new: str) -> list | None:
     """The editor's ``parts`` for ``new``, an edit of ``shown`` (the rendering with
     labels): each label must come through the edit untouched, in order; None if
     one does not."""

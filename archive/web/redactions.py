@@ -9,8 +9,7 @@ from flask_login import current_user
 from archive import interviews, policy
 from archive.lookup import get_or_404
 from archive.models import Redaction, Segment
-from archive.transcripts import redaction, rendering
-from archive.transcripts import transcript_edits as edits
+from archive.transcripts import redaction_edits, rendering, suggestions
 from archive.web.errors import on_error
 from archive.web.forms import EmptyForm
 
@@ -20,12 +19,12 @@ bp = Blueprint("redactions", __name__)
 @bp.get("/interviews/<int:interview_id>/redactions")
 def index(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "edit_transcript")
-    marked = redaction.marked_spans(interview)
+    marked = suggestions.marked_spans(interview)
     return render_template(
         "redactions/index.html",
         interview=interview,
         marked=marked,
-        suggestions=redaction.suggestions(interview, user=current_user),
+        suggestions=suggestions.suggestions(interview, user=current_user),
         segments={s.id: s for s in rendering.render(current_user, interview)},
         form=EmptyForm(),
     )
@@ -38,7 +37,7 @@ def redact(segment_id: int):
     back = url_for("redactions.index", interview_id=interview.id)
     on_error(back)
     if request.form.get("start"):
-        edits.add_redaction(
+        redaction_edits.add_redaction(
             current_user,
             segment,
             request.form.get("start"),
@@ -47,7 +46,7 @@ def redact(segment_id: int):
             request.form.get("replacement"),
         )
     else:
-        edits.redact_phrase(
+        redaction_edits.redact_phrase(
             current_user,
             segment,
             request.form.get("phrase", ""),
@@ -62,6 +61,6 @@ def redact(segment_id: int):
 def undo(redaction_id: int):
     row = get_or_404(Redaction, redaction_id)
     interview = policy.require(current_user, "edit_transcript", row.segment.recording.interview)
-    edits.remove_redaction(current_user, row)
+    redaction_edits.remove_redaction(current_user, row)
     flash(gettext("The redaction is undone."), "info")
     return redirect(url_for("redactions.index", interview_id=interview.id))

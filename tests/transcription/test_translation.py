@@ -24,6 +24,7 @@ from archive.extensions import db
 from archive.models import Interview, Recording, Segment, SegmentTranslation, utcnow
 from archive.search import indexing
 from archive.transcription import pipeline, translation, translation_track
+from archive.transcripts import redaction_edits
 from archive.transcripts import transcript_edits as edits
 from tests.fixtures import FIXTURES
 from tests.helpers import bearer
@@ -321,7 +322,7 @@ def test_a_marked_span_withholds_the_segments_translation(client, ids, people):
     second = segments[1]
     translation.store(second, "I live in Almaty near the square.", "test")
     db.session.commit()
-    edits.add_redaction(people["archivist"], second, 0, 3, "an address")
+    redaction_edits.add_redaction(people["archivist"], second, 0, 3, "an address")
     unit_of_work.commit()
     transcript = client.get(f"/api/v1/interviews/{ids['interview']}/transcript").json
     shown = {s["id"]: s for s in transcript["segments"]}

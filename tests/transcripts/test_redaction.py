@@ -18,7 +18,7 @@ from sqlalchemy import select
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording, Redaction, Segment
 from archive.recordings import audio, listening_copies, storage
-from archive.transcripts import redaction
+from archive.transcripts import redaction, suggestions
 from archive.transcripts.names import matching as name_matching
 from tests.helpers import bearer
 from tests.narrated import forms_in
@@ -297,7 +297,7 @@ def test_suggestions_point_at_numbers_places_and_unknown_names(client, narrated,
     )
     assert response.status_code == 200, response.json
 
-    found = {(s.kind, s.text) for s in redaction.suggestions(narrated["interview"])}
+    found = {(s.kind, s.text) for s in suggestions.suggestions(narrated["interview"])}
     assert ("number", "8 701 555 12 34") in found
     assert ("place", "Almaty") in found
     assert ("name", "Yerlan") in found

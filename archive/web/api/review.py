@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from archive import interviews
-from archive.transcripts import editor
-from archive.transcripts import transcript_edits as edits
+from archive.transcripts import editor, revisions
 from archive.web.api.base import bp, json_body
 
 
@@ -19,5 +18,5 @@ def editor_data(interview_id: int):
 @bp.post("/interviews/<int:interview_id>/workflow")
 def set_workflow(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "set_workflow")
-    edits.set_workflow(current_user, interview, json_body().get("status"))
+    revisions.set_workflow(current_user, interview, json_body().get("status"))
     return {"id": interview.id, "workflow_status": interview.workflow_status}

@@ -7,8 +7,9 @@ from flask_login import current_user
 from archive import accounts, policy
 from archive.lookup import get_or_404
 from archive.models import Redaction, Segment
-from archive.transcripts import editor, redaction
+from archive.transcripts import editor, redaction, redaction_edits, revisions, segment_splits
 from archive.transcripts import transcript_edits as edits
+from archive.transcripts.schemas import RedactionRequest
 from archive.web.api.base import bp, json_body
 
 
@@ -47,9 +48,9 @@ def split_segment(segment_id: int):
 @bp.post("/segments/<int:segment_id>/merge")
 def merge_segment(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
-    following = edits.next_segment(segment)
+    following = segment_splits.next_segment(segment)
     gone = following.id if following else None
-    edits.merge_with_next(current_user, segment, json_body().get("version"))
+    segment_splits.merge_with_next(current_user, segment, json_body().get("version"))
     return {"segment": _view(segment), "removed": gone}
 
 
@@ -65,10 +66,10 @@ def confirm_segment(segment_id: int):
 def add_redaction(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
     data = json_body()
-    if data.get("rendered") is True:
+    if RedactionRequest.parse(data).rendered:
         row = editor.redact(current_user, segment, data)
         return {"id": row.id, "replacement": row.replacement, "segment": _view(segment)}, 201
-    row = edits.add_redaction(
+    row = redaction_edits.add_redaction(
         current_user,
         segment,
         data.get("start"),
@@ -84,7 +85,7 @@ def add_redaction(segment_id: int):
 def remove_redaction(redaction_id: int):
     row = get_or_404(Redaction, redaction_id)
     policy.require(current_user, "edit_transcript", row.segment.recording.interview)
-    edits.remove_redaction(current_user, row)
+    redaction_edits.remove_redaction(current_user, row)
     return {"id": row.id, "removed": True}
 
 
@@ -92,7 +93,7 @@ def remove_redaction(redaction_id: int):
 def segment_revisions(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
     redactor = redaction.redactor_for(current_user, segment.recording.interview)
-    history = edits.revisions(segment)
+    history = revisions.revisions(segment)
     authors = accounts.names_of({r.author_id for r in history if r.author_id})
     return {
         "revisions": [
@@ -115,5 +116,5 @@ def segment_revisions(segment_id: int):
 @bp.post("/segments/<int:segment_id>/restore")
 def restore_segment(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
-    edits.restore(current_user, segment, json_body().get("version"))
+    revisions.restore(current_user, segment, json_body().get("version"))
     return {"id": segment.id, "version": segment.version, "segment": _view(segment)}
