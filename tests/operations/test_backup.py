@@ -85,6 +85,7 @@ def _build(base: Path) -> dict:
             document=document,
             document_type="application/pdf",
         )
+        unit_of_work.commit()
     assert listening_copies.build(recording.id)
 
     # A second recording a worker had just taken when the backup was made.
