@@ -14,9 +14,9 @@ after the next commit and is dropped by a rollback, so a refused change never
 deletes a file nor starts a job.
 
 The transcript services (``transcripts/transcript_edits.py``, ``segment_splits.py``,
-``redaction_edits.py``, ``revisions.py``, ``contents.py``, ``transcript_import.py``)
-work this way; the others (accounts, consent, interviews,
-speakers, recordings, listening copies, the transcription jobs) still commit
+``redaction_edits.py``, ``revisions.py``, ``contents.py``, ``transcript_import.py``),
+consent and speakers work this way; the others (accounts, interviews, recordings,
+listening copies, the transcription jobs) still commit
 themselves, which the request's final commit leaves as it is.
 """
 

@@ -79,7 +79,7 @@ def vocabulary() -> tuple[list[str], np.ndarray]:
 
 def seed(app, interviews_count: int, minutes: float, researchers: int, seed_value: int) -> dict:
     """Fill the scratch archive; returns the ids and words the load needs."""
-    from archive import accounts, consent, interviews
+    from archive import accounts, consent, interviews, unit_of_work
     from archive.extensions import db
     from archive.models import Collection, Recording, Segment
     from archive.search import indexing
@@ -174,6 +174,7 @@ def seed(app, interviews_count: int, minutes: float, researchers: int, seed_valu
             consent.record_agreement(
                 custodian, interview, {"access_level": level, "audio": "redacted"}
             )
+            unit_of_work.commit()
             ids.append(interview.id)
             segments_total += len(rows)
             print(f"  interview {number + 1}: {len(rows)} segments", end="\r", flush=True)
@@ -189,7 +190,9 @@ def seed(app, interviews_count: int, minutes: float, researchers: int, seed_valu
                     "accept_terms": True,
                 },
             )
+            unit_of_work.commit()
             consent.decide(custodian, request, True)
+            unit_of_work.commit()
             emails.append(email)
         common = [w for w in words[50:300] if len(w) > 3]
         rare = [w for w in words[3000:20000] if len(w) > 4]

@@ -21,7 +21,7 @@ import pytest
 from argon2 import PasswordHasher
 from werkzeug.serving import make_server
 
-from archive import accounts, consent, create_app, interviews, recordings
+from archive import accounts, consent, create_app, interviews, recordings, unit_of_work
 from archive.extensions import db
 from archive.models import Segment, User
 from archive.recordings import listening_copies, storage
@@ -248,6 +248,7 @@ def interview(app, people, tmp_path):
     consent.record_agreement(
         people["interviewer"], item, {"access_level": "on_request", "audio": "redacted"}
     )
+    unit_of_work.commit()
     listening_copies.build(recording.id)
     return item
 

@@ -14,7 +14,7 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import event, select
 
-from archive import consent, home, interviews
+from archive import consent, home, interviews, unit_of_work
 from archive.extensions import db
 from archive.models import AccessRequest, Collection, Grant, Recording
 
@@ -49,9 +49,11 @@ def _recording(interview, status: str) -> Recording:
 
 
 def _ask(researcher, interview, purpose="A study of the January events.") -> AccessRequest:
-    return consent.request_access(
+    result = consent.request_access(
         researcher, {"interview_id": interview.id, "purpose": purpose, "accept_terms": 1}
     )
+    unit_of_work.commit()
+    return result
 
 
 def _page(client, user=None, path="/") -> str:
@@ -79,6 +81,7 @@ def test_interviewer_sees_own_interviews_with_status_and_what_is_missing(client,
     me = people["interviewer"]
     signed = _interview(me, f"Testimony of {NAME}")
     consent.record_agreement(people["custodian"], signed, {"access_level": "catalogue"})
+    unit_of_work.commit()
     _recording(signed, "done")
     unsigned = _interview(me, "The square at night", pseudonym="")
     _recording(unsigned, "failed")
@@ -133,16 +136,20 @@ def test_custodian_sees_requests_grants_ending_embargoes_lifting_and_unsigned(cl
     custodian, researcher = people["custodian"], people["researcher"]
     asked = _interview(people["interviewer"], f"Memories of {NAME}")
     consent.record_agreement(custodian, asked, {"access_level": "on_request"})
+    unit_of_work.commit()
     request = _ask(researcher, asked)
     granted = _interview(people["interviewer"], "Granted one", real_name="Dana Karim")
     consent.record_agreement(custodian, granted, {"access_level": "on_request"})
+    unit_of_work.commit()
     second = _ask(researcher, granted)
     consent.decide(custodian, second, True, (date.today() + timedelta(days=10)).isoformat())
+    unit_of_work.commit()
     lifting = _interview(people["interviewer"], "Sealed a while", real_name="Aigerim Sultan")
     soon = date.today() + timedelta(days=12)
     consent.record_agreement(
         custodian, lifting, {"access_level": "open", "embargo_until": soon.isoformat()}
     )
+    unit_of_work.commit()
     _interview(people["interviewer"], "Nobody signed yet", real_name="Marat Ospan")
 
     page = _page(client, custodian)
@@ -167,10 +174,13 @@ def test_researcher_sees_requests_grants_and_recent_reading_not_others(client, p
     custodian, researcher = people["custodian"], people["researcher"]
     granted = _interview(people["interviewer"], f"Words of {NAME}")
     consent.record_agreement(custodian, granted, {"access_level": "on_request"})
+    unit_of_work.commit()
     asked = _ask(researcher, granted)
     consent.decide(custodian, asked, True, (date.today() + timedelta(days=20)).isoformat())
+    unit_of_work.commit()
     waiting = _interview(people["interviewer"], "Still waiting", real_name="Dana Karim")
     consent.record_agreement(custodian, waiting, {"access_level": "on_request"})
+    unit_of_work.commit()
     _ask(researcher, waiting)
     sealed = _interview(people["interviewer"], "Sealed secret", real_name="Aigerim Sultan")
     other = make_user("researcher")
@@ -178,6 +188,7 @@ def test_researcher_sees_requests_grants_and_recent_reading_not_others(client, p
         other,
         {"interview_id": granted.id, "purpose": "Somebody else's own purpose.", "accept_terms": 1},
     )
+    unit_of_work.commit()
 
     page = _page(client, researcher)
     assert "Your research" in page
@@ -195,6 +206,7 @@ def test_researcher_sees_requests_grants_and_recent_reading_not_others(client, p
     assert f"Words of {PSEUDONYM}" in reading
     # Once the grant ends, the reading list no longer offers the interview.
     consent.revoke_grant(custodian, _grant_of(asked))
+    unit_of_work.commit()
     page = _page(client)
     assert f"Words of {PSEUDONYM}" not in page[page.index("Recent reading") :]
 
@@ -224,14 +236,18 @@ def test_visitor_sees_search_collections_and_recently_opened_and_nothing_restric
     db.session.commit()
     opened = _interview(people["interviewer"], f"Open words of {NAME}", collection=collection.id)
     consent.record_agreement(custodian, opened, {"access_level": "open"})
+    unit_of_work.commit()
     later = _interview(people["interviewer"], "Opened later", real_name="Dana Karim")
     consent.record_agreement(custodian, later, {"access_level": "open"})
+    unit_of_work.commit()
     catalogue = _interview(people["interviewer"], "Listed only", real_name="Aigerim Sultan")
     consent.record_agreement(custodian, catalogue, {"access_level": "catalogue"})
+    unit_of_work.commit()
     embargoed = _interview(people["interviewer"], "Embargoed one", real_name="Marat Ospan")
     consent.record_agreement(
         custodian, embargoed, {"access_level": "open", "embargo_until": "2051-01-01"}
     )
+    unit_of_work.commit()
     sealed = _interview(people["interviewer"], "Sealed one", real_name="Asel Nur")
 
     page = _page(client)

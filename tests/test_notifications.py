@@ -19,7 +19,7 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from archive import consent, interviews, jobs, notifications, queue, recordings
+from archive import consent, interviews, jobs, notifications, queue, recordings, unit_of_work
 from archive.extensions import db
 from archive.models import AccessRequest, Grant, Recording, SentNotification
 from archive.recordings import storage
@@ -130,6 +130,7 @@ def _interview(people, level="on_request"):
         },
     )
     consent.record_agreement(people["custodian"], interview, {"access_level": level})
+    unit_of_work.commit()
     return interview
 
 
@@ -190,6 +191,7 @@ def test_researcher_learns_the_decision_in_their_language_without_names(
     consent.decide(
         people["custodian"], request, True, until.isoformat(), message=f"Mind {NAME}'s family."
     )
+    unit_of_work.commit()
     worker_tasks()
     (message,) = smtp.inbox.to(researcher.email)
     body = message.get_content()
@@ -206,6 +208,7 @@ def test_nothing_is_queued_or_sent_without_an_smtp_host(app, client, people, smt
     interview = _interview(people)
     request = _ask_through_the_page(client, people["researcher"], interview)
     consent.decide(people["custodian"], request, False)
+    unit_of_work.commit()
     assert queue.huey.pending_count() == 0
     assert notifications.remind_expiring_grants() == 0
     assert worker_tasks() == 0
@@ -237,9 +240,11 @@ def _old_grant(people, interview, days_left: int, granted_days_ago: int = 300) -
         people["researcher"],
         {"interview_id": interview.id, "purpose": PURPOSE, "accept_terms": True},
     )
+    unit_of_work.commit()
     grant = consent.decide(
         people["custodian"], request, True, (date.today() + timedelta(days=days_left)).isoformat()
     )
+    unit_of_work.commit()
     grant.created_at = datetime.now() - timedelta(days=granted_days_ago)
     db.session.commit()
     return grant
@@ -381,6 +386,7 @@ def test_the_archive_logs_in_when_a_username_is_set(app, people, worker_tasks):
             people["researcher"],
             {"interview_id": interview.id, "purpose": PURPOSE, "accept_terms": True},
         )
+        unit_of_work.commit()
         worker_tasks()
     finally:
         server.stop()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import consent, create_app, interviews
+from archive import consent, create_app, interviews, unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import ACCESS_LEVELS, ROLES, Grant, Segment
@@ -110,6 +110,7 @@ def world(tmp_path_factory, databases, template_db):
         if state == "embargoed":
             terms["embargo_until"] = (date.today() + timedelta(days=9000)).isoformat()
         consent.record_agreement(people["custodian"], interview, terms)
+        unit_of_work.commit()
         for who, expires in (
             ("researcher with grant", date.today() + timedelta(days=30)),
             ("researcher with expired grant", date.today() - timedelta(days=1)),
@@ -121,6 +122,7 @@ def world(tmp_path_factory, databases, template_db):
         listening_copies.build(recording.id)
         if state == "withdrawn":
             consent.withdraw(people["custodian"], interview, "the narrator asked")
+            unit_of_work.commit()
         ids[state] = interview.id
     yield app, headers, ids
     db.session.remove()

@@ -2,7 +2,9 @@
 
 An agreement is append-only: each change is a new version and the newest is in
 force (its terms are copied onto the interview so lists and search filter in SQL).
-Every service writes its audit event in the same transaction as the change.
+Every service writes its audit event in the same transaction as the change and
+leaves the commit to the unit of work (``archive/unit_of_work.py``): what must follow
+the commit (a listening-copy rebuild, a notification, deleting files) waits for it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import IO, Any
 
 from sqlalchemy import or_, select, update
 
-from archive import audit, notifications, policy
+from archive import audit, notifications, policy, unit_of_work
 from archive.consent.schemas import (
     GRANT_DAYS,  # noqa: F401  (the form's default expiry: web/consent.py)
     AccessRequestBody,
@@ -85,12 +87,12 @@ def record_agreement(
         document_key, document_sha = _store_document(document, document_type)
     try:
         agreement = _append(actor, interview, terms, document_key, document_sha)
-        db.session.commit()
     except BaseException:
         db.session.rollback()
         storage.discard(document_key)
         raise
-    listening_copies.rebuild(interview)
+    # A commit refused later leaves the document a file too many, never a row without it.
+    unit_of_work.after_commit(lambda: listening_copies.rebuild(interview))
     return agreement
 
 
@@ -209,8 +211,7 @@ def request_access(researcher: User, data: Mapping[str, Any] | AccessRequestBody
         object_id=request.id,
         collection=request.collection_id,
     )
-    db.session.commit()
-    notifications.announce("access_requested", request.id)
+    unit_of_work.after_commit(lambda: notifications.announce("access_requested", request.id))
     return request
 
 
@@ -256,8 +257,7 @@ def decide(
         grant=grant.id if grant else None,
         expires_on=grant.expires_on.isoformat() if grant else None,
     )
-    db.session.commit()
-    notifications.announce("access_decided", request.id)
+    unit_of_work.after_commit(lambda: notifications.announce("access_decided", request.id))
     return grant
 
 
@@ -273,7 +273,7 @@ def revoke_grant(custodian: User, grant: Grant, reason: str = "revoked") -> Gran
             object_type="grant",
             object_id=grant.id,
         )
-        db.session.commit()
+        db.session.flush()
     return grant
 
 
@@ -331,7 +331,7 @@ def withdraw(
     One transaction that happens whole or not at all: every check comes first (a
     wrong title refuses the withdrawal as well as the purge, writing nothing), a
     second withdrawal is a ``ConflictError``, and files are deleted only once the
-    change is committed. Returns how many masters were purged.
+    change is committed (``unit_of_work.after_commit``). Returns how many masters were purged.
     """
     policy.require(custodian, "withdraw", interview)
     checked = Withdrawal.parse({"reason": reason, "purge_master": purge_master})
@@ -374,13 +374,17 @@ def withdraw(
         )
         masters = _purge(custodian, interview) if purge_master else []
         indexing.reindex(db.session, interview)
-        db.session.commit()
+        db.session.flush()
     except BaseException:
         db.session.rollback()
         raise
-    _delete_files(interview.id, copies + masters)
-    for recording in interview.recordings:  # superseded copies too, and half-written ones
-        listening_copies.discard_all(recording)
+
+    def delete_files() -> None:
+        _delete_files(interview.id, copies + masters)
+        for recording in interview.recordings:  # superseded copies too, and half-written ones
+            listening_copies.discard_all(recording)
+
+    unit_of_work.after_commit(delete_files)
     return len(masters)
 
 
@@ -438,9 +442,9 @@ def purge_masters(custodian: User, interview: Interview, confirm_title: str) -> 
         raise ConflictError(N_("Only a withdrawn interview's recordings can be purged."))
     try:
         keys = _purge(custodian, interview)
-        db.session.commit()
+        db.session.flush()
     except BaseException:
         db.session.rollback()
         raise
-    _delete_files(interview.id, keys)
+    unit_of_work.after_commit(lambda: _delete_files(interview.id, keys))
     return len(keys)

@@ -1,4 +1,8 @@
-"""Naming speakers: pseudonyms, roles, encrypted real names, merges and reveals."""
+"""Naming speakers: pseudonyms, roles, encrypted real names, merges and reveals.
+
+The services flush and leave the commit to the unit of work (``archive/unit_of_work.py``);
+rebuilding listening copies and forgetting removed search text wait for the commit.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import av
 import numpy as np
 from sqlalchemy import func, select, update
 
-from archive import audit, policy, queue, search
+from archive import audit, policy, queue, search, unit_of_work
 from archive.errors import N_, ValidationError
 from archive.extensions import db
 from archive.interviews import identity
@@ -79,18 +83,23 @@ def update_speaker(
     )
     indexing.reindex(db.session, speaker.interview)
     touched = hide_everywhere(speaker.interview) if names_changed else []
-    db.session.commit()
-    if names_changed:
-        forget_removed_text()
-    for interview in [speaker.interview, *touched]:
-        listening_copies.rebuild(interview)
+    db.session.flush()
+
+    def after() -> None:
+        if names_changed:
+            forget_removed_text()
+        for interview in [speaker.interview, *touched]:
+            listening_copies.rebuild(interview)
+
+    unit_of_work.after_commit(after)
     return speaker
 
 
 def forget_removed_text() -> None:
-    """After the commit: the worker wipes removed search text (a name heard before it
-    was known to be a name) from the database's files (``jobs.forget_deleted_entries``:
-    on PostgreSQL a wait of up to 10 s and a VACUUM FULL, too long for a request).
+    """After the commit (``unit_of_work.after_commit``): the worker wipes removed search
+    text (a name heard before it was known to be a name) from the database's files
+    (``jobs.forget_deleted_entries``: on PostgreSQL a wait of up to 10 s and a VACUUM
+    FULL, too long for a request).
     A queue that cannot take it does not leave the text behind: it is done here."""
     try:
         queue.enqueue_forget_now()
@@ -144,11 +153,15 @@ def merge_speakers(actor: User, keep: Speaker, merged: Speaker) -> Speaker:
     )
     indexing.reindex(db.session, keep.interview)
     touched = hide_everywhere(keep.interview)
-    db.session.commit()
-    forget_removed_text()
-    db.session.expire(keep.interview)
-    for interview in [keep.interview, *touched]:
-        listening_copies.rebuild(interview)
+    db.session.flush()
+
+    def after() -> None:
+        forget_removed_text()
+        db.session.expire(keep.interview)
+        for interview in [keep.interview, *touched]:
+            listening_copies.rebuild(interview)
+
+    unit_of_work.after_commit(after)
     return keep
 
 
@@ -165,7 +178,7 @@ def reveal(actor: User, speaker: Speaker, reason: str) -> dict[str, Any]:
         object_id=speaker.id,
         reason=reason[:500],
     )
-    db.session.commit()
+    db.session.flush()  # the request commits the audit event before the name is sent
     return {"real_name": identity.real_name(speaker), "aliases": identity.aliases(speaker)}
 
 

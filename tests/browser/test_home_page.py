@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive import consent, interviews
+from archive import consent, interviews, unit_of_work
 from tests.helpers import PASSWORD
 
 PHONE = {"width": 375, "height": 740}
@@ -39,6 +39,7 @@ def test_home_page_fits_a_phone(app, phone, live_server, make_user, role):
             },
         )
         consent.record_agreement(custodian, interview, {"access_level": "open"})
+        unit_of_work.commit()
     if role is not None:
         _sign_in(phone, live_server, interviewer if role == "interviewer" else custodian)
     else:

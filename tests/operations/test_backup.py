@@ -68,7 +68,9 @@ def _build(base: Path) -> dict:
         speaker,
         {"pseudonym": "Svetlana", "role": "narrator", "real_name": REAL_NAME},
     )
+    unit_of_work.commit()
     speakers.update_speaker(people["custodian"], speaker, {"aliases": ["Гульнара", "Gulya"]})
+    unit_of_work.commit()
     # The worker's part of the naming (``tasks.forget_deleted_entries``), run here:
     # the index text the naming removed is wiped from the files.
     assert search.backend_for(db.engine).forget_deleted(db.engine)
@@ -85,6 +87,7 @@ def _build(base: Path) -> dict:
             document=document,
             document_type="application/pdf",
         )
+        unit_of_work.commit()
     assert listening_copies.build(recording.id)
 
     # A second recording a worker had just taken when the backup was made.

@@ -9,7 +9,7 @@ import pytest
 import webvtt
 from iiif_prezi3 import Manifest
 
-from archive import consent
+from archive import consent, unit_of_work
 from archive.extensions import db
 from archive.models import Recording, Segment
 from archive.search import indexing
@@ -151,6 +151,7 @@ def test_the_manifest_is_404_for_whoever_may_not_read(client, narrated, people):
     interview = narrated["interview"]
     url = _manifest_url(interview)
     consent.record_agreement(people["custodian"], interview, {"access_level": "catalogue"})
+    unit_of_work.commit()
     assert client.get(url).status_code == 404
     assert client.get(url, headers=bearer(people["researcher"])).status_code == 404
     assert client.get(url, headers=bearer(people["archivist"])).status_code == 200
@@ -163,6 +164,7 @@ def test_a_withdrawn_interview_has_no_manifest(client, narrated, people):
     url = _manifest_url(interview)
     assert client.get(url).status_code == 200
     consent.withdraw(people["custodian"], interview, "The narrator asked.")
+    unit_of_work.commit()
     for headers in ({}, bearer(people["researcher"]), bearer(people["archivist"])):
         assert client.get(url, headers=headers).status_code == 404
         assert (

@@ -9,7 +9,7 @@ from datetime import date
 import lxml.html
 import pytest
 
-from archive import consent
+from archive import consent, unit_of_work
 from archive.extensions import db
 from archive.models import Speaker
 from tests.helpers import bearer
@@ -81,6 +81,7 @@ def test_a_catalogue_entry_carries_no_audio_address_and_no_citation(client, narr
     consent.record_agreement(
         people["custodian"], interview, {"access_level": "catalogue", "audio": "full"}
     )
+    unit_of_work.commit()
     html, data, meta = _page(client, interview)
     assert "contentUrl" not in json.dumps(data)
     assert "creditText" not in data
@@ -133,6 +134,7 @@ def test_the_page_offers_the_styles_to_its_readers_only(client, narrated, people
     html, _data, _meta = _page(client, interview)
     assert 'data-style="bibtex"' in html and "@misc{testimony-archive-" in html
     consent.record_agreement(people["custodian"], interview, {"access_level": "catalogue"})
+    unit_of_work.commit()
     html, _data, _meta = _page(client, interview)
     assert 'data-style="bibtex"' not in html
     assert "/iiif/interviews/" not in html

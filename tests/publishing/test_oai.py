@@ -11,7 +11,7 @@ from lxml import etree
 from sickle import Sickle
 from sickle.oaiexceptions import IdDoesNotExist, NoRecordsMatch
 
-from archive import consent, interviews
+from archive import consent, interviews, unit_of_work
 from archive.extensions import db
 from archive.models import Collection, Interview
 
@@ -70,10 +70,13 @@ def catalogue(app, make_user):
             consent.record_agreement(
                 custodian, interview, {"access_level": first, "audio": "redacted", **more}
             )
+            unit_of_work.commit()
         if level == "withdrawn":
             consent.withdraw(custodian, interview, "The narrator asked.")
+            unit_of_work.commit()
         if level == "resealed":
             consent.record_agreement(custodian, interview, {"access_level": "sealed"})
+            unit_of_work.commit()
         made.setdefault(level, []).append(interview.id)
     return {"ids": made, "collection": collection.id, "custodian": custodian}
 

@@ -15,7 +15,7 @@ from itertools import product
 import pytest
 from sqlalchemy import select
 
-from archive import accounts, consent
+from archive import accounts, consent, unit_of_work
 from archive.exports import FORMATS
 from archive.extensions import db
 from archive.models import Collection, IndexPoint, Interview, Segment
@@ -84,7 +84,6 @@ def _fill_every_field(client, narrated, people) -> dict:
         "researcher without grant": accounts.create_user(
             None, "other.researcher@example.org", "researcher", PASSWORD
         ),
-        "admin": accounts.create_user(None, "admin@example.org", "admin", PASSWORD),
     }
     for who, approve in (("researcher", True), ("researcher without grant", False)):
         user = people.get(who) or others[who]
@@ -117,6 +116,7 @@ def _fill_every_field(client, narrated, people) -> dict:
     assert second.status_code == 201
     other = db.session.get(Interview, second.json["id"])
     consent.record_agreement(people["custodian"], other, {"access_level": "open"})
+    unit_of_work.commit()
     return {"second": other.id, "others": others}
 
 
@@ -305,6 +305,7 @@ def _second_interview_saying(client, people, text: str) -> int:
     indexing.reindex(db.session, other)
     db.session.commit()
     consent.record_agreement(people["custodian"], other, {"access_level": "open"})
+    unit_of_work.commit()
     return other.id
 
 
@@ -393,6 +394,7 @@ def test_manifests_oai_records_linked_data_and_citations_show_no_name(
     assert "Papers of [name withheld]" in client.get("/oai?verb=ListSets").get_data(as_text=True)
 
     consent.withdraw(people["custodian"], interview, "The narrator asked.")
+    unit_of_work.commit()
     db.session.expire_all()
     for who in ARCHIVAL_READERS:
         reader = app.test_client()

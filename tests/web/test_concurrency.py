@@ -15,6 +15,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from archive import unit_of_work
 from archive.extensions import db
 from archive.models import Recording, Revision, Segment
 from tests.fixtures import FIXTURES
@@ -214,6 +215,7 @@ def test_twenty_decisions_on_one_request_at_once_make_one_grant(
     researcher, custodian = make_user("researcher"), make_user("custodian")
     interview = db.session.get(Interview, interview_id)
     consent.record_agreement(custodian, interview, {"access_level": "on_request"})
+    unit_of_work.commit()
     asked = consent.request_access(
         researcher,
         {
@@ -222,6 +224,7 @@ def test_twenty_decisions_on_one_request_at_once_make_one_grant(
             "accept_terms": True,
         },
     )
+    unit_of_work.commit()
     headers = {**bearer(custodian), "Content-Type": "application/json"}
     url = f"{live_server}/api/v1/access-requests/{asked.id}/decision"
     body = json.dumps({"approve": True}).encode()

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from archive import consent, interviews, recordings
+from archive import consent, interviews, recordings, unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Base, Grant, Redaction, Segment
@@ -105,6 +105,7 @@ def world(app, make_user, tmp_path):
     consent.record_agreement(
         people["custodian"], interview, {"access_level": "on_request", "audio": "redacted"}
     )
+    unit_of_work.commit()
     redaction = Redaction(
         segment_id=first.id,
         start_char=4,
@@ -129,6 +130,7 @@ def world(app, make_user, tmp_path):
             "accept_terms": True,
         },
     )
+    unit_of_work.commit()
     token, _plain = tokens.issue_token(people["admin"], people["admin"])
     ids = {
         "interview_id": interview.id,

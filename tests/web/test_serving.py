@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import url_for
 
-from archive import consent, interviews
+from archive import consent, interviews, unit_of_work
 from archive.config import load_config
 from archive.extensions import db
 from archive.web import assets
@@ -45,6 +45,7 @@ def catalogued(make_user):
         custodian = make_user("custodian")
         item = interviews.create_interview(custodian, {"title": "Almaty witness"})
         consent.record_agreement(custodian, item, {"access_level": "catalogue"})
+        unit_of_work.commit()
         return item.id
 
     return make
