@@ -71,8 +71,11 @@ def _build(base: Path) -> dict:
     unit_of_work.commit()
     speakers.update_speaker(people["custodian"], speaker, {"aliases": ["Гульнара", "Gulya"]})
     unit_of_work.commit()
-    # The worker's part of the naming (``tasks.forget_deleted_entries``), run here:
-    # the index text the naming removed is wiped from the files.
+    # The worker's part of the naming (``jobs.forget_deleted_entries``), run here: the
+    # index text the naming removed is wiped from the files. What ran after the commit
+    # (the listening copies' rebuild) read in a new transaction, which a request's end
+    # would close; the test closes it, or PostgreSQL's VACUUM FULL waits for it.
+    db.session.commit()
     assert search.backend_for(db.engine).forget_deleted(db.engine)
     first = db.session.scalars(
         select(Segment).where(Segment.recording_id == recording.id).order_by(Segment.start)
