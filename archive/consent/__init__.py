@@ -92,7 +92,7 @@ def record_agreement(
         storage.discard(document_key)
         raise
     # A commit refused later leaves the document a file too many, never a row without it.
-    unit_of_work.after_commit(lambda: listening_copies.rebuild(interview))
+    listening_copies.rebuild_after_commit(interview)
     return agreement
 
 

@@ -20,7 +20,7 @@ import av
 import numpy as np
 from sqlalchemy import select, update
 
-from archive import queue
+from archive import queue, unit_of_work
 from archive.extensions import db
 from archive.models import Interview, Recording
 from archive.recordings import storage
@@ -84,6 +84,12 @@ def rebuild(target: Interview | Recording) -> None:
     for recording in recordings:
         if recording.status == "done":
             queue.enqueue_access_copies(recording.id)
+
+
+def rebuild_after_commit(target: Interview | Recording) -> None:
+    """``rebuild`` once the change that outdated the copies is committed (never if it
+    is rolled back): what services that leave the commit to the unit of work call."""
+    unit_of_work.after_commit(lambda: rebuild(target))
 
 
 def build(recording_id: int) -> bool:

@@ -18,7 +18,7 @@ from archive.transcripts import positions
 from archive.transcripts import redaction as hiding
 from archive.transcripts.redaction import DEFAULT_REPLACEMENT
 from archive.transcripts.schemas import RedactionNote
-from archive.transcripts.transcript_edits import check_version, rebuild_later
+from archive.transcripts.transcript_edits import check_version
 
 
 def add_redaction(
@@ -85,7 +85,7 @@ def _add_redaction(
 ) -> Redaction:
     redaction = _new_redaction(actor, segment, start, end, reason, replacement)
     indexing.reindex(db.session, segment.recording.interview)
-    rebuild_later(segment.recording)
+    listening_copies.rebuild_after_commit(segment.recording)
     return redaction
 
 
@@ -155,7 +155,7 @@ def _redact_phrase(
     ]
     made = [_new_redaction(actor, segment, a, b, reason, replacement) for a, b in spans]
     indexing.reindex(db.session, segment.recording.interview)
-    rebuild_later(segment.recording)
+    listening_copies.rebuild_after_commit(segment.recording)
     return made
 
 
@@ -176,5 +176,5 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
         object_id=redaction.id,
     )
     indexing.reindex(db.session, redaction.segment.recording.interview)
-    rebuild_later(redaction.segment.recording)
+    listening_copies.rebuild_after_commit(redaction.segment.recording)
     return redaction

@@ -20,7 +20,7 @@ from archive.recordings import listening_copies
 from archive.search import indexing
 from archive.transcription import translation_track
 from archive.transcripts.redaction import Redactor, word_offsets
-from archive.transcripts.transcript_edits import claim, rebuild_later
+from archive.transcripts.transcript_edits import claim
 
 
 def split_segment(
@@ -189,4 +189,4 @@ def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
         **details,
     )
     indexing.reindex(db.session, recording.interview)
-    rebuild_later(recording)
+    listening_copies.rebuild_after_commit(recording)

@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from archive import audit, policy, unit_of_work
+from archive import audit, policy
 from archive.errors import N_, ConflictError
 from archive.extensions import db
 from archive.interviews.sequences import lock
-from archive.models import Recording, Redaction, Revision, Segment, User
+from archive.models import Redaction, Revision, Segment, User
 from archive.recordings import listening_copies
 from archive.search import indexing
 from archive.transcripts import redaction as hiding
@@ -31,11 +31,6 @@ from archive.transcripts.redaction import Redactor, segment_audio_spans
 from archive.transcripts.schemas import Claim, SegmentChanges
 
 log = logging.getLogger(__name__)
-
-
-def rebuild_later(recording: Recording) -> None:
-    """Once the change is committed, remake the recording's listening copy."""
-    unit_of_work.after_commit(lambda: listening_copies.rebuild(recording))
 
 
 def claim(segment: Segment, version: Any = None) -> None:
@@ -132,7 +127,7 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
     )
     indexing.reindex(db.session, segment.recording.interview)
     if copy_outdated:
-        rebuild_later(segment.recording)
+        listening_copies.rebuild_after_commit(segment.recording)
     return segment
 
 
