@@ -20,8 +20,10 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, Self
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session
 from archive import policy
 from archive.extensions import db
 from archive.models import AuditEvent, AuditHead, User, utcnow
+from archive.schemas import View
 
 GENESIS_HASH = "0" * 64
 
@@ -119,6 +122,39 @@ def recent_events(page: int = 1, per_page: int = 50, filters: EventFilter | None
     """A page of events, newest first, for the audit page and API."""
     query = filtered_events(db.session, filters or EventFilter())
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+class AuditEventView(View):
+    """An event as the audit API shows it to those who read the log (``view_audit``).
+
+    Its details carry reasons staff typed (a reveal's reason may name the narrator),
+    so they arrive through ``hide``, the reader's hider
+    (``transcripts.redaction.hider(reader, None)``): the audit module sits below
+    the transcripts package and does not hide names itself."""
+
+    seq: int
+    at: str
+    actor_id: int | None
+    actor: str
+    action: str
+    interview_id: int | None
+    object_type: str
+    object_id: int | None
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent, hide: Callable[[str], str]) -> Self:
+        return cls(
+            seq=event.seq,
+            at=event.created_at.isoformat() + "Z",
+            actor_id=event.actor_id,
+            actor=event.actor_email,
+            action=event.action,
+            interview_id=event.interview_id,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            details=json.loads(hide(event.details)),
+        )
 
 
 @dataclass(frozen=True)

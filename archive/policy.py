@@ -262,6 +262,26 @@ def sees_unredacted_anywhere(user: Any) -> bool:
     return role_of(user) == "custodian"
 
 
+def sees_account(user: Any, account: Any) -> bool:
+    """An account's details (its e-mail): the account holder, and those who manage
+    accounts; nobody else learns who holds an account."""
+    return can(user, "manage_users") or (role_of(user) is not None and user.id == account.id)
+
+
+def sees_access_request(user: Any, request: Any) -> bool:
+    """An access request (its purpose, the custodian's message): the researcher who
+    asked, and those who decide requests; never another researcher."""
+    if can(user, "decide_access"):
+        return True
+    return can(user, "request_access") and request.researcher_id == user.id
+
+
+def sees_file_names(user: Any, interview: Interview) -> bool:
+    """The names recordings were uploaded under (they may hold a real name, hidden
+    for whoever may not read it): those who name the speakers, as they do."""
+    return can(user, "manage_speakers", interview)
+
+
 def visible(user: Any, query: Select, action: str = "list", today: date | None = None) -> Select:
     """Add the rule for ``action`` ("list" or "read_transcript") as a WHERE clause.
 

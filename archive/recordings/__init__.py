@@ -130,31 +130,6 @@ def retry(actor: User, recording: Recording) -> Recording:
     return recording
 
 
-def status_json(recording: Recording, show_file_name: bool = False) -> dict[str, Any]:
-    """The job's state; the uploaded file name only for those who may know names."""
-    return {
-        "id": recording.id,
-        "interview": recording.interview_id,
-        "position": recording.position,
-        "file_name": recording.original_filename if show_file_name else None,
-        "status": recording.status,
-        "progress": round(recording.progress or 0.0, 4),
-        "duration": recording.duration,
-        "channels": recording.channels,
-        "sample_rate": recording.sample_rate,
-        "language": recording.language,
-        "language_probability": (
-            None
-            if recording.language_probability is None
-            else round(recording.language_probability, 3)
-        ),
-        "error": recording.error,
-        "eta_seconds": eta_seconds(recording),
-        "sha256": recording.sha256,
-        "size": recording.size_bytes,
-    }
-
-
 def eta_seconds(recording: Recording) -> float | None:
     """Time left, extrapolated from the time taken so far; None until it says anything."""
     if recording.status != "processing" or not recording.started_at:

@@ -177,11 +177,16 @@ def shown(user: Any, interview: Interview | None, text: str | None) -> str:
     return redaction.hider(user, interview)(text or "")
 
 
-def request_texts(user: Any, row: Any) -> tuple[str, str]:
-    """An access request's purpose and the custodian's message, as ``user`` may read
-    them (names of the interview asked for hidden; of the archive, for a collection)."""
+def request_hider(user: Any, row: Any) -> Callable[[str], str]:
+    """How ``user`` reads what was typed in an access request (names of the
+    interview asked for hidden; of the archive, for a collection)."""
     interview = db.session.get(Interview, row.interview_id) if row.interview_id else None
-    hide = redaction.hider(user, interview)
+    return redaction.hider(user, interview)
+
+
+def request_texts(user: Any, row: Any) -> tuple[str, str]:
+    """An access request's purpose and the custodian's message, as ``user`` may read them."""
+    hide = request_hider(user, row)
     return hide(row.purpose or ""), hide(row.message or "")
 
 

@@ -6,27 +6,12 @@ from flask import request
 from flask_login import current_user
 
 from archive import consent, interviews, policy
+from archive.consent.outputs import AccessRequestView, AgreementView
 from archive.consent.schemas import AgreementKeys
 from archive.lookup import get_or_404
 from archive.models import AccessRequest, Grant
 from archive.transcripts import rendering
 from archive.web.api.base import bp, json_body
-
-
-def agreement_json(agreement) -> dict:
-    return {
-        "version": agreement.version,
-        "access_level": agreement.access_level,
-        "audio": agreement.audio_permission,
-        "identity": agreement.identity,
-        "named_speakers": agreement.named_speakers or [],
-        "embargo_until": agreement.embargo_until.isoformat() if agreement.embargo_until else None,
-        "notes": agreement.notes,
-        "withdrawn": agreement.withdrawn,
-        "document": bool(agreement.document_key),
-        "recorded_at": agreement.created_at.isoformat() + "Z",
-        "recorded_by": agreement.recorded_by_id,
-    }
 
 
 @bp.post("/interviews/<int:interview_id>/agreements")
@@ -35,13 +20,13 @@ def record_agreement(interview_id: int):
     data = json_body()
     AgreementKeys.parse(data)
     agreement = consent.record_agreement(current_user, interview, data)
-    return agreement_json(agreement), 201
+    return AgreementView.of(agreement).as_json(), 201
 
 
 @bp.get("/interviews/<int:interview_id>/agreements")
 def agreements(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "see_agreements")
-    return {"agreements": [agreement_json(a) for a in consent.history(interview)]}
+    return {"agreements": [AgreementView.of(a).as_json() for a in consent.history(interview)]}
 
 
 @bp.post("/interviews/<int:interview_id>/withdraw")
@@ -58,19 +43,6 @@ def withdraw(interview_id: int):
     return {"id": interview.id, "withdrawn": True, "masters_purged": purged}
 
 
-def request_json(row) -> dict:
-    purpose, message = rendering.request_texts(current_user, row)
-    return {
-        "id": row.id,
-        "interview_id": row.interview_id,
-        "collection_id": row.collection_id,
-        "status": row.status,
-        "purpose": purpose,
-        "message": message,
-        "created_at": row.created_at.isoformat() + "Z",
-    }
-
-
 @bp.post("/access-requests")
 def request_access():
     row = consent.request_access(current_user, json_body())
@@ -84,7 +56,14 @@ def access_requests():
     else:
         policy.require(current_user, "request_access")
         rows = consent.requests_of(current_user)
-    return {"access_requests": [request_json(r) for r in rows]}
+    return {
+        "access_requests": [
+            AccessRequestView.of(
+                current_user, r, rendering.request_hider(current_user, r)
+            ).as_json()
+            for r in rows
+        ]
+    }
 
 
 @bp.post("/access-requests/<int:request_id>/decision")

@@ -10,7 +10,8 @@ from archive import audit, interviews, policy, recordings
 from archive.errors import N_, ValidationError
 from archive.interviews.outputs import RecordingView, SpeakerView
 from archive.interviews.schemas import InterviewChanges
-from archive.transcripts import citations, contents, rendering, transcript_import
+from archive.recordings.outputs import RecordingStatusView, status_view
+from archive.transcripts import citations, contents, redaction, rendering, transcript_import
 from archive.web.access import public
 from archive.web.api.base import bp, json_body
 
@@ -45,12 +46,9 @@ def interview_detail(interview) -> dict:
         ],
     )
     if policy.can(current_user, "see_restricted_metadata", interview):
-        names = policy.can(current_user, "manage_speakers", interview)
+        hide = redaction.hider(current_user, interview)
         data["recordings"] = [
-            {**recordings.status_json(r, names), "file_name": shown.file_names[r.id]}
-            if names
-            else recordings.status_json(r)
-            for r in interview.recordings
+            status_view(current_user, r).of(r, hide).as_json() for r in interview.recordings
         ]
         data["vocabulary"] = shown.vocabulary
         data["expected_speakers"] = interview.expected_speakers
@@ -118,19 +116,15 @@ def upload_recording(interview_id: int):
 @public
 def get_recording(recording_id: int):
     recording = recordings.get_visible(current_user, recording_id, "see_restricted_metadata")
-    data = recordings.status_json(recording)
-    if policy.can(current_user, "manage_speakers", recording.interview):
-        data["file_name"] = rendering.shown(
-            current_user, recording.interview, recording.original_filename
-        )
-    return data
+    hide = redaction.hider(current_user, recording.interview)
+    return status_view(current_user, recording).of(recording, hide).as_json()
 
 
 @bp.post("/recordings/<int:recording_id>/retry")
 def retry_recording(recording_id: int):
     recording = recordings.get_visible(current_user, recording_id, "retry_job")
     recordings.retry(current_user, recording)
-    return recordings.status_json(recording), 202
+    return RecordingStatusView.of(recording).as_json(), 202
 
 
 @bp.get("/interviews/<int:interview_id>/transcript")

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from archive import search
 from archive.extensions import db
+from archive.search.outputs import SearchResultView
 from archive.web.access import public
 from archive.web.api.base import bp
 
@@ -27,24 +28,4 @@ def run_search():
 @bp.get("/search")
 @public
 def search_transcripts():
-    result = run_search()
-    return {
-        "hits": [
-            {
-                "interview_id": hit.interview_id,
-                "segment_id": hit.segment_id,
-                "recording_id": hit.recording_id,
-                "start": hit.start,
-                "speaker": hit.speaker,
-                "speaker_role": hit.speaker_role,
-                "text": hit.text,
-                "snippet": str(hit.snippet_html),
-                # "translation": the words matched the machine translation.
-                "track": hit.track,
-            }
-            for hit in result.hits
-        ],
-        "total": result.total,
-        "page": result.page,
-        "facets": result.facets,
-    }
+    return SearchResultView.of(run_search()).as_json()

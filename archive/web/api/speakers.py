@@ -12,11 +12,6 @@ from archive.transcripts import rendering
 from archive.web.api.base import bp, json_body
 
 
-def speaker_json(speaker) -> dict:
-    """A speaker as those who name speakers see it (the name chosen by the policy)."""
-    return SpeakerEditorView.of(current_user, speaker).as_json()
-
-
 @bp.patch("/interviews/<int:interview_id>/speakers/<int:speaker_id>")
 def update_speaker(interview_id: int, speaker_id: int):
     data = json_body()
@@ -26,7 +21,10 @@ def update_speaker(interview_id: int, speaker_id: int):
     interview = interviews.get_visible(current_user, interview_id, action)
     speaker = speakers.get_speaker(interview, speaker_id)
     speakers.update_speaker(current_user, speaker, data)
-    return {**speaker_json(speaker), "names_hidden_in": rendering.fields_hiding_names(interview)}
+    return {
+        **SpeakerEditorView.of(current_user, speaker).as_json(),
+        "names_hidden_in": rendering.fields_hiding_names(interview),
+    }
 
 
 @bp.post("/interviews/<int:interview_id>/speakers/<int:speaker_id>/reveal")
@@ -42,4 +40,4 @@ def merge_speaker(interview_id: int, speaker_id: int):
     merged = speakers.get_speaker(interview, speaker_id)
     keep = speakers.get_speaker(interview, MergeInto.parse(json_body()).into)
     speakers.merge_speakers(current_user, keep, merged)
-    return speaker_json(keep)
+    return SpeakerEditorView.of(current_user, keep).as_json()
