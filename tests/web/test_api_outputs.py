@@ -9,6 +9,7 @@ researcher's purpose, an agreement's notes) reach no one else.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -341,3 +342,68 @@ def test_audit_log_as_custody_sees_it(client, people, named):
 @pytest.mark.parametrize("role", ["archivist", "interviewer", "researcher"])
 def test_the_audit_log_reaches_no_one_outside_custody(client, people, role):
     assert client.get("/api/v1/audit", headers=bearer(people[role])).status_code == 404
+
+
+# --- interviews -------------------------------------------------------------------
+
+
+def _summary(interview, title: str, summary: str, place: str) -> dict:
+    return {
+        "id": interview.id,
+        "title": title,
+        "summary": summary,
+        "recorded_on": "2022-01-06",
+        "place": place,
+        "language": interview.language,
+        "languages": interview.language_codes,
+        "collection": interview.collection_id,
+        "access_level": "open",
+        "access": "open",
+        "duration": sum(r.duration or 0 for r in interview.recordings),
+        "embargo_until": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("role", "shown", "restricted"),
+    [
+        (None, "Svetlana", False),
+        ("researcher", "Svetlana", False),
+        ("archivist", "Svetlana", True),
+        ("interviewer", "Svetlana", True),
+        ("custodian", NAME, True),
+    ],
+)
+def test_interview_as_each_reader_sees_it(client, people, named, role, shown, restricted):
+    named.access_level, named.language = "open", "ru"
+    named.summary, named.place = f"{NAME} on the square.", f"the flat of {NAME}"
+    named.vocabulary, named.expected_speakers = f"{NAME}, Almaty", 2
+    named.recorded_on = date(2022, 1, 6)
+    db.session.commit()
+    headers = bearer(people[role]) if role else {}
+    listed = client.get("/api/v1/interviews", headers=headers).json
+    summary = _summary(named, "Almaty witness", f"{shown} on the square.", f"the flat of {shown}")
+    assert listed == {"interviews": [summary], "page": 1, "pages": 1, "total": 1}
+    detail = client.get(f"/api/v1/interviews/{named.id}", headers=headers).json
+    speaker = named.speakers[0]
+    recording = named.recordings[0]
+    expected = {
+        **summary,
+        "workflow_status": named.workflow_status,
+        "speakers": [{"id": speaker.id, "label": "S1", "name": "Svetlana", "role": "narrator"}],
+    }
+    if restricted:
+        file_name = {"custodian": f"{NAME} part 1.wav", "interviewer": "Svetlana part 1.wav"}
+        expected["recordings"] = [_status(recording, file_name.get(role))]
+        expected["vocabulary"] = f"{shown}, Almaty"
+        expected["expected_speakers"] = 2
+    else:
+        expected["recordings"] = [
+            {
+                "id": recording.id,
+                "position": 1,
+                "duration": recording.duration,
+                "status": recording.status,
+            }
+        ]
+    assert detail == expected
