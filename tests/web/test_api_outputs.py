@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from archive import interviews
 from archive.extensions import db
-from archive.models import AccessRequest, Agreement, AuditEvent, Recording, User
+from archive.models import AccessRequest, Agreement, AuditEvent, Recording, Revision, User
 from archive.search import indexing
 from tests.helpers import bearer
 
@@ -407,3 +407,50 @@ def test_interview_as_each_reader_sees_it(client, people, named, role, shown, re
             }
         ]
     assert detail == expected
+
+
+# --- revisions ----------------------------------------------------------------------
+
+
+def test_revisions_as_the_custodian_and_the_archivist_see_them(client, people, named):
+    segment = named.recordings[0].segments[0]
+    for text in (f"{NAME} stood on the square.", f"{NAME} stood there at noon."):
+        edited = client.patch(
+            f"/api/v1/segments/{segment.id}",
+            json={"text": text},
+            headers=bearer(people["custodian"]),
+        )
+        assert edited.status_code == 200
+    rows = db.session.scalars(
+        select(Revision).where(Revision.segment_id == segment.id).order_by(Revision.version)
+    ).all()
+    assert [row.version for row in rows] == [2, 3]
+
+    def expected(texts: list[str]) -> dict:
+        authors = {people["custodian"].id: people["custodian"].name}
+        return {
+            "revisions": [
+                {
+                    "version": row.version,
+                    "kind": row.kind,
+                    "text": text,
+                    "speaker_id": row.speaker_id,
+                    "start": row.start,
+                    "end": row.end,
+                    "author_id": row.author_id,
+                    "author": authors.get(row.author_id, "the transcription"),
+                    "at": _z(row.created_at),
+                }
+                for row, text in reversed(list(zip(rows, texts, strict=True)))
+            ]
+        }
+
+    url = f"/api/v1/segments/{segment.id}/revisions"
+    as_custodian = client.get(url, headers=bearer(people["custodian"])).json
+    assert as_custodian == expected(
+        [f"{NAME} stood on the square.", f"{NAME} stood there at noon."]
+    )
+    as_archivist = client.get(url, headers=bearer(people["archivist"])).json
+    assert as_archivist == expected(
+        ["Svetlana stood on the square.", "Svetlana stood there at noon."]
+    )
