@@ -1,14 +1,13 @@
 """What the API shows of agreements and access requests, as output models.
 
-Free text someone typed (a purpose, a custodian's message) arrives already shown
-for the reader: the caller passes ``hide``, the function from the text as typed to
-the text as the reader may read it (``transcripts.rendering.request_hider``), since
-names are hidden by the transcripts package, which consent does not import.
+Free text someone typed (a purpose, a custodian's message) is shown as the reader
+may read it, names of the interview asked for hidden as in its transcript
+(``transcripts.rendering.request_hider``); who may see a request at all is the
+policy's answer (``sees_access_request``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Self
 
@@ -16,6 +15,7 @@ from archive import policy
 from archive.errors import NotFoundError
 from archive.models import AccessRequest, Agreement
 from archive.schemas import View
+from archive.transcripts import rendering
 
 
 def _utc(moment: datetime) -> str:
@@ -69,9 +69,10 @@ class AccessRequestView(View):
     created_at: str
 
     @classmethod
-    def of(cls, reader: Any, row: AccessRequest, hide: Callable[[str], str]) -> Self:
+    def of(cls, reader: Any, row: AccessRequest) -> Self:
         if not policy.sees_access_request(reader, row):
             raise NotFoundError()
+        hide = rendering.request_hider(reader, row)
         return cls(
             id=row.id,
             interview_id=row.interview_id,

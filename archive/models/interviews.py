@@ -178,6 +178,17 @@ class Recording(Base):
         )
 
     @property
+    def eta_seconds(self) -> float | None:
+        """Time left, extrapolated from the time taken so far; None until it says anything."""
+        if self.status != "processing" or not self.started_at:
+            return None
+        progress = self.progress or 0.0
+        if progress < 0.02:
+            return None
+        elapsed = (utcnow() - self.started_at).total_seconds()
+        return round(elapsed * (1 - progress) / progress, 1)
+
+    @property
     def heard_fewer_voices(self) -> bool:
         """Speaker separation heard fewer voices than the interview says speak."""
         expected = self.interview.expected_speakers

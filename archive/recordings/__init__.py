@@ -13,7 +13,7 @@ from archive import audit, policy, queue
 from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
 from archive.interviews.sequences import lock, next_number
-from archive.models import Interview, Recording, Segment, User, utcnow
+from archive.models import Interview, Recording, Segment, User
 from archive.recordings import audio, storage
 from archive.transcription import translation_track
 
@@ -128,17 +128,6 @@ def retry(actor: User, recording: Recording) -> Recording:
     db.session.commit()
     _enqueue(recording.id)
     return recording
-
-
-def eta_seconds(recording: Recording) -> float | None:
-    """Time left, extrapolated from the time taken so far; None until it says anything."""
-    if recording.status != "processing" or not recording.started_at:
-        return None
-    progress = recording.progress or 0.0
-    if progress < 0.02:
-        return None
-    elapsed = (utcnow() - recording.started_at).total_seconds()
-    return round(elapsed * (1 - progress) / progress, 1)
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,6 @@ def detail(interview_id: int):
         upload_form=UploadForm(),
         button_form=EmptyForm(),
         languages_form=LanguagesForm(languages=", ".join(interview.language_codes)),
-        eta=recordings.eta_seconds,
         citation=citations.cite(current_user, interview) if segments else None,
         cite_styles=citations.styles(current_user, interview) if segments else None,
         json_ld=linked_data.json_ld(current_user, interview),

@@ -10,7 +10,6 @@ from archive.consent.outputs import AccessRequestView, AgreementView
 from archive.consent.schemas import AgreementKeys
 from archive.lookup import get_or_404
 from archive.models import AccessRequest, Grant
-from archive.transcripts import rendering
 from archive.web.api.base import bp, json_body
 
 
@@ -56,14 +55,7 @@ def access_requests():
     else:
         policy.require(current_user, "request_access")
         rows = consent.requests_of(current_user)
-    return {
-        "access_requests": [
-            AccessRequestView.of(
-                current_user, r, rendering.request_hider(current_user, r)
-            ).as_json()
-            for r in rows
-        ]
-    }
+    return {"access_requests": [AccessRequestView.of(current_user, r).as_json() for r in rows]}
 
 
 @bp.post("/access-requests/<int:request_id>/decision")

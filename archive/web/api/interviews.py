@@ -8,53 +8,16 @@ from flask_login import current_user
 
 from archive import audit, interviews, policy, recordings
 from archive.errors import N_, ValidationError
-from archive.interviews.outputs import RecordingView, SpeakerView
+from archive.interviews.outputs import (
+    InterviewSummaryView,
+    RecordingStatusView,
+    interview_view,
+    status_view,
+)
 from archive.interviews.schemas import InterviewChanges
-from archive.recordings.outputs import RecordingStatusView, status_view
-from archive.transcripts import citations, contents, redaction, rendering, transcript_import
+from archive.transcripts import citations, contents, rendering, transcript_import
 from archive.web.access import public
 from archive.web.api.base import bp, json_body
-
-
-def interview_summary(interview, shown=None) -> dict:
-    shown = shown or rendering.metadata_for(current_user, interview)
-    return {
-        "id": interview.id,
-        "title": shown.title,
-        "summary": shown.summary,
-        "recorded_on": interview.recorded_on.isoformat() if interview.recorded_on else None,
-        "place": shown.place,
-        "language": interview.language,
-        "languages": interview.language_codes,
-        "collection": interview.collection_id,
-        "access_level": interview.access_level,
-        "access": interviews.access_status(interview),
-        "duration": sum(r.duration or 0 for r in interview.recordings),
-        "embargo_until": (
-            interview.embargo_until.isoformat() if policy.is_embargoed(interview) else None
-        ),
-    }
-
-
-def interview_detail(interview) -> dict:
-    shown = rendering.metadata_for(current_user, interview)
-    data = interview_summary(interview, shown)
-    data.update(
-        workflow_status=interview.workflow_status,
-        speakers=[
-            SpeakerView.of(current_user, speaker).as_json() for speaker in interview.speakers
-        ],
-    )
-    if policy.can(current_user, "see_restricted_metadata", interview):
-        hide = redaction.hider(current_user, interview)
-        data["recordings"] = [
-            status_view(current_user, r).of(r, hide).as_json() for r in interview.recordings
-        ]
-        data["vocabulary"] = shown.vocabulary
-        data["expected_speakers"] = interview.expected_speakers
-    else:
-        data["recordings"] = [RecordingView.of(r).as_json() for r in interview.recordings]
-    return data
 
 
 @bp.post("/interviews")
@@ -75,7 +38,7 @@ def list_interviews():
         filters=filters,
     )
     return {
-        "interviews": [interview_summary(i) for i in page.items],
+        "interviews": [InterviewSummaryView.of(current_user, i).as_json() for i in page.items],
         "page": page.page,
         "pages": page.pages,
         "total": page.total,
@@ -86,7 +49,7 @@ def list_interviews():
 @public
 def get_interview(interview_id: int):
     interview = interviews.get_visible(current_user, interview_id, "see_metadata")
-    return interview_detail(interview)
+    return interview_view(current_user, interview).of(current_user, interview).as_json()
 
 
 @bp.patch("/interviews/<int:interview_id>")
@@ -97,7 +60,7 @@ def update_interview(interview_id: int):
     changes = InterviewChanges.parse(data)
     if "languages" in changes.model_fields_set:
         interviews.update_languages(current_user, interview, changes.languages)
-    return interview_detail(interview)
+    return interview_view(current_user, interview).of(current_user, interview).as_json()
 
 
 @bp.post("/interviews/<int:interview_id>/recordings")
@@ -116,15 +79,14 @@ def upload_recording(interview_id: int):
 @public
 def get_recording(recording_id: int):
     recording = recordings.get_visible(current_user, recording_id, "see_restricted_metadata")
-    hide = redaction.hider(current_user, recording.interview)
-    return status_view(current_user, recording).of(recording, hide).as_json()
+    return status_view(current_user, recording).of(current_user, recording).as_json()
 
 
 @bp.post("/recordings/<int:recording_id>/retry")
 def retry_recording(recording_id: int):
     recording = recordings.get_visible(current_user, recording_id, "retry_job")
     recordings.retry(current_user, recording)
-    return RecordingStatusView.of(recording).as_json(), 202
+    return RecordingStatusView.of(current_user, recording).as_json(), 202
 
 
 @bp.get("/interviews/<int:interview_id>/transcript")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from archive import accounts, policy
+from archive import policy
 from archive.lookup import get_or_404
 from archive.models import Redaction, Segment
 from archive.transcripts import editor, redaction, redaction_edits, revisions, segment_splits
 from archive.transcripts import transcript_edits as edits
+from archive.transcripts.outputs import RevisionHistoryView
 from archive.transcripts.schemas import RedactionRequest
 from archive.web.api.base import bp, json_body
 
@@ -92,25 +93,8 @@ def remove_redaction(redaction_id: int):
 @bp.get("/segments/<int:segment_id>/revisions")
 def segment_revisions(segment_id: int):
     segment = _segment_for("edit_transcript", segment_id)
-    redactor = redaction.redactor_for(current_user, segment.recording.interview)
     history = revisions.revisions(segment)
-    authors = accounts.names_of({r.author_id for r in history if r.author_id})
-    return {
-        "revisions": [
-            {
-                "version": r.version,
-                "kind": r.kind,
-                "text": redactor.earlier(segment, r.text) if redactor else r.text,
-                "speaker_id": r.speaker_id,
-                "start": r.start,
-                "end": r.end,
-                "author_id": r.author_id,
-                "author": authors.get(r.author_id, "the transcription"),
-                "at": r.created_at.isoformat() + "Z",
-            }
-            for r in history
-        ]
-    }
+    return RevisionHistoryView.of(current_user, segment, history).as_json()
 
 
 @bp.post("/segments/<int:segment_id>/restore")
