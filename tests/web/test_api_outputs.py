@@ -9,14 +9,14 @@ researcher's purpose, an agreement's notes) reach no one else.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from archive import interviews
 from archive.extensions import db
-from archive.models import AccessRequest, Agreement, AuditEvent, Recording, Revision, User
+from archive.models import AccessRequest, Agreement, AuditEvent, Recording, Revision, User, utcnow
 from archive.search import indexing
 from tests.helpers import bearer
 
@@ -454,3 +454,15 @@ def test_revisions_as_the_custodian_and_the_archivist_see_them(client, people, n
     assert as_archivist == expected(
         ["Svetlana stood on the square.", "Svetlana stood there at noon."]
     )
+
+
+def test_a_running_job_says_how_long_it_has_left_in_the_api_and_on_the_page(client, people, named):
+    recording = named.recordings[0]
+    recording.status, recording.progress = "processing", 0.5
+    recording.started_at = utcnow() - timedelta(seconds=20)
+    db.session.commit()
+    client.login_as(people["archivist"])
+    status = client.get(f"/api/v1/recordings/{recording.id}").json
+    assert 20 <= status["eta_seconds"] < 120  # half done in 20 s: as long again
+    page = client.get(f"/interviews/{named.id}").get_data(as_text=True)
+    assert "left</span>" in page
