@@ -117,7 +117,7 @@ def remind_expiring_grants() -> None:
 
 
 @queue.task()
-def build_bag(interview_id: int, user_id: int, view_key: str, base_url: str) -> None:
+def build_bag(interview_id: int, user_id: int | None, view_key: str, base_url: str) -> None:
     """A failure is recorded as the bag's state, which the reader sees and may retry."""
     with _app_context():
         bags.build(interview_id, user_id, view_key, base_url)

@@ -111,7 +111,7 @@ def request_bag(user: Any, interview: Interview, base_url: str, retry: bool = Fa
     # Nothing in the database changed: the task reads what the reader read, so it
     # is queued now, not after a commit (a GET that only reads commits nothing).
     try:
-        queue.enqueue_bag(interview.id, user.id, view.key, base_url)
+        queue.enqueue_bag(interview.id, _id_of(user), view.key, base_url)
     except Exception:
         storage.bag_marker(interview.id, view.key).unlink(missing_ok=True)
         raise
@@ -142,14 +142,14 @@ def size_of(state: BagState) -> int:
 # -- the worker's side -------------------------------------------------------------
 
 
-def build(interview_id: int, user_id: int, view_key: str, base_url: str) -> None:
-    """Build the bag ``user_id`` asked for, as they may see the interview now: the
-    task body. Access is checked again here, and the view too: a reader who lost
-    access gets nothing built, and a view that changed since is left for the
-    reader's next request. Safe to run twice."""
+def build(interview_id: int, user_id: int | None, view_key: str, base_url: str) -> None:
+    """Build the bag ``user_id`` (None: a visitor) asked for, as they may see the
+    interview now: the task body. Access is checked again here, and the view too: a
+    reader who lost access gets nothing built, and a view that changed since is left
+    for the reader's next request. Safe to run twice."""
     marker = storage.bag_marker(interview_id, view_key)
     with current_app.test_request_context(base_url=base_url):
-        user = db.session.get(User, user_id)
+        user = _reader(user_id)
         interview = _visible(user, interview_id)
         if interview is None:
             log.info("bag of interview %s not built: no longer visible", interview_id)
@@ -176,7 +176,7 @@ def build(interview_id: int, user_id: int, view_key: str, base_url: str) -> None
     db.session.rollback()
     db.session.expire_all()
     with current_app.test_request_context(base_url=base_url):
-        user = db.session.get(User, user_id)
+        user = _reader(user_id)
         still = _visible(user, interview_id)
         with _locked(interview_id):
             if still is None:
@@ -200,8 +200,24 @@ def _make(interview_id: int, view: View) -> None:
         sealed.seal(archive_zip, storage.bag_path(interview_id, view.key), file_key("bags"))
 
 
-def _visible(user: User | None, interview_id: int) -> Interview | None:
-    if user is None:  # an account removed since: nobody's view
+#: Stands for an account that no longer exists: nobody's view.
+_GONE = object()
+
+
+def _id_of(user: Any) -> int | None:
+    """The reader's id; None for a visitor (the policy reads None as one)."""
+    return user.id if getattr(user, "is_authenticated", False) else None
+
+
+def _reader(user_id: int | None) -> Any:
+    """The reader again, from the database as it is now; None for a visitor."""
+    if user_id is None:
+        return None
+    return db.session.get(User, user_id) or _GONE
+
+
+def _visible(user: Any, interview_id: int) -> Interview | None:
+    if user is _GONE:
         return None
     try:
         return interviews.get_visible(user, interview_id, "export")
@@ -249,10 +265,10 @@ def _state(interview_id: int, view_key: str) -> BagState:
     return BagState("")
 
 
-def _write_marker(interview_id: int, view_key: str, status: str, user: User, base_url: str) -> None:
+def _write_marker(interview_id: int, view_key: str, status: str, user: Any, base_url: str) -> None:
     """The state, and whose view at which address (what ``sweep`` checks again)."""
     marker = storage.bag_marker(interview_id, view_key)
-    body = json.dumps({"status": status, "user": user.id, "base_url": base_url})
+    body = json.dumps({"status": status, "user": _id_of(user), "base_url": base_url})
     temporary = marker.with_name(marker.name + ".part")
     temporary.write_text(body)
     os.replace(temporary, marker)
@@ -301,7 +317,7 @@ def _sweep_interview(interview_id: int, folder: Path) -> int:
                 continue
             data = json.loads(marker.read_text())
         user_id, base_url = data.get("user"), str(data.get("base_url") or "")
-        user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+        user = _reader(user_id if isinstance(user_id, int) else None)
         with current_app.test_request_context(base_url=base_url or "http://localhost/"):
             interview = _visible(user, interview_id)
             current = view_of(user, interview).key if interview is not None else None

@@ -332,3 +332,21 @@ def test_a_worker_process_builds_the_bag(client, people, interview, worker):
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
         assert f"interview-{interview.id}/bagit.txt" in bundle.namelist()
+
+
+def test_a_visitor_gets_the_bag_of_an_open_interview_and_nothing_more(
+    client, people, interview, run_tasks
+):
+    """Visitors share one view of an open interview; a sealed one is the same 404."""
+    assert client.get(_url(interview.id)).status_code == 404  # on request: not theirs
+    interview.access_level = "open"
+    db.session.commit()
+    assert client.get(_url(interview.id)).status_code == 202
+    run_tasks("build_bag")
+    response = client.get(_url(interview.id))
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
+        name = next(n for n in bundle.namelist() if n.endswith("data/transcript.txt"))
+        assert "The square was full of people." in bundle.read(name).decode()
+    # The archivist's view (the full audio) is not the visitor's: built apart.
+    assert client.get(_url(interview.id), headers=bearer(people["archivist"])).status_code == 202
