@@ -257,7 +257,7 @@ def _state(interview_id: int, view_key: str) -> BagState:
         return BagState(READY, bag)
     if status in (QUEUED, BUILDING) and age < ABANDONED_MINUTES * 60:
         return BagState(status)
-    if status == FAILED:
+    if status == FAILED and age < BAG_HOURS * 3600:
         return BagState(FAILED)
     if status or bag.exists():
         bag.unlink(missing_ok=True)
