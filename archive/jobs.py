@@ -20,6 +20,7 @@ from archive import notifications, queue, search
 from archive.extensions import db
 from archive.recordings import listening_copies
 from archive.transcription import pipeline, translation
+from archive.transcripts import bags
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +114,19 @@ def remind_expiring_grants() -> None:
     """Hourly, so a reminder due while the worker was down still goes (once)."""
     with _app_context():
         notifications.remind_expiring_grants()
+
+
+@queue.task()
+def build_bag(interview_id: int, user_id: int | None, view_key: str, base_url: str) -> None:
+    """A failure is recorded as the bag's state, which the reader sees and may retry."""
+    with _app_context():
+        bags.build(interview_id, user_id, view_key, base_url)
+
+
+@queue.periodic_task(crontab(minute="41"))
+def sweep_bags() -> None:
+    """Hourly: bags expired, orphaned, or no longer their reader's view."""
+    with _app_context():
+        removed = bags.sweep()
+        if removed:
+            log.info("%d expired bag(s) removed", removed)

@@ -120,5 +120,10 @@ def enqueue_forget_now() -> None:
     _task("forget_deleted_entries")()
 
 
+def enqueue_bag(interview_id: int, user_id: int | None, view_key: str, base_url: str) -> None:
+    """Build the BagIt bag of one reader's view (``transcripts.bags``; None: a visitor)."""
+    _task("build_bag")(interview_id, user_id, view_key, base_url)
+
+
 def enqueue_notification(kind: str, object_id: int, attempt: int = 0) -> None:
     _task("send_notification")(kind, object_id, attempt)

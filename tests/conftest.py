@@ -254,6 +254,46 @@ def interview(app, people, tmp_path):
 
 
 @pytest.fixture
+def run_tasks(app):
+    """Run what was queued, as the worker would (in this process); returns how many."""
+    from archive import jobs, queue
+
+    jobs.bind(app)
+
+    def run(name: str | None = None) -> int:
+        """Only the tasks called ``name`` when given; the others stay queued."""
+        ran, others = 0, []
+        while (task := queue.huey.dequeue()) is not None:
+            if name is None or task.name == name:
+                queue.huey.execute(task)
+                ran += 1
+            else:
+                others.append(task)
+        for task in others:
+            queue.huey.enqueue(task)
+        return ran
+
+    yield run
+    jobs._app = None
+
+
+@pytest.fixture
+def fetch_bag(client, run_tasks):
+    """``GET .../bag.zip`` as an API client that waits: asked, built by the queued
+    task, asked again. Returns the last answer."""
+
+    def fetch(interview_id: int, headers: dict):
+        url = f"/api/v1/interviews/{interview_id}/bag.zip"
+        response = client.get(url, headers=headers)
+        if response.status_code == 202:
+            run_tasks("build_bag")
+            response = client.get(url, headers=headers)
+        return response
+
+    return fetch
+
+
+@pytest.fixture
 def worker(app_config, tmp_path):
     logs = tmp_path / "worker-logs"
     logs.mkdir()

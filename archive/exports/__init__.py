@@ -14,7 +14,7 @@ fixed labels ("Date", "Place", ...) and time stamps.
 
 from __future__ import annotations
 
-from archive.exports.bag import BagBusyError, bag_file, write_bag, zip_bag
+from archive.exports.bag import write_bag, zip_bag
 from archive.exports.formats import FORMATS, MIME_TYPES
 from archive.exports.model import ExportDocument, ExportSegment, IndexPoint
 from archive.exports.parts import one_part
@@ -34,11 +34,9 @@ def filename(doc: ExportDocument, fmt: str) -> str:
 __all__ = [
     "FORMATS",
     "MIME_TYPES",
-    "BagBusyError",
     "ExportDocument",
     "ExportSegment",
     "IndexPoint",
-    "bag_file",
     "filename",
     "load_json",
     "one_part",

@@ -12,22 +12,18 @@ caller's file names enters the bag.
 
 ``bagit.make_bag`` changes the process's working directory while it runs; bags are
 made one at a time under a lock, and callers that run beside other threads should
-use absolute paths (or make bags in the worker, not in a request).
+use absolute paths. The archive makes them in the worker (``transcripts.bags``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 import bagit
 
@@ -135,37 +131,3 @@ def zip_bag(directory: Path) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
-
-
-class BagBusyError(RuntimeError):
-    """A bag of the same interview is being made (by this or another process)."""
-
-
-@contextmanager
-def _one_at_a_time(root: Path) -> Iterator[None]:
-    """An exclusive lock on the folder itself (``flock``: released when the process
-    dies, and no lock file is left behind)."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BagBusyError(str(root.name)) from None
-        yield
-    finally:
-        os.close(fd)
-
-
-def bag_file(doc: ExportDocument, listening_copies: list[Path], root: Path) -> BinaryIO:
-    """The zipped bag as an open file with no name on disk: the bag is made in a
-    temporary folder under ``root`` that is removed before this returns, whatever
-    happens, and the zip is unlinked while open (the caller closes it). One bag of
-    ``root`` at a time: ``BagBusyError`` while another is being made."""
-    root = Path(root).absolute()
-    root.mkdir(parents=True, exist_ok=True)
-    with _one_at_a_time(root), tempfile.TemporaryDirectory(dir=root, prefix="bag-") as work:
-        bag_dir = write_bag(doc, Path(work) / f"interview-{doc.interview_id}", listening_copies)
-        archive_zip = zip_bag(bag_dir)
-        handle = open(archive_zip, "rb")  # noqa: SIM115 (handed to the caller, who closes it)
-        archive_zip.unlink()
-    return handle

@@ -43,6 +43,14 @@ def keyed_digest(*parts: bytes) -> str:
     return mac.hexdigest()
 
 
+def file_key(purpose: str) -> bytes:
+    """A 32-byte key for files sealed at rest (``purpose`` names their kind, so two
+    kinds never share a key), derived from the identity key like ``keyed_digest``."""
+    if _digest_key is None:
+        raise CipherKeyError("No identity key is configured (ARCHIVE_IDENTITY_KEY).")
+    return hashlib.sha256(b"archive file key\0" + purpose.encode() + b"\0" + _digest_key).digest()
+
+
 def cipher() -> Fernet:
     if _cipher is None:
         raise CipherKeyError("No identity key is configured (ARCHIVE_IDENTITY_KEY).")

@@ -200,8 +200,30 @@ def exports_dir(interview_id: int) -> Path:
     return transcripts_root() / "exports" / f"interview-{interview_id}"
 
 
+def exports_root() -> Path:
+    return transcripts_root() / "exports"
+
+
+def bag_path(interview_id: int, view_key: str) -> Path:
+    """A ready bag of one reader's view (``transcripts.bags``), sealed: it may hold
+    what only its reader sees, so it is encrypted at rest."""
+    return exports_dir(interview_id) / f"{_view_name(view_key)}.zip.sealed"
+
+
+def bag_marker(interview_id: int, view_key: str) -> Path:
+    """The state of that bag's build (queued, building, ready, failed), as JSON."""
+    return exports_dir(interview_id) / f"{_view_name(view_key)}.json"
+
+
+def _view_name(view_key: str) -> str:
+    if not (view_key.isalnum() and view_key.isascii() and 0 < len(view_key) <= 64):
+        raise StorageError("a bag's view key is a hex digest")
+    return f"bag-{view_key}"
+
+
 def discard_exports(interview_id: int) -> None:
-    """Generated exports are derived copies: a withdrawal removes them all."""
+    """Generated exports are derived copies: a withdrawal, a purge or an expiry
+    removes them all."""
     shutil.rmtree(exports_dir(interview_id), ignore_errors=True)
 
 

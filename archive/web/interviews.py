@@ -10,7 +10,7 @@ from archive import audit, interviews, policy, recordings
 from archive.errors import ArchiveError
 from archive.i18n import label
 from archive.publishing import linked_data
-from archive.transcripts import citations, rendering, review_queue
+from archive.transcripts import bags, citations, rendering, review_queue
 from archive.web.access import kept_args, public
 from archive.web.errors import on_error, translated
 from archive.web.forms import EmptyForm, InterviewForm, LanguagesForm, UploadForm
@@ -162,3 +162,15 @@ def access_status_text(interview) -> str:
     if policy.is_embargoed(interview):
         return gettext("sealed until %(year)s", year=interview.embargo_until.year)
     return label("access", interview.access_level)
+
+
+@bp.get("/<int:interview_id>/bag")
+@public
+def bag(interview_id: int):
+    """Where the reader's BagIt bag stands, for a browser: the page refreshes itself
+    while the bag is being built, then offers the download (no script needed)."""
+    interview = interviews.get_visible(current_user, interview_id, "export")
+    state = bags.state_of(current_user, interview)
+    return render_template(
+        "interviews/bag.html", interview=interview, state=state.status if state else "none"
+    ), {"Cache-Control": "no-store"}

@@ -9,6 +9,7 @@ Svetlana is ...".
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -375,41 +376,22 @@ def _files_under(folder) -> list[str]:
     return sorted(str(p) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
-def test_a_bag_leaves_no_file_behind(client, narrated, people, app):
+def test_a_bag_leaves_nothing_readable_behind(fetch_bag, narrated, people, app):
+    """Bags are kept for a day, sealed: what stays on disk is the sealed zip and its
+    state, never the bag's folder or an open zip (a custodian's holds what was said)."""
     import zipfile
 
     from archive.recordings import storage
 
     interview_id = narrated["interview"].id
-    before = _files_under(storage.transcripts_root())
     for who in ("custodian", "researcher"):
-        response = client.get(
-            f"/api/v1/interviews/{interview_id}/bag.zip", headers=bearer(people[who])
-        )
+        response = fetch_bag(interview_id, bearer(people[who]))
         assert response.status_code == 200
         with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
             assert any(name.endswith("transcript.txt") for name in bundle.namelist())
         response.close()
-    assert _files_under(storage.transcripts_root()) == before
-    assert _files_under(storage.exports_dir(interview_id)) == []
-
-
-def test_one_bag_of_an_interview_is_made_at_a_time(client, narrated, people):
-    import fcntl
-    import os
-
-    from archive.recordings import storage
-
-    folder = storage.exports_dir(narrated["interview"].id)
-    folder.mkdir(parents=True, exist_ok=True)
-    url = f"/api/v1/interviews/{narrated['interview'].id}/bag.zip"
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # as another process making this bag would
-        busy = client.get(url, headers=bearer(people["researcher"]))
-        assert busy.status_code == 429
-        assert "being made" in busy.json["error"]
-    finally:
-        os.close(fd)
-    assert client.get(url, headers=bearer(people["researcher"])).status_code == 200
-    assert _files_under(folder) == []
+    kept = [Path(p).name for p in _files_under(storage.exports_dir(interview_id))]
+    assert len(kept) == 4  # two views: a sealed bag and its state each
+    assert all(n.endswith((".zip.sealed", ".json")) and n.startswith("bag-") for n in kept)
+    for path in storage.exports_dir(interview_id).glob("*.zip.sealed"):
+        assert not zipfile.is_zipfile(path)

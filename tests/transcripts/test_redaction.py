@@ -359,15 +359,12 @@ def test_every_export_holds_the_pseudonym_and_no_form_of_the_name(client, narrat
     assert forms_in(text) == []
 
 
-def test_bag_holds_no_form_of_the_name(client, narrated, people, tmp_path):
+def test_bag_holds_no_form_of_the_name(fetch_bag, narrated, people, tmp_path):
     import zipfile
 
     import bagit
 
-    response = client.get(
-        f"/api/v1/interviews/{narrated['interview'].id}/bag.zip",
-        headers=bearer(people["researcher"]),
-    )
+    response = fetch_bag(narrated["interview"].id, bearer(people["researcher"]))
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
         bundle.extractall(tmp_path)

@@ -19,6 +19,8 @@ PUBLIC = {
     "api.interview_audio",
     "api.export",
     "api.bag",
+    "api.bag_status",
+    "interviews.bag",
     "api.search_transcripts",
     "api.citation",
     "api.index_points",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, request, send_file
+from flask import Response, jsonify, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
-from archive import audit, exports, interviews, policy
-from archive.errors import N_, ArchiveError, NotFoundError
-from archive.recordings import listening_copies, storage
-from archive.transcripts import documents
+from archive import audit, exports, interviews
+from archive.errors import NotFoundError
+from archive.transcripts import bags, documents
 from archive.web.access import public
 from archive.web.api.base import bp
 
@@ -55,31 +55,64 @@ def _one_part(interview, document, recording_id: int | None):
 @bp.get("/interviews/<int:interview_id>/bag.zip")
 @public
 def bag(interview_id: int):
-    """The BagIt bag, built while the caller waits: the API promises ``GET bag.zip``
-    answers with the bag itself (README, Exports; docs/api.md), so it is not a task.
-    One build per interview at a time (429), in a folder removed before the answer."""
+    """The BagIt bag of the caller's view: sent when it is ready, else built by a
+    worker (``transcripts.bags``) while the caller is told to come back: 202 with
+    ``Retry-After`` and, for an API client, ``{"status", "status_url"}``; a browser
+    gets the page that follows the build. Access is checked at every call."""
     interview = interviews.get_visible(current_user, interview_id, "export")
-    document = documents.export_document(current_user, interview)
-    variant = policy.audio_variant(current_user, interview)
-    audio = [
-        path
-        for recording in interview.recordings
-        if variant and (path := listening_copies.path_for(recording, variant))
-    ]
-    try:
-        archive_zip = exports.bag_file(document, audio, storage.exports_dir(interview.id))
-    except exports.BagBusyError:
-        raise BagBusyError(
-            N_("A bag of this interview is being made; try again in a minute.")
-        ) from None
-    audit.record_read(current_user, interview, "export_bag")
-    return send_file(
-        archive_zip,
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"interview-{interview.id}-bag.zip",
+    state = bags.request_bag(
+        current_user, interview, request.url_root, retry=request.args.get("retry") == "1"
     )
+    if state.status == bags.READY:
+        audit.record_read(current_user, interview, "export_bag")
+        return Response(
+            bags.open_bag(state),
+            mimetype="application/zip",
+            headers={
+                "Content-Disposition": f"attachment; filename=interview-{interview.id}-bag.zip",
+                "Content-Length": str(bags.size_of(state)),
+                "Cache-Control": "no-store",
+            },
+        )
+    if _wants_page():
+        page = render_template("interviews/bag.html", interview=interview, state=state.status)
+        return page, 500 if state.status == bags.FAILED else 202, _waiting_headers(state)
+    return _state_answer(interview, state)
 
 
-class BagBusyError(ArchiveError):
-    status = 429
+@bp.get("/interviews/<int:interview_id>/bag")
+@public
+def bag_status(interview_id: int):
+    """Where the caller's bag stands, queuing nothing: ``none`` (never asked for, or
+    expired), ``queued``, ``building``, ``ready`` or ``failed``."""
+    interview = interviews.get_visible(current_user, interview_id, "export")
+    state = bags.state_of(current_user, interview)
+    return _state_answer(interview, state, status_code=200)
+
+
+def _state_answer(interview, state, status_code: int | None = None):
+    status = state.status if state else "none"
+    body = {
+        "status": status,
+        "status_url": url_for("api.bag_status", interview_id=interview.id),
+        "download_url": url_for("api.bag", interview_id=interview.id),
+    }
+    if status == bags.FAILED:
+        body["error"] = gettext("The bag could not be built. Ask for it again to retry.")
+        body["retry_url"] = url_for("api.bag", interview_id=interview.id, retry=1)
+    if status_code is None:
+        status_code = 500 if status == bags.FAILED else 202
+    return jsonify(body), status_code, _waiting_headers(state)
+
+
+def _waiting_headers(state) -> dict[str, str]:
+    headers = {"Cache-Control": "no-store"}
+    if state and state.status in (bags.QUEUED, bags.BUILDING):
+        headers["Retry-After"] = str(bags.RETRY_AFTER_SECONDS)
+    return headers
+
+
+def _wants_page() -> bool:
+    """A browser following a link (it asks for HTML first), not an API client."""
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html" and not request.headers.get("Authorization")
