@@ -89,9 +89,7 @@ def main() -> None:
             user = db.session.scalar(select(User))
             _row, token = tokens.issue_token(user, user)
             db.session.commit()
-            ids = list(
-                db.session.scalars(Segment.in_reading_order(interview_id, Segment.id))
-            )
+            ids = list(db.session.scalars(Segment.in_reading_order(interview_id, Segment.id)))
             clock = LockClock(db.engine)
         headers = {"Authorization": f"Bearer {token}"}
         client = app.test_client()

@@ -171,9 +171,7 @@ def _merge(actor: User, segment: Segment) -> Segment:
     return segment
 
 
-def _finish(
-    actor: User, segment: Segment, touched: list[int], action: str, **details: Any
-) -> None:
+def _finish(actor: User, segment: Segment, touched: list[int], action: str, **details: Any) -> None:
     """Record a change to the transcript's structure and reindex the ``touched``
     segments (both halves of a split; the joined segment and the one it absorbed,
     whose rows go).
