@@ -32,8 +32,8 @@ engine raise; ``AND``, ``OR``, ``NOT`` and ``NEAR`` are ordinary words. Folding
 The database-specific SQL lives in one backend class per dialect, chosen by
 ``backend_for`` from the session's dialect: ``SQLiteFTS5`` (``sqlite``) and
 ``PostgresTsvector`` (``postgresql``), with the same methods (``create``,
-``insert``, ``remove``, ``replace_segments``, ``counts``, ``hits``, ``optimize``, ``forget_deleted``)
-and a ``RANK_WINDOW``. Everything above the backends (query parsing, folding,
+``insert``, ``remove``, ``replace_segments``, ``counts``, ``hits``, ``optimize``,
+``forget_deleted``) and a ``RANK_WINDOW``. Everything above the backends (query parsing, folding,
 snippets, facets, the policy) is shared, and so are the statements that read the
 index (``layout``): the two behave the same, and the tests run against both.
 """

@@ -81,7 +81,7 @@ def reindex_segments(session: Session, interview: Interview, segment_ids: Iterab
     rows += _translation_rows(session, interview, redactor, speakers, wanted)
     if not search.replace_segments(session, interview.id, wanted, rows):
         return reindex(session, interview)
-    translation_track.refresh(session, interview)
+    translation_track.refresh(session, interview, segment_ids=wanted)
     return moved
 
 

@@ -211,7 +211,7 @@ def _one_edit(rng: random.Random, actor, interview) -> str:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_edits_leave_the_index_a_whole_reindex_would_write(witness, people, seed):
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (a repeatable walk, not a secret)
     done = []
     for _ in range(40):
         done.append(_one_edit(rng, people["archivist"], witness))
@@ -240,7 +240,8 @@ def test_a_name_typed_in_an_edit_is_never_found_by_a_researcher(witness, people)
     for query in ("Gulnara", "gulnar*", "Bekova", "Гульнарой", "Aigerim", "Nurlanova", "Gul"):
         assert _found(researcher, query) == [], query
     # The edited words around the names are found, with the names hidden.
-    assert _found(researcher, "sister") == ["We met Svetlana sister at dawn."]  # the 's went with the name
+    # (the 's goes with the name it ends)
+    assert _found(researcher, "sister") == ["We met Svetlana sister at dawn."]
     assert _found(researcher, "spoke") == ["Then Svetlana spoke."]
     assert _found(researcher, "came") == ["[name withheld] came with Svetlana."]
     # The edited segment's old words are gone, and its translation (stale now) with
