@@ -160,6 +160,10 @@ class PackedIndex:
         translation made since) takes the next ordinal after the interview's
         highest. False, with nothing changed, when the interview has no rows yet
         or its ordinals ran out: the caller indexes the whole interview instead.
+
+        Two writers of one interview's rows must not interleave (both would take
+        the same next ordinal): every service that calls this has appended to the
+        audit chain first, whose head row serialises them until commit.
         """
         low, high = self._range(interview_id)
         key = self._key.name
