@@ -271,3 +271,48 @@ def test_an_interview_never_indexed_is_indexed_whole_on_its_first_edit(witness, 
     unit_of_work.commit()
     assert _found(people["researcher"], "courtyards") == ["I ran home through the courtyards."]
     assert _found(people["researcher"], "began") == ["The shooting began."]
+
+
+def _translated_track(interview, status: str) -> None:
+    """The interview's recording in Russian, every segment translated as it is now."""
+    recording = interview.recordings[0]
+    recording.language, recording.translation_status = "ru", status
+    for segment in _segments(interview):
+        made = db.session.scalar(
+            select(SegmentTranslation).where(SegmentTranslation.segment_id == segment.id)
+        )
+        if made is None:
+            db.session.add(
+                SegmentTranslation(segment_id=segment.id, text="words", source_version=1)
+            )
+            made = db.session.scalar(
+                select(SegmentTranslation).where(SegmentTranslation.segment_id == segment.id)
+            )
+        made.source_version = segment.version
+    db.session.commit()
+
+
+def test_an_edit_queues_the_translation_of_its_recording_again(witness, people):
+    _translated_track(witness, "done")
+    segment = _segments(witness)[3]
+    transcript_edits.edit_segment(people["archivist"], segment, {"text": "Bread for all."})
+    unit_of_work.commit()
+    assert witness.recordings[0].translation_status == "queued"
+
+
+def test_a_redaction_retries_a_failed_translation_only_if_a_segment_is_stale(witness, people):
+    """The same answer as a whole refresh: the redacted segment's translation is up
+    to date, so the whole recording is asked."""
+    _translated_track(witness, "failed")
+    first, second = _segments(witness)[:2]
+    redaction_edits.add_redaction(people["archivist"], second, 0, 4, "place")
+    unit_of_work.commit()
+    assert witness.recordings[0].translation_status == "failed"  # nothing stale: nothing to do
+    stale = db.session.scalar(
+        select(SegmentTranslation).where(SegmentTranslation.segment_id == first.id)
+    )
+    stale.source_version = 0  # made from an older text
+    db.session.commit()
+    redaction_edits.add_redaction(people["archivist"], second, 5, 9, "place")
+    unit_of_work.commit()
+    assert witness.recordings[0].translation_status == "queued"
