@@ -14,6 +14,8 @@ The interface (the rest is private):
 
 - ``ensure_index(engine_or_connection)``: create the index table if missing.
 - ``index_interview(session, interview_id, rows)``: replace an interview's rows.
+- ``replace_segments(session, interview_id, segment_ids, rows)``: replace the rows
+  of some segments only (an edit, a split, a redaction), the rest left as it is.
 - ``remove_interview(session, interview_id)``: drop them (withdrawal, deletion).
 - ``search(session, user, query, ...)``: a ranked, policy-filtered page of hits
   with escaped, highlighted snippets, a total and facet counts.
@@ -30,8 +32,8 @@ engine raise; ``AND``, ``OR``, ``NOT`` and ``NEAR`` are ordinary words. Folding
 The database-specific SQL lives in one backend class per dialect, chosen by
 ``backend_for`` from the session's dialect: ``SQLiteFTS5`` (``sqlite``) and
 ``PostgresTsvector`` (``postgresql``), with the same methods (``create``,
-``insert``, ``remove``, ``counts``, ``hits``, ``optimize``, ``forget_deleted``)
-and a ``RANK_WINDOW``. Everything above the backends (query parsing, folding,
+``insert``, ``remove``, ``replace_segments``, ``counts``, ``hits``, ``optimize``,
+``forget_deleted``) and a ``RANK_WINDOW``. Everything above the backends (query parsing, folding,
 snippets, facets, the policy) is shared, and so are the statements that read the
 index (``layout``): the two behave the same, and the tests run against both.
 """
@@ -87,6 +89,7 @@ __all__ = [
     "optimize_index",
     "parse_query",
     "remove_interview",
+    "replace_segments",
     "search",
     "snippet_html",
     "words",
@@ -203,6 +206,24 @@ def index_interview(session: Session, interview_id: int, rows: Iterable[IndexRow
     backend = backend_for(session)
     backend.remove(session, interview_id)
     backend.insert(session, interview_id, rows)
+
+
+def replace_segments(
+    session: Session, interview_id: int, segment_ids: Iterable[int], rows: Iterable[IndexRow]
+) -> bool:
+    """Replace the rows of ``segment_ids`` (their text and translation) with ``rows``,
+    in the caller's transaction, leaving the interview's other rows as they are: a
+    segment without a row in ``rows`` (deleted, unreadable) leaves none.
+
+    ``rows`` must be the redacted rendering with pseudonyms, made by the same
+    redaction as the rest of the interview's rows. False, with nothing changed,
+    when the rows cannot be replaced on their own (the interview has none yet):
+    the caller indexes the whole interview (``index_interview``) instead.
+    """
+    wanted, rows = set(segment_ids), list(rows)
+    if any(row.segment_id not in wanted for row in rows):
+        raise ValueError("a row of a segment not being replaced")
+    return backend_for(session).replace_segments(session, interview_id, wanted, rows)
 
 
 def remove_interview(session: Session, interview_id: int) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, TableClause
@@ -77,7 +77,14 @@ class PackedIndex:
     def create(self, connection: Connection) -> None:
         raise NotImplementedError
 
-    def insert(self, session: Session, interview_id: int, rows: Sequence[IndexRow]) -> None:
+    def insert(
+        self,
+        session: Session,
+        interview_id: int,
+        rows: Sequence[IndexRow],
+        ordinals: Sequence[int] | None = None,
+    ) -> None:
+        """Add ``rows``, numbered 1, 2, ... in order, or by ``ordinals`` (one each)."""
         raise NotImplementedError
 
     def optimize(self, connection: Connection) -> None:
@@ -112,12 +119,19 @@ class PackedIndex:
         low = int(interview_id) << self.INTERVIEW_SHIFT
         return low, low + (1 << self.INTERVIEW_SHIFT) - 1
 
-    def _packed(self, interview_id: int, rows: Sequence[IndexRow]):
-        """(key, role, row) for each row, in order; refuses what cannot be packed."""
-        if len(rows) > self.MAX_ORDINAL:
+    def _packed(
+        self, interview_id: int, rows: Sequence[IndexRow], ordinals: Sequence[int] | None = None
+    ):
+        """(key, role, row) for each row, in order, numbered 1, 2, ... or by
+        ``ordinals``; refuses what cannot be packed."""
+        if ordinals is None:
+            ordinals = range(1, len(rows) + 1)
+        if len(ordinals) != len(rows):
+            raise ValueError("one ordinal a row")
+        if any(not 0 < ordinal <= self.MAX_ORDINAL for ordinal in ordinals):
             raise ValueError(f"an interview can have at most {self.MAX_ORDINAL} indexed segments")
         low, _high = self._range(interview_id)
-        for ordinal, row in enumerate(rows, start=1):
+        for ordinal, row in zip(ordinals, rows, strict=True):
             role = row.speaker_role or None  # "" and None: no speaker
             if role not in ROLE_CODES:
                 raise ValueError(f"unknown speaker role {row.speaker_role!r}")
@@ -134,6 +148,58 @@ class PackedIndex:
             text(f"DELETE FROM {INDEX_TABLE} WHERE {self._key.name} BETWEEN :low AND :high"),  # noqa: S608
             {"low": low, "high": high},
         )
+
+    def replace_segments(
+        self, session: Session, interview_id: int, segment_ids: set[int], rows: Sequence[IndexRow]
+    ) -> bool:
+        """Replace the rows of ``segment_ids`` (original and translation) by ``rows``.
+
+        A segment's row keeps its ordinal (its key changes only with the speaker's
+        role), so the rest of the interview, and the order of its hits, stay as
+        they were; a row the segment did not have (the second half of a split, a
+        translation made since) takes the next ordinal after the interview's
+        highest. False, with nothing changed, when the interview has no rows yet
+        or its ordinals ran out: the caller indexes the whole interview instead.
+
+        Two writers of one interview's rows must not interleave (both would take
+        the same next ordinal): every service that calls this has appended to the
+        audit chain first, whose head row serialises them until commit.
+        """
+        low, high = self._range(interview_id)
+        key = self._key.name
+        present = session.execute(
+            text(f"SELECT {key}, segment_id FROM {INDEX_TABLE} WHERE {key} BETWEEN :low AND :high"),  # noqa: S608
+            {"low": low, "high": high},
+        ).all()
+        if not present:
+            return False
+        kept: dict[tuple[int, bool], int] = {}
+        old: list[int] = []
+        top = 0
+        for row_key, segment_id in present:
+            ordinal = row_key & self.MAX_ORDINAL
+            top = max(top, ordinal)
+            if segment_id in segment_ids:
+                old.append(row_key)
+                kept[(segment_id, bool(row_key >> self.ROLE_SHIFT & TRANSLATION_BIT))] = ordinal
+        ordinals = []
+        for row in rows:
+            ordinal = kept.pop((row.segment_id, row.track == "translation"), None)
+            if ordinal is None:
+                top += 1
+                ordinal = top
+            ordinals.append(ordinal)
+        if top > self.MAX_ORDINAL:
+            return False
+        if old:
+            session.execute(
+                text(f"DELETE FROM {INDEX_TABLE} WHERE {key} IN :keys").bindparams(  # noqa: S608
+                    bindparam("keys", expanding=True)
+                ),
+                {"keys": old},
+            )
+        self.insert(session, interview_id, rows, ordinals)
+        return True
 
     def counts(self, session: Session, query: ParsedQuery, visible: Any) -> list[tuple]:
         """(collection_id, language, role, hits) over every visible match.

@@ -143,7 +143,13 @@ class PostgresTsvector(PackedIndex):
         for statement in self.DDL:
             connection.exec_driver_sql(statement)
 
-    def insert(self, session: Session, interview_id: int, rows: Sequence[IndexRow]) -> None:
+    def insert(
+        self,
+        session: Session,
+        interview_id: int,
+        rows: Sequence[IndexRow],
+        ordinals: Sequence[int] | None = None,
+    ) -> None:
         params = [
             {
                 "id": key,
@@ -155,7 +161,7 @@ class PostgresTsvector(PackedIndex):
                 "recording_id": row.recording_id,
                 "start": row.start,
             }
-            for key, role, row in self._packed(interview_id, rows)
+            for key, role, row in self._packed(interview_id, rows, ordinals)
         ]
         if params:
             session.execute(

@@ -71,7 +71,13 @@ class SQLiteFTS5(PackedIndex):
         for statement in self.DDL:
             connection.exec_driver_sql(statement)
 
-    def insert(self, session: Session, interview_id: int, rows: Sequence[IndexRow]) -> None:
+    def insert(
+        self,
+        session: Session,
+        interview_id: int,
+        rows: Sequence[IndexRow],
+        ordinals: Sequence[int] | None = None,
+    ) -> None:
         params = [
             {
                 "rowid": key,
@@ -84,7 +90,7 @@ class SQLiteFTS5(PackedIndex):
                 "recording_id": row.recording_id,
                 "start": row.start,
             }
-            for key, role, row in self._packed(interview_id, rows)
+            for key, role, row in self._packed(interview_id, rows, ordinals)
         ]
         if params:
             session.execute(

@@ -21,6 +21,7 @@ the track without importing the job.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from sqlalchemy import delete, event, or_, select
 from sqlalchemy.orm import Session
@@ -66,19 +67,38 @@ def outdated(recording_id: int) -> list[int]:
     return list(db.session.scalars(_outdated_query(recording_id)))
 
 
-def refresh(session: Session, interview: Interview, retry_failed: bool = True) -> list[int]:
+def refresh(
+    session: Session,
+    interview: Interview,
+    retry_failed: bool = True,
+    segment_ids: Collection[int] | None = None,
+) -> list[int]:
     """Queue (after the commit) the translation of each transcribed recording of
     the interview with a segment whose translation is missing or stale. Called by
-    ``indexing.reindex``, so every change to a transcript keeps its track in step."""
+    ``indexing.reindex``, so every change to a transcript keeps its track in step.
+
+    ``segment_ids``: the change touched only these segments (``indexing.
+    reindex_segments``), so only their recordings are looked at, each answered
+    first by those segments (an edited text is stale at once: one lookup by id,
+    where the recording's whole track costs 12-17 ms for 2,500 segments), and by
+    the whole recording only when they are all up to date (a redaction): the
+    same answer as a whole refresh, for the recordings the change can alter."""
     queued = []
+    touched = None
+    if segment_ids is not None:
+        touched = set(
+            session.scalars(select(Segment.recording_id).where(Segment.id.in_(segment_ids)))
+        )
     for recording in interview.recordings:
+        if touched is not None and recording.id not in touched:
+            continue  # nothing of it changed: its track stands as the last refresh left it
         if recording.status != "done" or not wanted(recording):
             continue
         if recording.translation_status in ("queued", "running"):
             continue  # the running job looks again before it ends
         if recording.translation_status == "failed" and not retry_failed:
             continue
-        if session.scalar(_outdated_query(recording.id).limit(1)) is None:
+        if not _any_outdated(session, recording.id, segment_ids):
             if recording.translation_status is None:
                 recording.translation_status = "done"  # nothing readable to translate
             continue
@@ -88,6 +108,17 @@ def refresh(session: Session, interview: Interview, retry_failed: bool = True) -
     if queued:
         session.info.setdefault(_PENDING, set()).update(queued)
     return queued
+
+
+def _any_outdated(session: Session, recording_id: int, segment_ids=None) -> bool:
+    """Whether a readable segment of the recording lacks an up-to-date translation:
+    asked of ``segment_ids`` first when given (cheap), then of the whole recording."""
+    query = _outdated_query(recording_id).limit(1)
+    if segment_ids is not None:
+        touched = query.where(Segment.id.in_(segment_ids))
+        if session.scalar(touched) is not None:
+            return True
+    return session.scalar(query) is not None
 
 
 _PENDING = "archive.translation.pending"

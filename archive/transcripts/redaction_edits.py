@@ -84,7 +84,7 @@ def _add_redaction(
     actor: User, segment: Segment, start: int, end: int, reason: Any, replacement: Any
 ) -> Redaction:
     redaction = _new_redaction(actor, segment, start, end, reason, replacement)
-    indexing.reindex(db.session, segment.recording.interview)
+    indexing.reindex_segments(db.session, segment.recording.interview, [segment.id])
     listening_copies.rebuild_after_commit(segment.recording)
     return redaction
 
@@ -122,7 +122,7 @@ def redact_phrase(
 ) -> list[Redaction]:
     """Redact every occurrence of ``phrase`` in the segment as ``actor`` reads it
     (case-insensitive): hidden words are labels there, never searched. One change:
-    every occurrence in one transaction, reindexed once."""
+    every occurrence in one transaction, the segment reindexed once."""
     policy.require(actor, "edit_transcript", segment.recording.interview)
     try:
         return _redact_phrase(actor, segment, phrase, reason, replacement)
@@ -154,7 +154,7 @@ def _redact_phrase(
         for at in starts
     ]
     made = [_new_redaction(actor, segment, a, b, reason, replacement) for a, b in spans]
-    indexing.reindex(db.session, segment.recording.interview)
+    indexing.reindex_segments(db.session, segment.recording.interview, [segment.id])
     listening_copies.rebuild_after_commit(segment.recording)
     return made
 
@@ -175,6 +175,8 @@ def remove_redaction(actor: User, redaction: Redaction) -> Redaction:
         object_type="redaction",
         object_id=redaction.id,
     )
-    indexing.reindex(db.session, redaction.segment.recording.interview)
+    indexing.reindex_segments(
+        db.session, redaction.segment.recording.interview, [redaction.segment_id]
+    )
     listening_copies.rebuild_after_commit(redaction.segment.recording)
     return redaction

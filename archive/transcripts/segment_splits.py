@@ -82,7 +82,7 @@ def _split(actor: User, segment: Segment, position: Any) -> Segment:
     db.session.add_all(
         [Revision.of(segment, "split", actor.id), Revision.of(tail, "split", actor.id)]
     )
-    _finish(actor, segment, "segment_split", new_segment=tail.id)
+    _finish(actor, segment, [segment.id, tail.id], "segment_split", new_segment=tail.id)
     return tail
 
 
@@ -167,12 +167,14 @@ def _merge(actor: User, segment: Segment) -> Segment:
     gone = following.id
     translation_track.forget(db.session, segment_id=gone)
     db.session.delete(following)
-    _finish(actor, segment, "segments_merged", merged_segment=gone)
+    _finish(actor, segment, [segment.id, gone], "segments_merged", merged_segment=gone)
     return segment
 
 
-def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
-    """Record and reindex a change to the transcript's structure.
+def _finish(actor: User, segment: Segment, touched: list[int], action: str, **details: Any) -> None:
+    """Record a change to the transcript's structure and reindex the ``touched``
+    segments (both halves of a split; the joined segment and the one it absorbed,
+    whose rows go).
 
     Hidden words move with the text, but a name that a cut separates or a join
     brings together is matched anew, so the listening copy is remade.
@@ -188,5 +190,5 @@ def _finish(actor: User, segment: Segment, action: str, **details: Any) -> None:
         object_id=segment.id,
         **details,
     )
-    indexing.reindex(db.session, recording.interview)
+    indexing.reindex_segments(db.session, recording.interview, touched)
     listening_copies.rebuild_after_commit(recording)

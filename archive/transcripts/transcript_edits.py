@@ -125,7 +125,7 @@ def _edit(actor: User, segment: Segment, changes: dict[str, Any], kind: str) -> 
         version=segment.version,
         fields=sorted(changes),
     )
-    indexing.reindex(db.session, segment.recording.interview)
+    indexing.reindex_segments(db.session, segment.recording.interview, [segment.id])
     if copy_outdated:
         listening_copies.rebuild_after_commit(segment.recording)
     return segment
@@ -151,7 +151,7 @@ def confirm_segment(actor: User, segment: Segment, version: Any = None) -> Segme
             version=segment.version,
             doubt=doubt,
         )
-        indexing.reindex(db.session, segment.recording.interview)
+        indexing.reindex_segments(db.session, segment.recording.interview, [segment.id])
     except BaseException:
         db.session.rollback()
         raise
