@@ -79,6 +79,12 @@ class Interview(Base):
     audio_permission: Mapped[str] = mapped_column(String(20), default="none")
     identity: Mapped[str] = mapped_column(String(20), default="pseudonym")
     embargo_until: Mapped[date | None]
+    #: The version of the name matcher (``names.matching.MATCHER_VERSION``) its search
+    #: index and kept name spans were last wholly computed with (``indexing.reindex``);
+    #: None: not known (indexed before it was recorded). An older one is caught up by
+    #: the worker (``search.catch_up``), so no name a newer matcher finds stays in the
+    #: index or unbleeped in a listening copy.
+    names_matched_with: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The last change of what the catalogue shows: OAI-PMH datestamps, from/until.
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
