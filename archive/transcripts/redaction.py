@@ -29,10 +29,15 @@ from archive.models.types import decrypt_bytes, keyed_digest
 from archive.transcripts.names import matching as name_matching
 from archive.transcripts.names.matching import Mention, NameMatcher, ProtectedName
 
-# Names found by an earlier version of the matcher are looked for again: the stored
-# spans are keyed on ``name_matching.MATCHER_VERSION`` (bumped when matching changes),
-# not on the module's source, so editing a comment there keeps them.
-_MATCHER_CODE = f"name_matching:{name_matching.MATCHER_VERSION}".encode()
+
+def _matcher_code() -> bytes:
+    """What the stored spans are keyed on besides the text and the names: the
+    matcher's version (bumped when matching changes), not the module's source, so
+    editing a comment there keeps them and names found by an earlier version are
+    looked for again. Read at each use, as ``indexing`` reads it, so the spans and
+    ``Interview.names_matched_with`` can never speak of two different versions."""
+    return f"name_matching:{name_matching.MATCHER_VERSION}".encode()
+
 
 DEFAULT_REPLACEMENT = "[redacted]"
 # What a reader of redacted text sees of a machine translation that cannot be shown
@@ -103,7 +108,8 @@ _MATCHERS_LOCK = threading.Lock()
 
 
 def _matcher(protected: list[ProtectedName]) -> _SharedMatcher:
-    key = hashlib.sha256(repr([(p.key, p.names) for p in protected]).encode()).digest()
+    names = [(p.key, p.names) for p in protected]
+    key = hashlib.sha256(repr((_matcher_code(), names)).encode()).digest()
     with _MATCHERS_LOCK:
         shared = _MATCHERS.get(key)
     if shared is not None:
@@ -237,7 +243,7 @@ class Redactor:
             segment.name_key = key
 
     def _key(self, segment: Segment) -> str:
-        return keyed_digest(_MATCHER_CODE, self.names_key, segment.text.encode())
+        return keyed_digest(_matcher_code(), self.names_key, segment.text.encode())
 
     def held_spans(self, segment: Segment) -> list[tuple[int, int, int]]:
         """Names found before an edit, carried through it (see ``carry_names``):
