@@ -15,19 +15,38 @@ Two ways, one rendering:
   the interview's protected names (which these changes leave as they are), never
   on another segment's text: so the rows it writes are those ``reindex`` would
   write (tests/search/test_incremental_index.py plays random edits through both).
+
+Both also depend on the name matcher's version (``MATCHER_VERSION``): a newer
+matcher may find a name an older one missed. ``reindex`` records the version it
+ran with on the interview (``Interview.names_matched_with``); an interview
+recorded with an older one (or none) is *behind*. Its index may hold a name, and
+its listening copies may let one be heard, so:
+
+- the worker's catch-up (``search.catch_up``, at its start and hourly) reindexes
+  every interview that is behind;
+- ``reindex_segments`` on an interview that is behind reindexes it whole: the
+  first edit after an upgrade catches the interview up rather than refresh a few
+  segments' names and leave the rest to an index the catch-up would then think
+  unchanged;
+- ``reindex`` on an interview that is behind, when the names found moved,
+  outdates its listening copies itself and queues them after the commit: they
+  were toned out with the older matcher's names, and the caller (a finished
+  translation, a pseudonym changed) may not be one that looks at the answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from archive import search
 from archive.interviews import identity
 from archive.models import Interview, Segment, SegmentTranslation
+from archive.recordings import listening_copies
 from archive.transcription import translation_track
+from archive.transcripts.names import matching as name_matching
 from archive.transcripts.redaction import Redactor
 
 
@@ -39,6 +58,8 @@ def reindex(session: Session, interview: Interview) -> bool:
     if interview.withdrawn_at is not None:
         search.remove_interview(session, interview.id)
         return False
+    version = name_matching.MATCHER_VERSION
+    behind = is_behind(interview)
     redactor = Redactor(interview)
     speakers = {s.id: s for s in interview.speakers}
     rows = []
@@ -51,7 +72,50 @@ def reindex(session: Session, interview: Interview) -> bool:
     rows += _translation_rows(session, interview, redactor, speakers)
     search.index_interview(session, interview.id, rows)
     translation_track.refresh(session, interview)
+    if behind:
+        _record_version(session, interview, version)
+        if moved and any(r.access_copy_key for r in interview.recordings):
+            # Toned out with the names an older matcher found: not served from now
+            # on, made again once this is committed.
+            listening_copies.outdate(interview)
+            listening_copies.rebuild_after_commit(interview)
     return moved
+
+
+def is_behind(interview: Interview) -> bool:
+    """Whether the interview's index and kept names were last wholly computed by an
+    older matcher than this one (or it is not known by which)."""
+    recorded = interview.names_matched_with
+    return recorded is None or recorded < name_matching.MATCHER_VERSION
+
+
+def _record_version(session: Session, interview: Interview, version: int) -> None:
+    """Record the matcher version on the interview without touching ``updated_at``:
+    reindexing changes nothing the catalogue shows (OAI-PMH harvesters would fetch
+    every record again after an upgrade)."""
+    session.execute(
+        update(Interview)
+        .where(Interview.id == interview.id)
+        .values(names_matched_with=version, updated_at=Interview.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(interview, ["names_matched_with"])
+
+
+def behind_interviews(session: Session) -> list[int]:
+    """The ids of the interviews a whole reindex would catch up with this matcher (one
+    query): behind, and not withdrawn (a withdrawn interview's index stays empty)."""
+    recorded = Interview.names_matched_with
+    return list(
+        session.scalars(
+            select(Interview.id)
+            .where(
+                Interview.withdrawn_at.is_(None),
+                recorded.is_(None) | (recorded < name_matching.MATCHER_VERSION),
+            )
+            .order_by(Interview.id)
+        )
+    )
 
 
 def reindex_segments(session: Session, interview: Interview, segment_ids: Iterable[int]) -> bool:
@@ -63,12 +127,15 @@ def reindex_segments(session: Session, interview: Interview, segment_ids: Iterab
 
     Only for changes confined to these segments' text, times, speaker or marked
     redactions: anything that changes a name or a pseudonym, or the agreement,
-    takes ``reindex``. An interview not indexed yet is indexed whole."""
+    takes ``reindex``. An interview not indexed yet, or indexed by an older name
+    matcher (``is_behind``), is indexed whole."""
     session.flush()
     wanted = set(segment_ids)
     if interview.withdrawn_at is not None:
         search.remove_interview(session, interview.id)
         return False
+    if is_behind(interview):
+        return reindex(session, interview)
     redactor = Redactor(interview)
     speakers = {s.id: s for s in interview.speakers}
     rows = []
