@@ -18,12 +18,15 @@ from archive.lookup import get_or_404
 from archive.models import ROLES, Interview
 from archive.operations import backup as backups
 from archive.recordings import storage
+from archive.search import catch_up
 from archive.transcription import model_store, pipeline, translation_track
 from archive.transcription.models import ModelError
+from archive.transcripts.names import matching as name_matching
 
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="Inspect the audit log.")
 models_cli = AppGroup("models", help="Whisper models: list, download (online), import (offline).")
+search_cli = AppGroup("search", help="The search index.")
 
 
 def _fail(message: str) -> None:
@@ -89,6 +92,33 @@ def verify() -> None:
     click.echo(f"The audit log is intact: {count} events, chain verified.")
 
 
+@search_cli.command("reindex")
+@click.option(
+    "--stale-only",
+    is_flag=True,
+    help="Only the interviews indexed by an older name matcher (what the workers catch up).",
+)
+def search_reindex(stale_only: bool) -> None:
+    """Reindex every interview (not withdrawn) with the current name matcher, one
+    transaction each; listening copies whose hidden names moved are queued again."""
+
+    def say(step: catch_up.Step) -> None:
+        if not step.reindexed:
+            what = "up to date or withdrawn meanwhile, skipped"
+        elif step.moved:
+            what = "names moved, listening copies queued"
+        else:
+            what = "reindexed"
+        click.echo(f"[{step.done}/{step.total}] interview {step.interview_id}: {what}")
+
+    result = catch_up.catch_up(stale_only=stale_only, progress=say)
+    click.echo(
+        f"{result.reindexed} interview(s) reindexed with name matcher version "
+        f"{name_matching.MATCHER_VERSION}; {result.moved} with names moved (a running worker "
+        "makes their listening copies)."
+    )
+
+
 @click.command("worker")
 @click.option("--threads", type=int, help="CPU threads for the model (default: all cores).")
 def worker(threads: int | None) -> None:
@@ -98,6 +128,7 @@ def worker(threads: int | None) -> None:
         app.config["WORKER_THREADS"] = threads
     jobs.bind(app)
     requeued = pipeline.recover_abandoned(queue.worker_id(), at_start=True)
+    queue.enqueue_name_catch_up()  # an upgraded name matcher reaches the index and the audio
     storage_name = "Redis" if app.config.get("REDIS_URL") else "SQLite"
     worker_id = queue.worker_id()
     click.echo(
@@ -314,6 +345,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(models_cli)
+    app.cli.add_command(search_cli)
     app.cli.add_command(worker)
     app.cli.add_command(import_recordings)
     app.cli.add_command(fixity)

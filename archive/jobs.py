@@ -19,6 +19,7 @@ from huey.api import Task
 from archive import notifications, queue, search
 from archive.extensions import db
 from archive.recordings import listening_copies
+from archive.search import catch_up as search_catch_up
 from archive.transcription import pipeline, translation
 from archive.transcripts import bags
 
@@ -73,6 +74,15 @@ def recover_abandoned_jobs() -> None:
 def build_access_copies(recording_id: int) -> None:
     with _app_context():
         listening_copies.build(recording_id)
+
+
+@queue.periodic_task(crontab(minute="29"))
+def catch_up_names() -> None:
+    """Hourly, and once at each worker's start (``flask worker`` queues it): the
+    interviews an older name matcher indexed are reindexed, their listening copies
+    made again where the names moved. With none behind, one query."""
+    with _app_context():
+        search_catch_up.catch_up()
 
 
 #: Removed search entries still held by a running transaction are tried every

@@ -125,5 +125,11 @@ def enqueue_bag(interview_id: int, user_id: int | None, view_key: str, base_url:
     _task("build_bag")(interview_id, user_id, view_key, base_url)
 
 
+def enqueue_name_catch_up() -> None:
+    """Reindex the interviews an older name matcher indexed (``search.catch_up``):
+    queued by each worker as it starts, and run hourly by the worker's clock."""
+    _task("catch_up_names")()
+
+
 def enqueue_notification(kind: str, object_id: int, attempt: int = 0) -> None:
     _task("send_notification")(kind, object_id, attempt)
