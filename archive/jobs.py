@@ -9,14 +9,14 @@ services never import it: they queue through ``archive.queue``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 from huey import crontab
 from huey.api import Task
 
-from archive import notifications, queue, search
+from archive import notifications, queue, search, unit_of_work
 from archive.extensions import db
 from archive.recordings import listening_copies
 from archive.search import catch_up as search_catch_up
@@ -42,13 +42,20 @@ def init_factory(factory: Callable[[], Flask]) -> None:
     _factory = factory
 
 
-def _app_context() -> AbstractContextManager:
+@contextmanager
+def _app_context() -> Iterator[None]:
+    """The app's context for one task body. Jobs that commit themselves (the
+    transcription and translation jobs) may have asked for work after a commit
+    (``unit_of_work.after_commit``: a reindex that outdated listening copies queues
+    them again); it runs before the context, and its session, end."""
     global _app
     if _app is None:  # a consumer started without the worker command
         if _factory is None:
             raise RuntimeError("no app for the tasks: start workers with `flask worker`")
         _app = _factory()
-    return _app.app_context()
+    with _app.app_context():
+        yield
+        unit_of_work.run_ready()
 
 
 @queue.task()

@@ -19,7 +19,7 @@ import pytest
 from cachetools import LRUCache
 from sqlalchemy import select
 
-from archive import consent, interviews, queue, recordings, unit_of_work
+from archive import consent, interviews, jobs, queue, recordings, unit_of_work
 from archive.extensions import db
 from archive.interviews import speakers
 from archive.models import Interview, Recording, Segment
@@ -226,6 +226,18 @@ def test_a_whole_reindex_that_ignores_its_answer_still_outdates_the_audio(
     unit_of_work.commit()
     assert listening_copies.path_for(_recording(upgraded["recording_id"]), "redacted") is None
     run_tasks("build_access_copies")
+    assert _name_heard_as_tone(_recording(upgraded["recording_id"])) > 0.9
+
+
+def test_a_job_that_commits_itself_still_has_the_audio_made_again(app, upgraded, run_tasks):
+    # As the translation job ends (the first whole reindex after the upgrade):
+    # reindex, then a plain commit; the copies it outdated are queued all the same.
+    with jobs._app_context():
+        item = db.session.get(Interview, upgraded["interview_id"])
+        assert indexing.reindex(db.session, item)
+        db.session.commit()
+    assert listening_copies.path_for(_recording(upgraded["recording_id"]), "redacted") is None
+    assert run_tasks("build_access_copies") == 1
     assert _name_heard_as_tone(_recording(upgraded["recording_id"])) > 0.9
 
 
