@@ -103,7 +103,9 @@ def search_reindex(stale_only: bool) -> None:
     transaction each; listening copies whose hidden names moved are queued again."""
 
     def say(step: catch_up.Step) -> None:
-        if not step.reindexed:
+        if step.failed:
+            what = "FAILED (see the log; run the command again)"
+        elif not step.reindexed:
             what = "up to date or withdrawn meanwhile, skipped"
         elif step.moved:
             what = "names moved, listening copies queued"
@@ -117,6 +119,8 @@ def search_reindex(stale_only: bool) -> None:
         f"{name_matching.MATCHER_VERSION}; {result.moved} with names moved (a running worker "
         "makes their listening copies)."
     )
+    if result.failed:
+        _fail(f"{result.failed} interview(s) could not be reindexed; run the command again.")
 
 
 @click.command("worker")

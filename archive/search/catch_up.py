@@ -43,12 +43,14 @@ class Step:
     interview_id: int
     reindexed: bool
     moved: bool
+    failed: bool = False
 
 
 @dataclass(frozen=True)
 class CatchUp:
     reindexed: int = 0
     moved: int = 0
+    failed: int = 0
 
 
 def catch_up(*, stale_only: bool = True, progress: Callable[[Step], None] | None = None) -> CatchUp:
@@ -64,18 +66,33 @@ def catch_up(*, stale_only: bool = True, progress: Callable[[Step], None] | None
             )
         )
     session.rollback()  # the list was read; each interview gets a transaction of its own
-    reindexed = moved = 0
+    reindexed = moved = failed = 0
     for done, interview_id in enumerate(todo, start=1):
-        result = _one(interview_id, stale_only)
-        unit_of_work.commit()
+        try:
+            result = _one(interview_id, stale_only)
+            unit_of_work.commit()
+        except Exception as exc:  # a deadlock with an edit, a lost connection: the next run
+            session.rollback()
+            log.warning(
+                "name catch-up of interview %s failed (%s)", interview_id, type(exc).__name__
+            )
+            failed += 1
+            if progress is not None:
+                progress(Step(done, len(todo), interview_id, False, False, failed=True))
+            continue
         if result is not None:
             reindexed += 1
             moved += result
         if progress is not None:
             progress(Step(done, len(todo), interview_id, result is not None, bool(result)))
     if todo:
-        log.info("name catch-up: %d interview(s) reindexed, %d with names moved", reindexed, moved)
-    return CatchUp(reindexed, moved)
+        log.info(
+            "name catch-up: %d interview(s) reindexed, %d with names moved, %d failed",
+            reindexed,
+            moved,
+            failed,
+        )
+    return CatchUp(reindexed, moved, failed)
 
 
 def _one(interview_id: int, stale_only: bool) -> bool | None:

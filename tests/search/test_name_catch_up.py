@@ -198,6 +198,30 @@ def test_the_command_without_stale_only_reindexes_every_interview_not_withdrawn(
     assert f"[2/2] interview {other.id}: reindexed" in everything.output
 
 
+def test_an_interview_that_fails_is_left_behind_for_the_next_run_and_the_rest_go_on(
+    client, people, runner, upgraded, monkeypatch
+):
+    later = interviews.create_interview(people["interviewer"], {"title": "Later"})
+    real = indexing.reindex
+
+    def deadlocked(session, interview):
+        if interview.id == upgraded["interview_id"]:
+            raise RuntimeError("deadlock detected")
+        return real(session, interview)
+
+    monkeypatch.setattr(indexing, "reindex", deadlocked)
+    failed = runner.invoke(args=["search", "reindex", "--stale-only"])
+    assert failed.exit_code == 1
+    assert f"interview {upgraded['interview_id']}: FAILED" in failed.output
+    assert f"[2/2] interview {later.id}: reindexed" in failed.output
+    db.session.expire_all()
+    assert db.session.get(Interview, later.id).names_matched_with == CURRENT
+    assert db.session.get(Interview, upgraded["interview_id"]).names_matched_with == CURRENT - 1
+    monkeypatch.setattr(indexing, "reindex", real)
+    assert catch_up.catch_up() == catch_up.CatchUp(reindexed=1, moved=1)
+    assert _found(client, people["researcher"], "Golnara") == []
+
+
 def test_an_edit_before_the_catch_up_catches_the_whole_interview_up(
     client, people, upgraded, run_tasks
 ):
