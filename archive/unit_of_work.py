@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from archive.extensions import db
 
 _PENDING = "after_commit_pending"
+_UNDO = "after_rollback_pending"
 _READY = "after_commit_ready"
 _WROTE = "wrote"
 
@@ -38,6 +39,14 @@ def after_commit(callback: Callable[[], object]) -> None:
     """Run ``callback`` once the current transaction is committed; never if it is
     rolled back."""
     db.session.info.setdefault(_PENDING, []).append(callback)
+
+
+def after_rollback(callback: Callable[[], object]) -> None:
+    """Run ``callback`` if the current transaction is rolled back; never once it is
+    committed. For files written before the rows that name them (a master, a signed
+    agreement): a refused change must not leave one behind that no row governs.
+    The callback runs inside the rollback, so it must not touch the database."""
+    db.session.info.setdefault(_UNDO, []).append(callback)
 
 
 def has_changes() -> bool:
@@ -64,6 +73,7 @@ def run_ready() -> None:
 def _made_durable(session: Session) -> None:
     # No SQL may run inside this event: the callbacks run in ``run_ready``.
     session.info.pop(_WROTE, None)
+    session.info.pop(_UNDO, None)
     pending = session.info.pop(_PENDING, [])
     if pending:
         session.info.setdefault(_READY, []).extend(pending)
@@ -73,6 +83,8 @@ def _made_durable(session: Session) -> None:
 def _dropped(session: Session, _previous_transaction) -> None:
     session.info.pop(_WROTE, None)
     session.info.pop(_PENDING, None)
+    for undo in session.info.pop(_UNDO, []):
+        undo()
 
 
 @event.listens_for(Session, "after_flush")

@@ -78,6 +78,7 @@ def record_agreement(
     document_type: str | None = None,
 ) -> Agreement:
     """Record a new version of the interview's agreement; it is in force at once."""
+    policy.require(actor, "record_agreement", interview)
     if interview.withdrawn_at is not None:
         raise ConflictError(N_("This interview has been withdrawn; its agreement cannot change."))
     terms = agreement_terms(data)
