@@ -13,11 +13,17 @@ rows, deleting files the old rows pointed at) is handed to ``after_commit``; it 
 after the next commit and is dropped by a rollback, so a refused change never
 deletes a file nor starts a job.
 
-The transcript services (``transcripts/transcript_edits.py``, ``segment_splits.py``,
-``redaction_edits.py``, ``revisions.py``, ``contents.py``, ``transcript_import.py``),
-consent and speakers work this way; the others (accounts, interviews, recordings,
-listening copies, the transcription jobs) still commit
-themselves, which the request's final commit leaves as it is.
+Every service works this way: accounts and tokens, consent, interviews and
+speakers, recordings, the transcript services. Two commits stay in a service, each
+commented where it is: a failed sign-in (``accounts.authenticate``; its 401 rolls the
+request back, and the attempt must stay on record) and a token's use
+(``tokens.user_for_token``, before the view runs). The jobs commit at their own
+boundaries (the transcription pipeline stores segments as they come, leases,
+translated batches, a notification's claim, a listening copy's compare-and-set),
+through ``commit()`` here, so what waited for the commit runs.
+
+A file written before the rows that name it (an uploaded master) is handed to
+``after_rollback``: removed if the change is rolled back, kept once it is committed.
 """
 
 from __future__ import annotations
