@@ -45,6 +45,7 @@ def create_user(email: str, role: str, name: str, password: str | None) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = accounts.create_user(None, email, role, password, name)
+        unit_of_work.commit()
     except ArchiveError as exc:
         _fail(exc.message)
     click.echo(f"Created {user.email} ({user.role}).")
@@ -59,6 +60,7 @@ def create_token(email: str, label: str) -> None:
     if user is None or not user.active:
         _fail("No active account with that email address.")
     _token, plaintext = tokens.issue_token(None, user, label)
+    unit_of_work.commit()
     click.echo(plaintext)
 
 
@@ -69,6 +71,7 @@ def ensure_admin() -> None:
         created = accounts.ensure_first_admin(
             os.environ.get("ARCHIVE_ADMIN_EMAIL"), os.environ.get("ARCHIVE_ADMIN_PASSWORD")
         )
+        unit_of_work.commit()
     except ArchiveError as exc:
         _fail(exc.message)
     if created is None:
@@ -156,7 +159,9 @@ def import_recordings(paths: tuple[str, ...], interview_id: int) -> None:
         with storage.copy_to_incoming(Path(path)) as temp:
             try:
                 recording = recordings.add_recording(None, interview, temp, Path(path).name)
+                unit_of_work.commit()  # each file its own unit: one refusal keeps the others
             except ArchiveError as exc:
+                db.session.rollback()
                 failed += 1
                 click.echo(f"{path}: refused: {exc.message}", err=True)
                 continue
@@ -169,6 +174,7 @@ def import_recordings(paths: tuple[str, ...], interview_id: int) -> None:
 def fixity() -> None:
     """Re-hash every master; list mismatches and missing files; exit 1 if any."""
     checked, problems = recordings.check_fixity()
+    unit_of_work.commit()
     for problem in problems:
         click.echo(f"recording {problem.recording_id}: {problem.problem} ({problem.key})", err=True)
     if problems:

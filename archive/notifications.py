@@ -12,7 +12,9 @@ the queue (nothing is sent inside a request, and nothing at all without
 ``ARCHIVE_SMTP_HOST``). The task (``deliver``) claims each message in
 ``sent_notifications`` before sending it: the unique row is what keeps two workers,
 or a retry, from sending it twice. A message that fails to go releases its claim
-and raises, so Huey tries it again later.
+and raises, so Huey tries it again later. ``deliver`` commits itself
+(``unit_of_work.commit()``), around each message: the committed claim is the guard
+against a second sender, so it must be durable before the mail leaves.
 
 What a message holds: numbers, dates, states and links. Never a real name, a
 pseudonym, a title, a purpose or a custodian's message, nor transcript text:
@@ -35,7 +37,7 @@ from flask_babel import force_locale, format_date, gettext
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from archive import policy, queue
+from archive import policy, queue, unit_of_work
 from archive.extensions import db
 from archive.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from archive.models import AccessRequest, Grant, Recording, SentNotification, User, utcnow
@@ -111,7 +113,7 @@ def deliver(kind: str, object_id: int, attempt: int = 0) -> int:
             )
             .values(sent_at=utcnow())
         )
-        db.session.commit()
+        unit_of_work.commit()
         sent += 1
         log.info("notification %s %s sent to user %s", kind, key, user.id)
     return sent
@@ -120,7 +122,7 @@ def deliver(kind: str, object_id: int, attempt: int = 0) -> int:
 def _claim(kind: str, key: str, user_id: int) -> bool:
     db.session.add(SentNotification(kind=kind, subject_key=key, recipient_id=user_id))
     try:
-        db.session.commit()
+        unit_of_work.commit()
     except IntegrityError:
         db.session.rollback()
         return False
@@ -137,7 +139,7 @@ def _release(kind: str, key: str, user_id: int) -> None:
             SentNotification.sent_at.is_(None),
         )
     )
-    db.session.commit()
+    unit_of_work.commit()
 
 
 def _active(action: str) -> list[User]:

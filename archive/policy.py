@@ -45,6 +45,8 @@ GLOBAL_RULES: dict[str, frozenset[str]] = {
     "view_audit": CUSTODY,
     "create_interview": frozenset({"admin", "custodian", "archivist", "interviewer"}),
     "manage_own_tokens": frozenset(ROLES),
+    # A person's own password (archive/accounts: set_password); an admin's for anyone.
+    "change_own_password": frozenset(ROLES),
     "review_queue": frozenset({"admin", "custodian", "archivist"}),
     "decide_access": frozenset({"custodian"}),
     "request_access": frozenset({"researcher"}),
@@ -228,6 +230,22 @@ def require(user: Any, action: str, target: T = None) -> T:
     if not can(user, action, target):
         raise NotFoundError()
     return target
+
+
+def require_own_account(actor: Any, holder: Any, action: str) -> None:
+    """What a person does with their own account's things (API tokens): the holder
+    alone, when their role allows ``action``; anyone else, an admin included, gets
+    the same 404 as a missing record."""
+    if holder is None or getattr(actor, "id", None) != holder.id or not can(actor, action):
+        raise NotFoundError()
+
+
+def require_account_change(actor: Any, holder: Any) -> None:
+    """A new password for ``holder``: set by its holder, or by someone who manages
+    accounts; anyone else gets the same 404."""
+    if can(actor, "manage_users"):
+        return
+    require_own_account(actor, holder, "change_own_password")
 
 
 def require_operator(user: Any, from_this_machine: bool) -> None:

@@ -13,11 +13,17 @@ rows, deleting files the old rows pointed at) is handed to ``after_commit``; it 
 after the next commit and is dropped by a rollback, so a refused change never
 deletes a file nor starts a job.
 
-The transcript services (``transcripts/transcript_edits.py``, ``segment_splits.py``,
-``redaction_edits.py``, ``revisions.py``, ``contents.py``, ``transcript_import.py``),
-consent and speakers work this way; the others (accounts, interviews, recordings,
-listening copies, the transcription jobs) still commit
-themselves, which the request's final commit leaves as it is.
+Every service works this way: accounts and tokens, consent, interviews and
+speakers, recordings, the transcript services. Two commits stay in a service, each
+commented where it is: a failed sign-in (``accounts.authenticate``; its 401 rolls the
+request back, and the attempt must stay on record) and a token's use
+(``tokens.user_for_token``, before the view runs). The jobs commit at their own
+boundaries (the transcription pipeline stores segments as they come, leases,
+translated batches, a notification's claim, a listening copy's compare-and-set),
+through ``commit()`` here, so what waited for the commit runs.
+
+A file written before the rows that name it (an uploaded master) is handed to
+``after_rollback``: removed if the change is rolled back, kept once it is committed.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from sqlalchemy.orm import Session
 from archive.extensions import db
 
 _PENDING = "after_commit_pending"
+_UNDO = "after_rollback_pending"
 _READY = "after_commit_ready"
 _WROTE = "wrote"
 
@@ -38,6 +45,14 @@ def after_commit(callback: Callable[[], object]) -> None:
     """Run ``callback`` once the current transaction is committed; never if it is
     rolled back."""
     db.session.info.setdefault(_PENDING, []).append(callback)
+
+
+def after_rollback(callback: Callable[[], object]) -> None:
+    """Run ``callback`` if the current transaction is rolled back; never once it is
+    committed. For files written before the rows that name them (a master, a signed
+    agreement): a refused change must not leave one behind that no row governs.
+    The callback runs inside the rollback, so it must not touch the database."""
+    db.session.info.setdefault(_UNDO, []).append(callback)
 
 
 def has_changes() -> bool:
@@ -64,6 +79,7 @@ def run_ready() -> None:
 def _made_durable(session: Session) -> None:
     # No SQL may run inside this event: the callbacks run in ``run_ready``.
     session.info.pop(_WROTE, None)
+    session.info.pop(_UNDO, None)
     pending = session.info.pop(_PENDING, [])
     if pending:
         session.info.setdefault(_READY, []).extend(pending)
@@ -73,6 +89,8 @@ def _made_durable(session: Session) -> None:
 def _dropped(session: Session, _previous_transaction) -> None:
     session.info.pop(_WROTE, None)
     session.info.pop(_PENDING, None)
+    for undo in session.info.pop(_UNDO, []):
+        undo()
 
 
 @event.listens_for(Session, "after_flush")

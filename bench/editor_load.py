@@ -38,7 +38,7 @@ PASSWORD = "a long bench password"  # noqa: S105 (a scratch archive's account)
 def build(app, segments: int) -> int:
     from faker import Faker
 
-    from archive import accounts, interviews, recordings
+    from archive import accounts, interviews, recordings, unit_of_work
     from archive.extensions import db
     from archive.models import Segment
     from archive.recordings import listening_copies, storage
@@ -50,8 +50,10 @@ def build(app, segments: int) -> int:
     with app.app_context():
         staff = accounts.create_user(None, "archivist@example.org", "archivist", PASSWORD)
         interview = interviews.create_interview(staff, {"title": "Three hours"})
+        unit_of_work.commit()
         with storage.copy_to_incoming(FIXTURES / "jfk.flac") as temp:
             recording = recordings.add_recording(None, interview, temp, "part-1.flac")
+            unit_of_work.commit()
         narrator = interviews.add_speaker(
             interview, pseudonym="Svetlana", role="narrator", real_name="Gulnara Bekova"
         )

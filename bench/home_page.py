@@ -31,7 +31,7 @@ JOBS = ("done", "done", "done", "failed", "queued", "processing")
 
 
 def build(app, interviews: int) -> dict:
-    from archive import accounts
+    from archive import accounts, unit_of_work
     from archive.extensions import db
     from archive.models import (
         AccessRequest,
@@ -48,6 +48,7 @@ def build(app, interviews: int) -> dict:
         role: accounts.create_user(None, f"{role}@example.org", role, "long enough password")
         for role in ("admin", "custodian", "archivist", "interviewer", "researcher")
     }
+    unit_of_work.commit()
     collections = [Collection(title=f"Collection {n}") for n in range(12)]
     db.session.add_all(collections)
     db.session.flush()
@@ -127,7 +128,7 @@ def build(app, interviews: int) -> dict:
 
 
 def measure(app, user_id: int | None, requests: int) -> tuple[float, float, int]:
-    from archive import accounts
+    from archive import accounts, unit_of_work
     from archive.extensions import db
     from archive.models import User
 
@@ -136,6 +137,7 @@ def measure(app, user_id: int | None, requests: int) -> tuple[float, float, int]
         with app.app_context():
             user = db.session.get(User, user_id)
             accounts.start_session(user)
+            unit_of_work.commit()
             with client.session_transaction() as session:
                 session["_user_id"] = user.get_id()
                 session["_fresh"] = True

@@ -90,6 +90,7 @@ def seed(app, interviews_count: int, minutes: float, researchers: int, seed_valu
     with app.app_context():
         custodian = accounts.create_user(None, "custodian@example.org", "custodian", PASSWORD)
         interviewer = accounts.create_user(None, "interviewer@example.org", "interviewer", PASSWORD)
+        unit_of_work.commit()
         collection = Collection(title="January events")
         db.session.add(collection)
         db.session.commit()
@@ -115,6 +116,7 @@ def seed(app, interviews_count: int, minutes: float, researchers: int, seed_valu
                     ],
                 },
             )
+            unit_of_work.commit()
             asker, narrator = interview.speakers
             length = float(rng.uniform(0.5, 1.5) * minutes * 60)
             recording = Recording(
@@ -182,6 +184,7 @@ def seed(app, interviews_count: int, minutes: float, researchers: int, seed_valu
         for number in range(researchers):
             email = f"researcher{number + 1}@example.org"
             user = accounts.create_user(None, email, "researcher", PASSWORD)
+            unit_of_work.commit()
             request = consent.request_access(
                 user,
                 {

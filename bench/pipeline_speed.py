@@ -34,7 +34,7 @@ def bare(model, path: Path, language: str | None) -> float:
 
 
 def job(app, path: Path, language: str | None) -> float:
-    from archive import interviews, recordings
+    from archive import interviews, recordings, unit_of_work
     from archive.models import User
     from archive.recordings import storage
     from archive.transcription import pipeline
@@ -46,8 +46,10 @@ def job(app, path: Path, language: str | None) -> float:
         interview = interviews.create_interview(
             user, {"title": "bench", "language": language or "", "expected_speakers": 2}
         )
+        unit_of_work.commit()
         with storage.copy_to_incoming(path) as temp:
             recording = recordings.add_recording(user, interview, temp, path.name)
+            unit_of_work.commit()
         started = time.perf_counter()
         pipeline.run(recording.id, "bench:1")
         elapsed = time.perf_counter() - started
@@ -57,9 +59,11 @@ def job(app, path: Path, language: str | None) -> float:
 
 
 def _interviewer():
-    from archive import accounts
+    from archive import accounts, unit_of_work
 
-    return accounts.create_user(None, "bench@example.org", "interviewer", "bench password 1")
+    user = accounts.create_user(None, "bench@example.org", "interviewer", "bench password 1")
+    unit_of_work.commit()
+    return user
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ def cpu_seconds(pid: int) -> float:
 
 def seed(scratch: ScratchArchive, jobs: int, minutes: float) -> float:
     """Import the recordings; returns the seconds of audio queued."""
-    from archive import accounts, interviews, recordings
+    from archive import accounts, interviews, recordings, unit_of_work
     from archive.recordings import storage
 
     app = scratch.app()
@@ -56,6 +56,7 @@ def seed(scratch: ScratchArchive, jobs: int, minutes: float) -> float:
         from archive.extensions import db
 
         user = accounts.create_user(None, "bench@example.org", "interviewer", "bench password 1")
+        unit_of_work.commit()
         for number in range(jobs):
             # Each job its own stretch of the speech, so no two files are the same.
             piece = speech[number * length : (number + 1) * length]
@@ -63,8 +64,10 @@ def seed(scratch: ScratchArchive, jobs: int, minutes: float) -> float:
             interview = interviews.create_interview(
                 user, {"title": f"bench {number}", "language": "en", "expected_speakers": 2}
             )
+            unit_of_work.commit()
             with storage.copy_to_incoming(path) as temp:
                 recordings.add_recording(user, interview, temp, path.name)
+                unit_of_work.commit()
             total += len(piece) / RATE
             path.unlink()
         db.session.remove()

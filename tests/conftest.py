@@ -204,7 +204,9 @@ def make_user(app):
 
     def make(role: str = "researcher", email: str | None = None, **kwargs) -> User:
         email = email or f"{role}{next(_emails)}@example.org"
-        return accounts.create_user(None, email, role, kwargs.pop("password", PASSWORD), **kwargs)
+        user = accounts.create_user(None, email, role, kwargs.pop("password", PASSWORD), **kwargs)
+        unit_of_work.commit()
+        return user
 
     return make
 
@@ -241,9 +243,9 @@ def interview(app, people, tmp_path):
         )
     )
     recording.status = "done"
-    db.session.commit()
+    unit_of_work.commit()
     indexing.reindex(db.session, item)
-    db.session.commit()
+    unit_of_work.commit()
 
     consent.record_agreement(
         people["interviewer"], item, {"access_level": "on_request", "audio": "redacted"}

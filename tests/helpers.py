@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
+from archive import unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Recording, User
@@ -70,6 +71,7 @@ class ArchiveClient(FlaskClient):
         from archive import accounts
 
         accounts.start_session(user)
+        unit_of_work.commit()
         with self.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
@@ -176,6 +178,7 @@ def wait_for(recording_id: int, statuses: set[str], timeout: float, worker: Work
 def bearer(user: User) -> dict[str, str]:
     """The header of an API call by ``user``: a fresh token, issued by themselves."""
     _row, plaintext = tokens.issue_token(user, user)
+    unit_of_work.commit()
     return {"Authorization": f"Bearer {plaintext}"}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import accounts, create_app, search
+from archive import accounts, create_app, search, unit_of_work
 from archive.extensions import db
 from archive.models import Interview
 from archive.recordings import listening_copies
@@ -80,6 +80,7 @@ def _narrate(client) -> dict:
         role: accounts.create_user(None, f"{role}@example.org", role, "long enough password")
         for role in ROLES
     }
+    unit_of_work.commit()
     interviewer = bearer(users["interviewer"])
     interview_id = client.post(
         "/api/v1/interviews",

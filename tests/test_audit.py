@@ -8,7 +8,7 @@ import time
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, unit_of_work
 from archive.extensions import db
 
 
@@ -166,6 +166,7 @@ def test_audit_csv_neutralises_cells_that_start_like_formulas(client, make_user)
     for email in hostile:
         user = make_user("researcher", email=email)
         tokens.issue_token(user, user)  # an event whose actor_email is the address
+        unit_of_work.commit()
     client.login_as(custodian)
     body = client.get("/audit/events.csv").get_data(as_text=True)
     cells = [cell for row in csv.reader(io.StringIO(body)) for cell in row]

@@ -57,7 +57,7 @@ def test_instance_files_are_the_service_users_alone(tmp_path, monkeypatch):
 
     from flask_migrate import upgrade
 
-    from archive import create_app
+    from archive import create_app, unit_of_work
     from archive.extensions import db
 
     for name in ("SECRET_KEY", "IDENTITY_KEY", "DATABASE_URL", "REDIS_URL"):
@@ -78,6 +78,7 @@ def test_instance_files_are_the_service_users_alone(tmp_path, monkeypatch):
             from archive import accounts
 
             accounts.create_user(None, "a@example.org", "admin", "long enough pw")
+            unit_of_work.commit()
             wal = instance / "archive.sqlite3-wal"
             assert wal.exists()
             modes = _modes(instance)

@@ -29,7 +29,9 @@ def _interview(actor, title, *, real_name=NAME, pseudonym=PSEUDONYM, **fields):
         "speakers": [{"pseudonym": pseudonym, "role": "narrator", "real_name": real_name}],
         **fields,
     }
-    return interviews.create_interview(actor, data)
+    interview = interviews.create_interview(actor, data)
+    unit_of_work.commit()
+    return interview
 
 
 def _recording(interview, status: str) -> Recording:

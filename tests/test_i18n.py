@@ -14,7 +14,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from flask_babel import refresh
 
-from archive import accounts, i18n
+from archive import accounts, i18n, unit_of_work
 from archive.extensions import db
 from archive.models import User
 
@@ -234,6 +234,7 @@ def test_json_error_in_the_accounts_language(client, make_user):
     assert response.status_code == 404
     assert response.get_json() == {"error": "Not found."}
     accounts.set_locale(db.session.get(User, user.id), "ru")
+    unit_of_work.commit()
     response = client.get("/api/v1/interviews/999999")
     assert response.status_code == 404
     assert response.get_json() == {"error": "Не найдено."}
@@ -257,6 +258,7 @@ def test_dates_in_the_readers_locale(client, make_user):
     interview = interviews.create_interview(
         user, {"title": "Dates", "recorded_on": date(2022, 1, 5), "language": "ru"}
     )
+    unit_of_work.commit()
     client.login_as(user)
     path = f"/interviews/{interview.id}"
 
@@ -286,6 +288,7 @@ def test_a_service_error_is_translated_with_its_values_put_in_after(client, make
 
     user = make_user("interviewer")
     _row, token = tokens.issue_token(user, user)
+    unit_of_work.commit()
     headers = {"Authorization": f"Bearer {token}"}
     body = {"title": "Almaty", "language": "xx"}
     response = client.post("/api/v1/interviews", json=body, headers=headers)
@@ -299,6 +302,7 @@ def test_a_service_error_is_translated_with_its_values_put_in_after(client, make
     )
     assert response.get_json()["error"].startswith("Белгісіз тіл коды 'xx':")
     accounts.set_locale(db.session.get(User, user.id), "ru")
+    unit_of_work.commit()
     response = client.post("/api/v1/interviews", json=body, headers=headers)
     assert response.status_code == 422
     assert response.get_json()["error"].startswith("Неизвестный код языка 'xx':")
@@ -353,6 +357,7 @@ def test_the_typed_name_notice_in_russian(client, make_user):
             ],
         },
     )
+    unit_of_work.commit()
     speaker = interview.speakers[0]
     client.login_as(user)
     client.set_cookie(i18n.LANGUAGE_COOKIE, "ru")

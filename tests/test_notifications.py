@@ -129,6 +129,7 @@ def _interview(people, level="on_request"):
             "speakers": [{"pseudonym": PSEUDONYM, "role": "narrator", "real_name": NAME}],
         },
     )
+    unit_of_work.commit()
     consent.record_agreement(people["custodian"], interview, {"access_level": level})
     unit_of_work.commit()
     return interview
@@ -290,7 +291,9 @@ def test_a_short_grant_is_not_reminded_the_day_it_is_given(people, smtp, worker_
 
 def _upload(people, interview, name="named_narrator.flac") -> Recording:
     with storage.copy_to_incoming(FIXTURES / name) as temp:
-        return recordings.add_recording(people["interviewer"], interview, temp, f"{NAME}.flac")
+        recording = recordings.add_recording(people["interviewer"], interview, temp, f"{NAME}.flac")
+    unit_of_work.commit()
+    return recording
 
 
 def test_interviewer_is_told_when_a_transcription_is_done_without_its_text(

@@ -66,7 +66,9 @@ def world(tmp_path_factory, databases, template_db):
     from archive import accounts, recordings
 
     def user(role: str, name: str):
-        return accounts.create_user(None, f"{name}@example.org", role, "long enough password")
+        made = accounts.create_user(None, f"{name}@example.org", role, "long enough password")
+        unit_of_work.commit()
+        return made
 
     people = {
         "admin": user("admin", "admin"),
@@ -81,6 +83,7 @@ def world(tmp_path_factory, databases, template_db):
     headers = {
         who: {"Authorization": f"Bearer {tokens.issue_token(u, u)[1]}"} for who, u in people.items()
     }
+    unit_of_work.commit()
     headers["visitor"] = {}
     ids = {}
     audio_file = tone_file(base / "tone.wav")
@@ -88,8 +91,10 @@ def world(tmp_path_factory, databases, template_db):
         interview = interviews.create_interview(
             people["interviewer of record"], {"title": f"Interview {state}"}
         )
+        unit_of_work.commit()
         with storage.copy_to_incoming(audio_file) as temp:
             recording = recordings.add_recording(None, interview, temp, "tone.wav")
+            unit_of_work.commit()
         db.session.add(
             Segment(
                 recording_id=recording.id,

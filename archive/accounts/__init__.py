@@ -1,6 +1,8 @@
 """Accounts: creating people, signing them in, changing roles, deactivating.
 
-Services own their transaction and write the audit event with the change.
+Services flush and write the audit event in the same transaction as the change;
+whoever started the work commits (``archive/unit_of_work.py``). One exception: a
+failed sign-in commits itself, because its answer (401) rolls the request back.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 
-from archive import audit, policy
+from archive import audit, policy, unit_of_work
 from archive.errors import N_, AuthenticationError, ConflictError, ValidationError
 from archive.extensions import db
 from archive.models import ROLES, ApiToken, User, UserSession, utcnow
@@ -90,11 +92,12 @@ def create_user(
     actor: User | None, email: str, role: str, password: str, display_name: str = ""
 ) -> User:
     """Create an account; ``actor`` is None when the command line does it."""
+    if actor is not None:
+        policy.require(actor, "manage_users")
     user = _new_user(email, role, password, display_name)
     audit.record(
         db.session, "user_created", actor, object_type="user", object_id=user.id, role=role
     )
-    db.session.commit()
     log.info("user %s created with role %s", user.id, role)
     return user
 
@@ -118,11 +121,10 @@ def register_researcher(email: str, password: str, display_name: str = "") -> Us
             object_type="user",
             object_id=existing.id,
         )
-        db.session.commit()
+        db.session.flush()
         return None
     user = _new_user(email, "researcher", password, display_name)
     audit.record(db.session, "user_registered", user, object_type="user", object_id=user.id)
-    db.session.commit()
     return user
 
 
@@ -166,13 +168,15 @@ def authenticate(email: str, password: str) -> User:
             object_type="user",
             object_id=user.id if user else None,
         )
-        db.session.commit()
+        # Committed here, not by the request: the refusal answers 401, which rolls
+        # the request back, and a failed attempt must stay on record (and count
+        # against the account) whatever the view answers.
+        unit_of_work.commit()
         raise AuthenticationError()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
     audit.record(db.session, "sign_in", user, object_type="user", object_id=user.id)
-    db.session.commit()
     return user
 
 
@@ -194,7 +198,7 @@ def start_session(user: User) -> str:
         )
     )
     db.session.add(UserSession(user_id=user.id, key_hash=_key_hash(key)))
-    db.session.commit()
+    db.session.flush()
     user.session_key = key
     return key
 
@@ -214,7 +218,6 @@ def record_sign_out(user: User) -> None:
             )
         )
     audit.record(db.session, "sign_out", user, object_type="user", object_id=user.id)
-    db.session.commit()
     user.session_key = None
 
 
@@ -236,7 +239,6 @@ def change_role(actor: User, user: User, role: str) -> User:
         previous=previous,
         role=role,
     )
-    db.session.commit()
     return user
 
 
@@ -257,7 +259,6 @@ def set_active(actor: User, user: User, active: bool) -> User:
         object_type="user",
         object_id=user.id,
     )
-    db.session.commit()
     return user
 
 
@@ -273,6 +274,7 @@ def change_own_password(user: User, current: str, password: str) -> int:
 def set_password(actor: User, user: User, password: str) -> int:
     """A new password signs the account out everywhere and revokes its API tokens
     (whoever learnt the old password may have made one). Returns how many were revoked."""
+    policy.require_account_change(actor, user)
     check_password_strength(password)
     user.password_hash = _hasher.hash(password)
     user.session_version += 1
@@ -291,7 +293,6 @@ def set_password(actor: User, user: User, password: str) -> int:
         object_id=user.id,
         tokens_revoked=revoked,
     )
-    db.session.commit()
     return revoked
 
 
@@ -332,4 +333,3 @@ def load_session_user(session_id: str) -> User | None:
 def set_locale(user: User, locale: str) -> None:
     """The interface language ``user`` chose in the picker (a code of ``i18n.LANGUAGES``)."""
     user.locale = locale
-    db.session.commit()

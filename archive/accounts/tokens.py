@@ -1,4 +1,8 @@
-"""API tokens: shown once at creation, stored only as a SHA-256 hash."""
+"""API tokens: shown once at creation, stored only as a SHA-256 hash.
+
+Issuing and revoking flush; the request (or the command) commits. A token's use is
+recorded and committed when it signs a request in, whatever that request answers.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import secrets
 
 from sqlalchemy import select
 
-from archive import audit, policy
+from archive import audit, policy, unit_of_work
 from archive.extensions import db
 from archive.lookup import get_or_404
 from archive.models import ApiToken, User, utcnow
@@ -23,7 +27,7 @@ def issue_token(actor: User | None, user: User, label: str = "") -> tuple[ApiTok
     """Create a token for ``user``; the plaintext is returned once and never kept.
     ``actor`` None: the operator's command line (``flask users token``)."""
     if actor is not None:
-        policy.require(actor, "manage_own_tokens")
+        policy.require_own_account(actor, user, "manage_own_tokens")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -41,7 +45,6 @@ def issue_token(actor: User | None, user: User, label: str = "") -> tuple[ApiTok
         object_id=token.id,
         user_id=user.id,
     )
-    db.session.commit()
     return token, plaintext
 
 
@@ -52,14 +55,13 @@ def list_tokens(user: User) -> list[ApiToken]:
 
 def revoke_token(actor: User, user: User, token_id: int) -> None:
     """Revoke one of ``user``'s own tokens; another person's token id is a 404."""
-    policy.require(actor, "manage_own_tokens")
+    policy.require_own_account(actor, user, "manage_own_tokens")
     token = get_or_404(ApiToken, token_id, lambda t: t.user_id == user.id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(
             db.session, "token_revoked", actor, object_type="api_token", object_id=token.id
         )
-        db.session.commit()
 
 
 def user_for_token(plaintext: str) -> User | None:
@@ -72,5 +74,7 @@ def user_for_token(plaintext: str) -> User | None:
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
-        db.session.commit()
+        # Committed here, before the view runs: the use is on record even when the
+        # request it signed in is refused (a 404 rolls the request back).
+        unit_of_work.commit()
     return token.user

@@ -78,6 +78,29 @@ def record_agreement(
     document_type: str | None = None,
 ) -> Agreement:
     """Record a new version of the interview's agreement; it is in force at once."""
+    policy.require(actor, "record_agreement", interview)
+    return _record(actor, interview, data, document, document_type)
+
+
+def record_sample_agreement(
+    actor: User, interview: Interview, data: Mapping[str, Any] | AgreementTerms
+) -> Agreement:
+    """The sample interview's first agreement (``archive/samples``), recorded by the
+    admin who loads the sample: loading it is what the policy is asked. Never over
+    an agreement already in force: anything else is the same 404."""
+    policy.require(actor, "load_sample")
+    if interview.agreement_version != 0:
+        raise NotFoundError()
+    return _record(actor, interview, data)
+
+
+def _record(
+    actor: User,
+    interview: Interview,
+    data: Mapping[str, Any] | AgreementTerms,
+    document: IO[bytes] | None = None,
+    document_type: str | None = None,
+) -> Agreement:
     if interview.withdrawn_at is not None:
         raise ConflictError(N_("This interview has been withdrawn; its agreement cannot change."))
     terms = agreement_terms(data)

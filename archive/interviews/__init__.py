@@ -1,4 +1,8 @@
-"""Interviews and their speakers: creating, loading, listing what a user may see."""
+"""Interviews and their speakers: creating, loading, listing what a user may see.
+
+Services flush and write their audit event in the same transaction; whoever started
+the work commits (``archive/unit_of_work.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from typing import Any
 from flask_babel import gettext, ngettext
 from sqlalchemy import exists, select
 
-from archive import audit, policy
+from archive import audit, policy, unit_of_work
 from archive.extensions import db
 from archive.interviews import identity
 from archive.interviews.schemas import (  # noqa: F401  (re-exported for callers and tests)
@@ -221,7 +225,6 @@ def update_languages(actor: User, interview: Interview, value: Any) -> Interview
         object_id=interview.id,
         languages=",".join(codes),
     )
-    db.session.commit()
     return interview
 
 
@@ -262,10 +265,10 @@ def create_interview(actor: User, data: Mapping[str, Any] | NewInterview) -> Int
         object_type="interview",
         object_id=interview.id,
     )
-    db.session.commit()
     for other in touched:
-        listening_copies.rebuild(other)
-    log.info("interview %s created", interview.id)
+        listening_copies.rebuild_after_commit(other)
+    created = interview.id
+    unit_of_work.after_commit(lambda: log.info("interview %s created", created))
     return interview
 
 

@@ -105,7 +105,13 @@ def forget_removed_text() -> None:
         queue.enqueue_forget_now()
     except Exception as exc:
         log.error("forgetting removed search text not queued (%s)", type(exc).__name__)
-        search.forget_deleted(db.engine)
+        # What ran since the commit (an earlier after-commit callback) may have read,
+        # which holds a transaction open; PostgreSQL's VACUUM FULL waits for every
+        # older transaction and would give up. End it first: a plain commit, so the
+        # work still waiting runs after this, not before it.
+        db.session.commit()
+        if not search.forget_deleted(db.engine):
+            log.error("removed search text still held by another transaction; it stays")
 
 
 def hide_everywhere(interview: Interview) -> list[Interview]:

@@ -1,4 +1,9 @@
-"""Recordings: taking in a master, following its transcription job, checking fixity."""
+"""Recordings: taking in a master, following its transcription job, checking fixity.
+
+Services flush and write their audit event in the same transaction; whoever started
+the work commits (``archive/unit_of_work.py``), and the transcription job is queued
+only once that commit has made the recording durable.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import IO, Any
 
 from sqlalchemy import delete, select
 
-from archive import audit, policy, queue
+from archive import audit, policy, queue, unit_of_work
 from archive.errors import N_, ConflictError, ValidationError
 from archive.extensions import db
 from archive.interviews.sequences import lock, next_number
@@ -37,9 +42,10 @@ def add_recording(
     """Store an uploaded (or imported) file as a master and queue its transcription.
 
     ``upload`` is a temporary file in ``recordings/incoming`` (see storage); it is
-    probed, hashed and linked into place. On any failure the master is removed and
-    no row is written: a refused or failed upload leaves nothing behind. ``actor``
-    None: the operator's command line (``flask recordings import``).
+    probed, hashed and linked into place. On any failure, here or when the caller's
+    transaction is rolled back, the master is removed and no row is written: a
+    refused or failed upload leaves nothing behind. The job is queued after the
+    commit. ``actor`` None: the operator's command line (``flask recordings import``).
     """
     if actor is not None:
         policy.require(actor, "upload", interview)
@@ -83,13 +89,15 @@ def add_recording(
             sha256=sha256,
             size=size,
         )
-        db.session.commit()
     except BaseException:
-        db.session.rollback()
-        storage.discard(key)
+        storage.discard(key)  # the caller rolls back the rows
         raise
-    log.info("recording %s stored (%d bytes, %.1f s)", recording.id, size, info.duration)
-    _enqueue(recording.id)
+    unit_of_work.after_rollback(lambda: storage.discard(key))
+    recording_id, duration = recording.id, info.duration
+    unit_of_work.after_commit(
+        lambda: log.info("recording %s stored (%d bytes, %.1f s)", recording_id, size, duration)
+    )
+    unit_of_work.after_commit(lambda: _enqueue(recording_id))
     return recording
 
 
@@ -108,7 +116,8 @@ def _enqueue(recording_id: int) -> None:
 
 
 def retry(actor: User, recording: Recording) -> Recording:
-    """Queue a failed job again; its partial segments are cleared first."""
+    """Queue a failed job again (after the commit); its partial segments are
+    cleared first."""
     policy.require(actor, "retry_job", recording.interview)
     if recording.status != "failed":
         raise ConflictError(N_("Only a failed transcription can be retried."))
@@ -125,8 +134,8 @@ def retry(actor: User, recording: Recording) -> Recording:
         object_type="recording",
         object_id=recording.id,
     )
-    db.session.commit()
-    _enqueue(recording.id)
+    recording_id = recording.id
+    unit_of_work.after_commit(lambda: _enqueue(recording_id))
     return recording
 
 
@@ -151,5 +160,4 @@ def check_fixity() -> tuple[int, list[FixityProblem]]:
         elif storage.sha256_file(path) != recording.sha256:
             problems.append(FixityProblem(recording.id, recording.master_key, "checksum mismatch"))
     audit.record(db.session, "fixity_checked", None, checked=checked, problems=len(problems))
-    db.session.commit()
     return checked, problems

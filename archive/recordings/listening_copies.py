@@ -7,7 +7,8 @@ redacted word, with a small margin, are replaced by a soft tone, so a listener
 hears that something was removed and nothing of what it was.
 
 Whatever changes what is hidden (an edit, a redaction, a speaker's names, an
-agreement) calls ``outdate`` in its transaction and ``rebuild`` after its commit.
+agreement) calls ``outdate`` in its transaction and ``rebuild`` after its commit
+(``rebuild_after_commit``).
 """
 
 from __future__ import annotations
@@ -95,7 +96,12 @@ def rebuild_after_commit(target: Interview | Recording) -> None:
 def build(recording_id: int) -> bool:
     """Make both copies for the recording's current redactions; False if superseded,
     and never for a withdrawn interview (a withdrawal during the build removes what
-    it made)."""
+    it made).
+
+    The body of a worker task (``jobs.build_access_copies``), never of a request: it
+    commits its compare-and-set itself (``unit_of_work.commit()``), because what
+    follows must read the committed state, a withdrawal or a newer version that
+    won the race, to remove the files it made for nothing."""
     recording = db.session.get(Recording, recording_id)
     if recording is None or recording.status != "done":
         return False
@@ -127,7 +133,7 @@ def build(recording_id: int) -> bool:
         .values(full_copy_key=full_key, access_copy_key=redacted_key, access_copy_version=version)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    unit_of_work.commit()
     db.session.refresh(recording)
     db.session.refresh(recording.interview)
     if recording.interview.withdrawn_at is not None:

@@ -73,7 +73,7 @@ def load_sample_interview(actor: User) -> Interview:
             )
         )
     interview = interviews.create_interview(actor, INTERVIEW)
-    consent.record_agreement(actor, interview, AGREEMENT)
+    consent.record_sample_agreement(actor, interview, AGREEMENT)
     with storage.copy_to_incoming(RECORDING) as temp:
         recordings.add_recording(actor, interview, temp, RECORDING.name)
     log.info("sample interview %s loaded", interview.id)

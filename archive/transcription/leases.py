@@ -6,6 +6,10 @@ worker claims the job with one conditional UPDATE (waiting, or running but with 
 heartbeat older than the lease, or already its own), keeps the heartbeat fresh while
 it works, and clears its name when it ends. Recovery puts the jobs whose heartbeat
 stopped back to waiting, and queues them again.
+
+The claim and the release commit at once (``unit_of_work.commit()``): another
+worker must see a claim before it tries its own, and a release before it queues the
+job again; they are the job's own boundaries, not a web request's.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, true, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from archive import unit_of_work
 from archive.extensions import db
 from archive.models import Recording, utcnow
 from archive.recordings import storage
@@ -74,7 +79,7 @@ class Lease:
             )
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
+        unit_of_work.commit()
         if result.rowcount != 1:
             return None
         return db.session.get(Recording, recording_id)
@@ -108,7 +113,7 @@ class Lease:
                 setattr(recording, self.status.key, "queued")
                 setattr(recording, self.worker.key, None)
                 released.append(recording.id)
-        db.session.commit()
+        unit_of_work.commit()
         return released
 
     def waiting(self) -> list[int]:

@@ -5,6 +5,12 @@ transcript show while the job runs, and a worker that dies loses nothing: the ne
 claim resumes after the last stored segment. A lease (worker id and heartbeat) on
 the recording keeps two workers from transcribing the same recording at once
 (``leases.TRANSCRIPTION``).
+
+Unlike the services, the job commits itself, at its own boundaries (the claim, each
+stored segment, the speakers, the end or the failure): a job is its own unit of work,
+and those commits are what make progress visible and a dead worker's work resumable.
+It commits through ``unit_of_work.commit()``, so what waited for a commit (the
+translation track's job, queued by the final reindex) runs after it.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import delete, select
 
-from archive import audit, interviews, notifications, queue
+from archive import audit, interviews, notifications, queue, unit_of_work
 from archive.extensions import db
 from archive.models import Interview, Recording, Revision, Segment, Speaker, utcnow
 from archive.models.types import decrypt_bytes, encrypt_bytes
@@ -90,7 +96,7 @@ def _fail(recording_id: int, exc: Exception) -> None:
         object_id=recording.id,
         error=type(exc).__name__,
     )
-    db.session.commit()
+    unit_of_work.commit()
 
 
 class Job:
@@ -145,7 +151,7 @@ class Job:
         """One microphone per person: each channel is one speaker, transcribed alone."""
         translation_track.forget(db.session, recording_id=self.recording.id)
         db.session.execute(delete(Segment).where(Segment.recording_id == self.recording.id))
-        db.session.commit()
+        unit_of_work.commit()
         speakers = self._speakers_for(2)
         info = None
         for channel in range(2):
@@ -195,7 +201,7 @@ class Job:
         progress = base + share * min(1.0, (segment.end + offset) / self.duration)
         self.recording.progress = max(self.recording.progress or 0.0, min(progress, 0.99))
         self.recording.heartbeat_at = utcnow()
-        db.session.commit()
+        unit_of_work.commit()
 
     # -- speakers -----------------------------------------------------------
 
@@ -204,7 +210,7 @@ class Job:
         speakers = list(self.interview.speakers)
         while len(speakers) < count:
             speakers.append(interviews.add_speaker(self.interview))
-        db.session.commit()
+        unit_of_work.commit()
         return speakers[:count]
 
     def _separate_voices(self, mono: np.ndarray) -> None:
@@ -234,7 +240,7 @@ class Job:
             words = segment.words or []
             segment_labels = [next(labels) for _ in words]
             self._assign(segment, [speakers[label] for label in segment_labels])
-        db.session.commit()
+        unit_of_work.commit()
 
     def _match_speakers(self, centroids: np.ndarray) -> list[Speaker]:
         """Map each voice cluster to a known speaker of the interview, or a new one."""
@@ -319,7 +325,7 @@ class Job:
             segments=len(segments),
         )
         indexing.reindex(db.session, self.interview)
-        db.session.commit()
+        unit_of_work.commit()
         queue.enqueue_access_copies(recording.id)
 
     def _write_machine_transcript(self, segments: list[Segment], info) -> None:

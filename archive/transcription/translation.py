@@ -14,6 +14,10 @@ recordings need one, and queuing them, is ``translation_track``.
   made from an older version of the segment (a corrected text, new times: stale).
 - Readers see it only through ``rendering`` (``translation=True``), hidden by
   ``redaction.Redactor.translation`` exactly as strictly as the original.
+
+The job commits itself (``unit_of_work.commit()``): the claim, each batch with the
+heartbeat, the end or the failure. A job is its own unit of work; a killed worker
+loses one batch, and what waited for a commit runs after each.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from archive import queue
+from archive import queue, unit_of_work
 from archive.extensions import db
 from archive.models import Recording, Segment, SegmentTranslation, utcnow
 from archive.recordings import audio, storage
@@ -87,7 +91,7 @@ def run(recording_id: int, worker: str) -> None:
         recording.translation_status = "failed"
         recording.translation_error = f"Translation failed ({type(exc).__name__}): {str(exc)[:300]}"
         recording.translation_worker = None
-        db.session.commit()
+        unit_of_work.commit()
         return
     log.info(
         "recording %s: %d segment(s) translated in %.1f s",
@@ -139,14 +143,14 @@ def translate_recording(recording: Recording, worker: str) -> int:
     recording.translation_status = "done"
     recording.translation_worker = None
     indexing.reindex(db.session, recording.interview)  # the translation is searchable
-    db.session.commit()
+    unit_of_work.commit()
     return count
 
 
 def _beat(recording_id: int, worker: str) -> None:
     """Show the lease is alive, and commit what was done."""
     db.session.execute(leases.TRANSLATION.beat(recording_id, worker))
-    db.session.commit()
+    unit_of_work.commit()
 
 
 def translate_spans(

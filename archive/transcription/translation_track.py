@@ -23,10 +23,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
-from sqlalchemy import delete, event, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from archive import queue
+from archive import queue, unit_of_work
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment, SegmentTranslation
 
@@ -106,7 +106,8 @@ def refresh(
         recording.translation_error = None
         queued.append(recording.id)
     if queued:
-        session.info.setdefault(_PENDING, set()).update(queued)
+        # Each recording once per transaction: a second refresh finds it "queued".
+        unit_of_work.after_commit(lambda: _enqueue(queued))
     return queued
 
 
@@ -121,26 +122,15 @@ def _any_outdated(session: Session, recording_id: int, segment_ids=None) -> bool
     return session.scalar(query) is not None
 
 
-_PENDING = "archive.translation.pending"
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    for recording_id in sorted(pending):
+def _enqueue(recording_ids: list[int]) -> None:
+    """Queue the jobs once their "queued" status is committed (never after a rollback)."""
+    for recording_id in recording_ids:
         try:
             queue.enqueue_translation(recording_id)
         except Exception as exc:  # the queue is down: recovery queues it again
             log.warning(
                 "translation of recording %s not queued (%s)", recording_id, type(exc).__name__
             )
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
 
 
 def forget(session: Session, *, recording_id: int | None = None, segment_id: int | None = None):
@@ -162,7 +152,7 @@ def queue_all(retry_failed: bool = False) -> list[int]:
     queued: list[int] = []
     for interview in db.session.scalars(select(Interview).where(Interview.withdrawn_at.is_(None))):
         queued += refresh(db.session, interview, retry_failed)
-    db.session.commit()
+    unit_of_work.commit()  # the command's unit of work: the jobs are queued after it
     return queued
 
 

@@ -150,6 +150,7 @@ def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """An edit, as ``PATCH /segments/ID`` takes it: ``text`` (readers of the text as
     spoken) or ``parts`` of the rendering (see ``positions.splice``), and any of
     speaker, start and end; with ``version``, only if nobody changed it since."""
+    _require_editor(user, segment)
     body = SegmentEdit.parse(data)
     changes = {k: v for k, v in data.items() if k not in ("parts", "version")}
     # Claimed first, so the hidden words are read from the segment as it now is.
@@ -173,6 +174,7 @@ def save(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
 
 def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
     """Split at ``at``, a position in the rendered text the editor shows."""
+    _require_editor(user, segment)
     body = SplitAt.parse(data)
     edits.claim(segment, body.version)
     try:
@@ -185,12 +187,19 @@ def split(user: User, segment: Segment, data: dict[str, Any]) -> Segment:
 
 def redact(user: User, segment: Segment, data: dict[str, Any]):
     """Redact a selection of the rendered text (positions as the editor shows them)."""
+    _require_editor(user, segment)
     selection = Selection.parse(data)
     start, end = selection.start, selection.end
     edits.check_version(segment, data.get("version"))
     return redaction_edits.add_redaction(
         user, segment, start, end, data.get("reason"), data.get("replacement")
     )
+
+
+def _require_editor(user: User, segment: Segment) -> None:
+    """Asked before the claim: someone who may not edit never takes the segment's
+    row, so they cannot make a real editor's save fail as a conflict."""
+    policy.require(user, "edit_transcript", segment.recording.interview)
 
 
 def _hidden(user: User, segment: Segment) -> list[redaction.Hidden]:

@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from archive import unit_of_work
 from archive.extensions import db
 from archive.models import AuditEvent, User
 from tests.helpers import PASSWORD
@@ -59,6 +60,7 @@ def test_deactivated_account_cannot_sign_in(client, make_user, admin):
 
     user = make_user("interviewer", email="ivan@example.org")
     accounts.set_active(admin, user, False)
+    unit_of_work.commit()
     response = client.post_form("/login", {"email": "ivan@example.org", "password": PASSWORD})
     assert response.status_code == 401
     assert "Wrong email or password." in response.get_data(as_text=True)
@@ -262,6 +264,7 @@ def test_changing_password_revokes_api_tokens_and_says_so(app, client, make_user
 
     user = make_user("archivist")
     _row, plaintext = tokens.issue_token(user, user)
+    unit_of_work.commit()
     bearer = {"Authorization": f"Bearer {plaintext}"}
     assert client.get("/api/v1/me", headers=bearer).status_code == 200
     browser = app.test_client()

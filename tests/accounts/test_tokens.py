@@ -6,7 +6,7 @@ import hashlib
 
 from sqlalchemy import select
 
-from archive import accounts
+from archive import accounts, unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import ApiToken
@@ -29,6 +29,7 @@ def test_cli_prints_a_token_that_works_on_the_api(client, runner, make_user):
 def test_only_the_hash_of_a_token_is_stored(app, make_user, stored_bytes):
     user = make_user("archivist")
     _row, plaintext = tokens.issue_token(user, user, "laptop")
+    unit_of_work.commit()
     stored = db.session.scalar(select(ApiToken))
     assert stored.token_hash == hashlib.sha256(plaintext.encode()).hexdigest()
     raw = stored_bytes()
@@ -40,6 +41,7 @@ def test_revoked_token_is_refused(client, make_user):
     user = make_user("archivist")
     row, plaintext = tokens.issue_token(user, user)
     tokens.revoke_token(user, user, row.id)
+    unit_of_work.commit()
     response = client.get("/api/v1/me", headers=_token_header(plaintext))
     assert response.status_code == 401
     assert response.json == {"error": "Sign in, or send a valid API token."}
@@ -48,8 +50,10 @@ def test_revoked_token_is_refused(client, make_user):
 def test_deactivated_users_token_is_refused(client, make_user, admin):
     user = make_user("archivist")
     _row, plaintext = tokens.issue_token(user, user)
+    unit_of_work.commit()
     assert client.get("/api/v1/me", headers=_token_header(plaintext)).status_code == 200
     accounts.set_active(admin, user, False)
+    unit_of_work.commit()
     response = client.get("/api/v1/me", headers=_token_header(plaintext))
     assert response.status_code == 401
     assert response.json == {"error": "Sign in, or send a valid API token."}
@@ -76,6 +80,7 @@ def test_token_page_shows_a_new_token_once_and_lists_it(client, make_user):
 def test_token_page_revokes_a_token(client, make_user):
     user = make_user("researcher")
     row, plaintext = tokens.issue_token(user, user, "old script")
+    unit_of_work.commit()
     client.login_as(user)
     response = client.post_form(
         f"/account/tokens/{row.id}/revoke", {}, token_from="/account/tokens"
@@ -87,6 +92,7 @@ def test_token_page_revokes_a_token(client, make_user):
 def test_nobody_revokes_another_persons_token(client, make_user):
     owner, other = make_user("researcher"), make_user("researcher")
     row, plaintext = tokens.issue_token(owner, owner)
+    unit_of_work.commit()
     client.login_as(other)
     response = client.post_form(
         f"/account/tokens/{row.id}/revoke", {}, token_from="/account/tokens"
@@ -100,6 +106,7 @@ def test_a_token_does_not_let_a_pages_form_skip_its_csrf_token(client, make_user
     its CSRF token is refused before the view runs, and changes nothing."""
     user = make_user("researcher")
     row, plaintext = tokens.issue_token(user, user, "old script")
+    unit_of_work.commit()
     response = client.post(f"/account/tokens/{row.id}/revoke", headers=_token_header(plaintext))
     assert response.status_code == 400
     assert client.get("/api/v1/me", headers=_token_header(plaintext)).status_code == 200

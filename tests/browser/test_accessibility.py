@@ -14,7 +14,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
-from archive import accounts
+from archive import accounts, unit_of_work
 from archive.extensions import db
 from archive.models import IndexPoint, Segment
 
@@ -76,6 +76,7 @@ def test_every_page_meets_wcag_22_aa(app, page, live_server, people, narrated, r
         people["admin"] = accounts.create_user(
             None, "accessibility.admin@example.org", "admin", PASSWORD
         )
+        unit_of_work.commit()
     if role != "visitor":
         page.goto(f"{live_server}/login")
         page.get_by_label("Email").fill(people[role].email)

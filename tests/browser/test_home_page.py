@@ -38,6 +38,7 @@ def test_home_page_fits_a_phone(app, phone, live_server, make_user, role):
                 "speakers": [{"pseudonym": "", "role": "narrator"}],
             },
         )
+        unit_of_work.commit()
         consent.record_agreement(custodian, interview, {"access_level": "open"})
         unit_of_work.commit()
     if role is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from archive import interviews
+from archive import interviews, unit_of_work
 from tests.fixtures import FIXTURES
 
 
@@ -13,6 +13,7 @@ def test_interviewer_uploads_two_parts_and_sees_them_in_order(
 ):
     user = make_user("interviewer")
     interview = interviews.create_interview(user, {"title": "Almaty witness"})
+    unit_of_work.commit()
     sign_in(user)
     page.goto(f"{live_server}/interviews/{interview.id}")
     page.set_input_files(
@@ -34,6 +35,7 @@ def test_interviewer_uploads_two_parts_and_sees_them_in_order(
 def test_bad_file_shows_the_reason_next_to_it(app, page, live_server, sign_in, make_user, tmp_path):
     user = make_user("interviewer")
     interview = interviews.create_interview(user, {"title": "Almaty witness"})
+    unit_of_work.commit()
     notes = tmp_path / "notes.wav"
     notes.write_text("this is not a recording")
     sign_in(user)
@@ -50,6 +52,7 @@ def test_page_follows_transcription_progress_with_a_real_worker(
 ):
     user = make_user("interviewer")
     interview = interviews.create_interview(user, {"title": "JFK"})
+    unit_of_work.commit()
     sign_in(user)
     page.goto(f"{live_server}/interviews/{interview.id}")
     page.set_input_files("#file", str(FIXTURES / "jfk.flac"))

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from archive import unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import AuditEvent, Recording, Revision, Segment
@@ -32,6 +33,7 @@ JFK_TEXT = (
 def api(client, make_user):
     user = make_user("interviewer")
     _row, plaintext = tokens.issue_token(user, user)
+    unit_of_work.commit()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {plaintext}"
     return client
 

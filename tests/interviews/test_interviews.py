@@ -132,7 +132,7 @@ def test_interview_form_creates_the_interview_with_its_narrator(client, intervie
 def test_speakers_page_refuses_a_change_says_why_and_shows_what_is_stored(client, interviewer):
     """A refused form is shown again with the service's message and its status, and
     nothing of the refused change: not even on the page that refused it."""
-    from archive import interviews
+    from archive import interviews, unit_of_work
 
     interview = interviews.create_interview(
         interviewer,
@@ -143,6 +143,7 @@ def test_speakers_page_refuses_a_change_says_why_and_shows_what_is_stored(client
             ],
         },
     )
+    unit_of_work.commit()
     speaker = interview.speakers[0]
     client.login_as(interviewer)
     response = client.post_form(
@@ -160,11 +161,13 @@ def test_speakers_page_refuses_a_change_says_why_and_shows_what_is_stored(client
 
 
 def test_interview_list_page_shows_only_what_the_user_may_see(client, interviewer, make_user):
-    from archive import interviews
+    from archive import interviews, unit_of_work
 
     mine = interviews.create_interview(interviewer, {"title": "Mine"})
+    unit_of_work.commit()
     other = make_user("interviewer")
     interviews.create_interview(other, {"title": "Theirs"})
+    unit_of_work.commit()
     page = client.login_as(interviewer).get("/interviews/").get_data(as_text=True)
     assert "Mine" in page and "Theirs" not in page
     assert client.get(f"/interviews/{mine.id}").status_code == 200

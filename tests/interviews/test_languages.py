@@ -10,7 +10,7 @@ from itertools import count
 import pytest
 from lxml import etree
 
-from archive import interviews, search
+from archive import interviews, search, unit_of_work
 from archive.exports import ExportDocument, ExportSegment, to_vtt
 from archive.extensions import db
 from archive.models import Interview, Recording, Segment
@@ -130,6 +130,7 @@ def test_the_forms_take_the_languages_and_the_page_asks_for_them(client, intervi
 
 def test_a_doubtful_guess_is_shown_to_staff_not_to_readers(client, interviewer, make_user):
     interview = interviews.create_interview(interviewer, {"title": "Guess"})
+    unit_of_work.commit()
     interview.access_level = "open"
     db.session.add(
         Recording(
@@ -159,6 +160,7 @@ def test_a_doubtful_guess_is_shown_to_staff_not_to_readers(client, interviewer, 
 @pytest.fixture
 def bilingual(interviewer):
     interview = interviews.create_interview(interviewer, {"title": "Two", "languages": "ru, kk"})
+    unit_of_work.commit()
     interview.access_level = "open"
     recording = Recording(
         interview_id=interview.id, master_key="m", sha256="0" * 64, size_bytes=1, status="done"
@@ -220,6 +222,7 @@ def test_folding_keeps_every_kazakh_letter():
 def test_a_kazakh_word_is_found_by_its_kazakh_spelling(app, interviewer):
     search.ensure_index(db.engine)
     interview = interviews.create_interview(interviewer, {"title": "K", "languages": "kk"})
+    unit_of_work.commit()
     interview.access_level = "open"
     search.index_interview(
         db.session,
@@ -295,6 +298,7 @@ def test_a_segment_split_between_speakers_keeps_its_doubt_and_its_language(app, 
     from archive.transcription.pipeline import Job
 
     interview = interviews.create_interview(interviewer, {"title": "Split"})
+    unit_of_work.commit()
     recording = Recording(interview_id=interview.id, master_key="s", sha256="0" * 64, size_bytes=1)
     db.session.add(recording)
     db.session.flush()

@@ -54,10 +54,12 @@ def _build(base: Path) -> dict:
     interview = interviews.create_interview(
         people["interviewer"], {"title": "Witness of January", "expected_speakers": 1}
     )
+    unit_of_work.commit()
     with storage.copy_to_incoming(FIXTURES / "named_narrator.flac") as temp:
         recording = recordings.add_recording(
             people["interviewer"], interview, temp, "gulnara-bekova.flac"
         )
+        unit_of_work.commit()
     pipeline.run(recording.id, "test:1")
     db.session.refresh(recording)
     assert recording.status == "done", recording.error
@@ -96,6 +98,7 @@ def _build(base: Path) -> dict:
     # A second recording a worker had just taken when the backup was made.
     with storage.copy_to_incoming(FIXTURES / "jfk.flac") as temp:
         waiting = recordings.add_recording(people["interviewer"], interview, temp, "part 2.flac")
+        unit_of_work.commit()
     waiting.status, waiting.worker, waiting.heartbeat_at = "processing", "elsewhere:4242", utcnow()
     db.session.commit()
     return {"interview": interview.id, "recording": recording.id, "waiting": waiting.id}

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive import create_app, interviews
+from archive import create_app, interviews, unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import AuditEvent, Interview, Recording
@@ -61,12 +61,16 @@ def owner(make_user):
 
 @pytest.fixture
 def bearer(owner) -> dict:
-    return {"Authorization": f"Bearer {tokens.issue_token(owner, owner)[1]}"}
+    _row, plaintext = tokens.issue_token(owner, owner)
+    unit_of_work.commit()
+    return {"Authorization": f"Bearer {plaintext}"}
 
 
 @pytest.fixture
 def interview_id(owner):
-    return interviews.create_interview(owner, {"title": "Faults"}).id
+    interview = interviews.create_interview(owner, {"title": "Faults"})
+    unit_of_work.commit()
+    return interview.id
 
 
 # -- a web process killed in the middle of an upload ------------------------------
@@ -210,6 +214,7 @@ def test_uploads_while_redis_is_stopped_are_kept_and_transcribed_once_it_is_back
         owner = accounts.create_user(None, "owner@example.org", "interviewer", "long enough pw")
         interview_id = interviews.create_interview(owner, {"title": "Redis down"}).id
         headers = {"Authorization": f"Bearer {tokens.issue_token(owner, owner)[1]}"}
+        unit_of_work.commit()
         client = app.test_client()
         own_redis.stop()
         ids = []
@@ -226,6 +231,7 @@ def test_uploads_while_redis_is_stopped_are_kept_and_transcribed_once_it_is_back
         from archive import accounts as _accounts
 
         _accounts.start_session(owner)
+        unit_of_work.commit()
         with client.session_transaction() as session:
             session["_user_id"] = owner.get_id()
         page = client.get(f"/interviews/{interview_id}").get_data(as_text=True)
@@ -286,6 +292,7 @@ def test_database_locked_longer_than_the_timeout_is_a_clear_503_with_nothing_mad
 
         owner = accounts.create_user(None, "locked@example.org", "interviewer", "long enough pw")
         headers = {"Authorization": f"Bearer {tokens.issue_token(owner, owner)[1]}"}
+        unit_of_work.commit()
         client = app.test_client()
         assert client.get("/api/v1/me", headers=headers).status_code == 200  # token used once
         events = db.session.scalar(select(func.count()).select_from(AuditEvent))

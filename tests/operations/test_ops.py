@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from archive import create_app, interviews
+from archive import create_app, interviews, unit_of_work
 from archive.extensions import db
 from archive.models import Recording, utcnow
 
@@ -30,6 +30,7 @@ def test_healthz_is_503_naming_the_disk_when_space_runs_low(app, client):
 def test_healthz_is_503_naming_the_workers_when_a_heartbeat_stops(app, client, make_user):
     owner = make_user("interviewer")
     interview = interviews.create_interview(owner, {"title": "Heartbeat"})
+    unit_of_work.commit()
     db.session.add(
         Recording(
             interview_id=interview.id,
@@ -61,6 +62,7 @@ def test_healthz_is_503_naming_the_database_when_it_cannot_be_reached(app_config
 def test_metrics_from_this_machine_count_jobs_and_requests_without_names(client, make_user):
     owner = make_user("interviewer")
     interviews.create_interview(owner, {"title": "Svetlana in Almaty"})
+    unit_of_work.commit()
     client.get("/interviews/")
     response = client.get("/metrics")
     assert response.status_code == 200

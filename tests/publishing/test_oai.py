@@ -61,6 +61,7 @@ def catalogue(app, make_user):
                 ],
             },
         )
+        unit_of_work.commit()
         narrator = interview.speakers[0]
         narrator.real_name = SECRET
         interview.collection_id = collection.id

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from archive import unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Recording
@@ -26,6 +27,7 @@ def interviewer(make_user):
 @pytest.fixture
 def api(client, interviewer):
     _row, plaintext = tokens.issue_token(interviewer, interviewer)
+    unit_of_work.commit()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {plaintext}"
     return client
 
@@ -171,6 +173,7 @@ def test_upload_without_a_file_says_what_is_missing(api, interview_id):
 def test_researcher_cannot_upload_and_gets_404(client, make_user, interview_id):
     researcher = make_user("researcher")
     _row, plaintext = tokens.issue_token(researcher, researcher)
+    unit_of_work.commit()
     response = client.post(
         f"/api/v1/interviews/{interview_id}/recordings",
         data={"file": (io.BytesIO(JFK.read_bytes()), "x.flac")},
@@ -184,6 +187,7 @@ def test_researcher_cannot_upload_and_gets_404(client, make_user, interview_id):
 def test_another_interviewer_cannot_upload_to_my_interview(client, make_user, interview_id):
     other = make_user("interviewer")
     _row, plaintext = tokens.issue_token(other, other)
+    unit_of_work.commit()
     response = client.post(
         f"/api/v1/interviews/{interview_id}/recordings",
         data={"file": (io.BytesIO(JFK.read_bytes()), "x.flac")},

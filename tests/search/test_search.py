@@ -10,7 +10,7 @@ from itertools import count
 import pytest
 from sqlalchemy import inspect, text
 
-from archive import interviews, search
+from archive import interviews, search, unit_of_work
 from archive.extensions import db
 from archive.models import Collection, Grant
 from archive.search import IndexRow
@@ -28,6 +28,7 @@ def index(app):
 def add(actor, title: str, texts, level: str = "open", language: str = "en", **fields):
     """An interview whose segments say ``texts`` (str, or (speaker, role, text))."""
     interview = interviews.create_interview(actor, {"title": title, "language": language})
+    unit_of_work.commit()
     interview.access_level = level
     for name, value in fields.items():
         setattr(interview, name, value)

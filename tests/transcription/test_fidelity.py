@@ -59,7 +59,7 @@ def _text(model, audio, language, hotwords) -> tuple[str, list[Segment]]:
 
 
 def test_pseudonyms_are_never_given_to_the_model(app, make_user):
-    from archive import interviews
+    from archive import interviews, unit_of_work
 
     interview = interviews.create_interview(
         make_user("interviewer"),
@@ -72,6 +72,7 @@ def test_pseudonyms_are_never_given_to_the_model(app, make_user):
             ],
         },
     )
+    unit_of_work.commit()
     words = interviews.hotwords(interview)
     assert {"Almaty", "Kazakhtelecom", "Gulnara Bekova", "Timur Akhmetov"} <= set(words)
     assert "Svetlana" not in words and "Aigul" not in words

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import constants
 
-from archive import accounts, interviews, recordings
+from archive import accounts, interviews, recordings, unit_of_work
 from archive.extensions import db
 from archive.recordings import storage
 from archive.transcription import engine, model_store, pipeline
@@ -115,8 +115,10 @@ def test_download_lists_and_transcribes_a_job_with_the_new_model(
     engine.cached_model.cache_clear()
     interviewer = accounts.create_user(None, "ivy@example.org", "interviewer", "long enough pw")
     interview = interviews.create_interview(interviewer, {"title": "Address", "language": "en"})
+    unit_of_work.commit()
     with storage.copy_to_incoming(FIXTURES / "jfk.flac") as temp:
         recording = recordings.add_recording(interviewer, interview, temp, "jfk.flac")
+        unit_of_work.commit()
     with caplog.at_level(logging.INFO, logger="archive.transcription.engine"):
         pipeline.run(recording.id, "test:1")
     engine.cached_model.cache_clear()
@@ -358,8 +360,10 @@ def test_a_job_naming_a_model_not_installed_fails_saying_how_to_install_it(app, 
     engine.cached_model.cache_clear()
     interviewer = accounts.create_user(None, "ivo@example.org", "interviewer", "long enough pw")
     interview = interviews.create_interview(interviewer, {"title": "Address", "language": "en"})
+    unit_of_work.commit()
     with storage.copy_to_incoming(FIXTURES / "jfk.flac") as temp:
         recording = recordings.add_recording(interviewer, interview, temp, "jfk.flac")
+        unit_of_work.commit()
     pipeline.run(recording.id, "test:1")
     engine.cached_model.cache_clear()
     db.session.refresh(recording)

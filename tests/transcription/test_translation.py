@@ -61,6 +61,7 @@ def translated_state(tmp_path_factory, databases, template_db, model_cache):
             role: accounts.create_user(None, f"{role}@example.org", role, "long enough password")
             for role in ROLES
         }
+        unit_of_work.commit()
         client = app.test_client()
         interviewer = bearer(users["interviewer"])
         interview_id = client.post(

@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from archive import accounts
+from archive import accounts, unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import Recording, Segment, SegmentTranslation
@@ -21,6 +21,7 @@ from tests.helpers import wait_for
 def test_a_worker_translates_after_transcribing(client, worker):
     user = accounts.create_user(None, "interviewer@example.org", "interviewer", "long enough pw")
     _row, secret = tokens.issue_token(user, user)
+    unit_of_work.commit()
     headers = {"Authorization": f"Bearer {secret}"}
     interview_id = client.post(
         "/api/v1/interviews", json={"title": "Witness", "language": "ru"}, headers=headers

@@ -85,6 +85,7 @@ def _fill_every_field(client, narrated, people) -> dict:
             None, "other.researcher@example.org", "researcher", PASSWORD
         ),
     }
+    unit_of_work.commit()
     for who, approve in (("researcher", True), ("researcher without grant", False)):
         user = people.get(who) or others[who]
         asked = client.post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from archive import unit_of_work
 from archive.accounts import tokens
 from archive.extensions import db
 from archive.models import User
@@ -12,6 +13,7 @@ from archive.models import User
 def _admin_token(make_user) -> dict:
     admin = make_user("admin")
     _row, plaintext = tokens.issue_token(admin, admin)
+    unit_of_work.commit()
     return {"Authorization": f"Bearer {plaintext}"}
 
 
@@ -70,6 +72,7 @@ def test_api_without_credentials_answers_401_json(client):
 def test_refused_api_route_looks_like_a_missing_one(client, make_user):
     researcher = make_user("researcher")
     _row, plaintext = tokens.issue_token(researcher, researcher)
+    unit_of_work.commit()
     response = client.get("/api/v1/audit", headers={"Authorization": f"Bearer {plaintext}"})
     assert response.status_code == 404
     assert response.json == client.get("/api/v1/nothing-here").json

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archive import interviews
+from archive import interviews, unit_of_work
 from archive.accounts import tokens
 
 ANNOUNCED = 30 * 1024 * 1024
@@ -60,7 +60,9 @@ def owner(make_user):
 
 @pytest.fixture
 def interview_id(app, owner):
-    return interviews.create_interview(owner, {"title": "Body limits"}).id
+    interview = interviews.create_interview(owner, {"title": "Body limits"})
+    unit_of_work.commit()
+    return interview.id
 
 
 @pytest.fixture
@@ -100,6 +102,7 @@ def test_refused_requests_are_answered_before_their_body_is_read(
 def test_an_allowed_upload_is_read_so_the_probe_can_tell(app, live_server, owner, interview_id):
     """The control: with a good token the server waits for the rest of the body."""
     _row, plaintext = tokens.issue_token(owner, owner)
+    unit_of_work.commit()
     path = f"/api/v1/interviews/{interview_id}/recordings"
     status = _partial_post(live_server, path, {"Authorization": f"Bearer {plaintext}"}, wait=3)
     assert status is None

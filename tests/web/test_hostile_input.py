@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive import interviews
+from archive import interviews, unit_of_work
 
 
 @pytest.fixture
@@ -14,7 +14,9 @@ def custodian(make_user):
 
 @pytest.fixture
 def interview_id(custodian):
-    return interviews.create_interview(custodian, {"title": "Hostile"}).id
+    interview = interviews.create_interview(custodian, {"title": "Hostile"})
+    unit_of_work.commit()
+    return interview.id
 
 
 @pytest.mark.parametrize("t", ["inf", "-inf", "nan", "NaN", "-1", "1e400", "abc", "[]"])
@@ -50,6 +52,7 @@ def test_audit_page_takes_no_url_for_keywords_from_the_query(client, custodian, 
 def test_catalogue_takes_no_url_for_keywords_from_the_query(client, custodian, query):
     for number in range(30):  # enough for a second page, so the page links are drawn
         interviews.create_interview(custodian, {"title": f"Interview {number}"})
+        unit_of_work.commit()
     client.login_as(custodian)  # sees them all, sealed as they are
     response = client.get(f"/interviews/?{query}")
     assert response.status_code in (200, 404)

@@ -79,8 +79,10 @@ def world(app, make_user, tmp_path):
         people["interviewer"],
         {"title": "Hostile world", "speakers": [{"pseudonym": "Svetlana", "role": "narrator"}]},
     )
+    unit_of_work.commit()
     with storage.copy_to_incoming(_tone(tmp_path / "tone.wav")) as temp:
         recording = recordings.add_recording(None, interview, temp, "tone.wav")
+        unit_of_work.commit()
     speaker = interview.speakers[0]
     first = Segment(
         recording_id=recording.id,
@@ -132,6 +134,7 @@ def world(app, make_user, tmp_path):
     )
     unit_of_work.commit()
     token, _plain = tokens.issue_token(people["admin"], people["admin"])
+    unit_of_work.commit()
     ids = {
         "interview_id": interview.id,
         "recording_id": recording.id,
@@ -193,6 +196,7 @@ def test_every_route_survives_hostile_values_and_changes_nothing(app, client, wo
     headers = {}
     if role != "visitor":
         headers = {"Authorization": f"Bearer {tokens.issue_token(people[role], people[role])[1]}"}
+        unit_of_work.commit()
     before = _snapshot()
     failures = []
     requests = 0
@@ -274,6 +278,7 @@ def test_a_refused_change_leaves_rows_files_and_audit_as_they_were(app, client, 
     headers = {}
     if role != "visitor":
         headers = {"Authorization": f"Bearer {tokens.issue_token(people[role], people[role])[1]}"}
+        unit_of_work.commit()
     rows, files, events = _snapshot(), _files(app), _audit()
     refused = 0
     for rule in app.url_map.iter_rules():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from archive import interviews
+from archive import interviews, unit_of_work
 from archive.extensions import db
 from archive.models import Recording, Segment
 from archive.search import indexing
@@ -19,6 +19,7 @@ def test_catalogue_shows_access_status_and_filters(client, people, make_user):
     newer = interviews.create_interview(
         people["interviewer"], {"title": "Newer", "language": "kk", "recorded_on": "2022-01-06"}
     )
+    unit_of_work.commit()
     older.access_level, newer.access_level = "open", "open"
     newer.embargo_until = date(2051, 1, 1)
     db.session.commit()

@@ -44,6 +44,7 @@ def catalogued(make_user):
     def make():
         custodian = make_user("custodian")
         item = interviews.create_interview(custodian, {"title": "Almaty witness"})
+        unit_of_work.commit()
         consent.record_agreement(custodian, item, {"access_level": "catalogue"})
         unit_of_work.commit()
         return item.id
