@@ -192,6 +192,7 @@ def test_the_command_without_stale_only_reindexes_every_interview_not_withdrawn(
 ):
     runner.invoke(args=["search", "reindex", "--stale-only"])
     other = interviews.create_interview(people["interviewer"], {"title": "Later"})
+    unit_of_work.commit()
     everything = runner.invoke(args=["search", "reindex"])
     assert everything.exit_code == 0
     assert f"[1/2] interview {upgraded['interview_id']}: reindexed" in everything.output
@@ -202,6 +203,7 @@ def test_an_interview_that_fails_is_left_behind_for_the_next_run_and_the_rest_go
     client, people, runner, upgraded, monkeypatch
 ):
     later = interviews.create_interview(people["interviewer"], {"title": "Later"})
+    unit_of_work.commit()
     real = indexing.reindex
 
     def deadlocked(session, interview):
