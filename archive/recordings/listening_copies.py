@@ -14,6 +14,8 @@ agreement) calls ``outdate`` in its transaction and ``rebuild`` after its commit
 from __future__ import annotations
 
 import logging
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,7 +170,10 @@ def discard_all(recording: Recording) -> int:
 def _encode(master: Path, channels: int, spans: list[Span], full: Path, redacted: Path) -> None:
     full.parent.mkdir(parents=True, exist_ok=True)
     layout = "mono" if channels == 1 else "stereo"
-    full_tmp, redacted_tmp = full.with_suffix(".part"), redacted.with_suffix(".part")
+    # Each build writes its own half-files: two workers making the same copy at once
+    # (a rebuild queued twice) would otherwise interleave their bytes in one file.
+    unique = f".{os.getpid()}-{uuid.uuid4().hex[:8]}.part"
+    full_tmp, redacted_tmp = full.with_suffix(unique), redacted.with_suffix(unique)
     with (
         av.open(str(master)) as source,
         av.open(str(full_tmp), "w", format="mp3") as out_full,
