@@ -27,7 +27,7 @@ def test_two_builds_of_the_same_copy_at_once_leave_whole_files(tmp_path):
     def build() -> None:
         try:
             listening_copies._encode(FIXTURE, 1, spans, full, redacted)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
     workers = [threading.Thread(target=build) for _ in range(2)]
