@@ -33,8 +33,9 @@ Why these settings (faster-whisper 1.2.1):
 * Batched decoding (``batch_size`` > 1, ``ARCHIVE_WHISPER_BATCH``): faster-whisper's
   ``BatchedInferencePipeline`` cuts each run of one language at VAD pauses into
   chunks of at most 30 s of speech and decodes ``batch_size`` of them at once
-  through the encoder and the beam search, which on 2 CPU cores is about twice as
-  fast as one 30 s window after another (``bench/pipeline_speed.py``). It applies
+  through the encoder and the beam search: on 2 CPU cores 1.4x faster than one 30 s
+  window after another with the machine shared, 2.3x quiet (issue 18), with no
+  more word errors (``bench/pipeline_speed.py``, README's Numbers). It applies
   none of Whisper's own thresholds, so ``_batched_verdict`` does: a chunk the
   sequential decoder would have taken for silence (``no_speech_threshold`` with
   ``log_prob_threshold``) is dropped, and one it would have decoded again at a
