@@ -184,9 +184,9 @@ def test_a_batched_worker_killed_between_batches_is_resumed_once(app, api, worke
     """Batched decoding stores each batch's segments as they come: a worker killed
     after the first batch leaves a job that the next one resumes after the last
     stored segment, decoding the rest batched too, with nothing lost or doubled."""
-    worker.env["ARCHIVE_WHISPER_BATCH"] = "2"  # 144 s of audio: three batches
+    worker.env["ARCHIVE_WHISPER_BATCH"] = "2"  # 72 s of speech in 30 s chunks: two batches
     interview_id = _interview(api, expected_speakers=1)
-    data = _long_recording(tmp_path / "long.wav", repeats=12)
+    data = _long_recording(tmp_path / "long.wav")
     recording_id = _upload(api, interview_id, data, "long.wav")
     first = worker.start()
     deadline = time.monotonic() + 120
@@ -200,7 +200,9 @@ def test_a_batched_worker_killed_between_batches_is_resumed_once(app, api, worke
     worker.start()
     wait_for(recording_id, {"done", "failed"}, 240, worker)
     assert _segment_count(recording_id) > stored_before, "the second worker decoded the rest"
-    _assert_transcribed_once(recording_id, repeats=12, attempts=2, by_time=False)
+    # tiny.en on one sentence said over and over skips a repetition now and then
+    # wherever decoding starts, batched or not: judged as the test above is.
+    _assert_transcribed_once(recording_id, repeats=6, attempts=2, by_time=False)
     assert "resumes at" in worker.logs()
 
 
