@@ -464,7 +464,10 @@ def _batched_verdict(raw, seg: Segment, info, model, audio, hotword_text, beam_s
     if low or raw.compression_ratio > COMPRESSION_RATIO_THRESHOLD:
         info.segments_fallback += 1
         redecode = _Redecoder(model, audio, seg.language, beam_size, hotword_text)
-        return redecode(seg)
+        again = redecode(seg)
+        for candidate in again:
+            candidate.language = seg.language
+        return again
     return [seg]
 
 
