@@ -79,6 +79,9 @@ def load_config(instance_dir: Path) -> dict:
         # The multilingual model whose ``translate`` task makes the English track.
         "TRANSLATION_MODEL": _env("TRANSLATION_MODEL", "base"),
         "WORKER_THREADS": int(_env("WORKER_THREADS", "0")) or None,
+        # 30 s chunks of speech decoded at once; 1 decodes one after another, None
+        # takes the measured default (transcription.decoding_settings.DEFAULT_BATCH).
+        "WHISPER_BATCH": int(_env("WHISPER_BATCH", "0")) or None,
         "MODEL_CACHE_DIR": Path(_env("MODEL_CACHE_DIR", str(PROJECT_ROOT / "cache"))),
         "MAX_UPLOAD_MB": int(_env("MAX_UPLOAD_MB", "4096")),
         # Every request body but an upload's: forms and JSON are never larger.

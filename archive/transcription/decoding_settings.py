@@ -28,6 +28,9 @@ VAD_MIN_SILENCE_MS = 500
 #: Measured with tiny.en on 10 min of speech: one piece peaked at 876 MiB RSS,
 #: 300 s pieces at 669 MiB, whatever the total length.
 CHUNK_SECONDS = 300.0
+#: 30 s chunks decoded at once by the batched pipeline (``ARCHIVE_WHISPER_BATCH``);
+#: 1 is the sequential decoder. Measured by bench/pipeline_speed.py (README, Numbers).
+DEFAULT_BATCH = 8
 #: Each cut is placed at the quietest 100 ms in the last this-many seconds before the
 #: nominal boundary, so that it falls in a pause rather than inside a word.
 CUT_SEARCH_SECONDS = 30.0

@@ -48,6 +48,11 @@ def load_configured_model():
     )
 
 
+def batch_size() -> int:
+    """Chunks decoded at once (``ARCHIVE_WHISPER_BATCH``; 1 is the sequential path)."""
+    return max(1, current_app.config.get("WHISPER_BATCH") or engine.DEFAULT_BATCH)
+
+
 def claim(recording_id: int, worker: str) -> Recording | None:
     """Take the recording for this worker, atomically; None if someone else has it."""
     return leases.TRANSCRIPTION.claim(
@@ -143,6 +148,7 @@ class Job:
             language,
             hotwords,
             lambda segment: self._save(segment, resume_at, None, 0.0, 1.0),
+            batch_size=batch_size(),
         )
         self._separate_voices(mono)
         return info
@@ -161,6 +167,7 @@ class Job:
                 language,
                 hotwords,
                 lambda segment, c=channel: self._save(segment, 0.0, speakers[c], c / 2, 0.5),
+                batch_size=batch_size(),
             )
         return info
 
