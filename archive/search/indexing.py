@@ -60,16 +60,7 @@ def reindex(session: Session, interview: Interview) -> bool:
         return False
     version = name_matching.MATCHER_VERSION
     behind = is_behind(interview)
-    redactor = Redactor(interview)
-    speakers = {s.id: s for s in interview.speakers}
-    rows = []
-    moved = False
-    for segment in session.scalars(_segments(interview)):
-        before = segment.name_spans
-        redactor.remember(segment)
-        moved = moved or (segment.name_spans or None) != (before or None)
-        rows.append(_row(segment, speakers, redactor.text(segment)))
-    rows += _translation_rows(session, interview, redactor, speakers)
+    rows, moved = _rendered_rows(session, interview)
     search.index_interview(session, interview.id, rows)
     translation_track.refresh(session, interview)
     if behind:
@@ -136,20 +127,33 @@ def reindex_segments(session: Session, interview: Interview, segment_ids: Iterab
         return False
     if is_behind(interview):
         return reindex(session, interview)
-    redactor = Redactor(interview)
-    speakers = {s.id: s for s in interview.speakers}
-    rows = []
-    moved = False
-    for segment in session.scalars(_segments(interview).where(Segment.id.in_(wanted))):
-        before = segment.name_spans
-        redactor.remember(segment)
-        moved = moved or (segment.name_spans or None) != (before or None)
-        rows.append(_row(segment, speakers, redactor.text(segment)))
-    rows += _translation_rows(session, interview, redactor, speakers, wanted)
+    rows, moved = _rendered_rows(session, interview, wanted)
     if not search.replace_segments(session, interview.id, wanted, rows):
         return reindex(session, interview)
     translation_track.refresh(session, interview, segment_ids=wanted)
     return moved
+
+
+def _rendered_rows(
+    session: Session, interview: Interview, segment_ids: set[int] | None = None
+) -> tuple[list[search.IndexRow], bool]:
+    """The index rows (original and translation) of the interview's readable
+    segments, of ``segment_ids`` only when given, as readers see them; and whether
+    the names found in them moved (their kept name spans are updated on the way)."""
+    redactor = Redactor(interview)
+    speakers = {s.id: s for s in interview.speakers}
+    query = _segments(interview)
+    if segment_ids is not None:
+        query = query.where(Segment.id.in_(segment_ids))
+    rows = []
+    moved = False
+    for segment in session.scalars(query):
+        before = segment.name_spans
+        redactor.remember(segment)
+        moved = moved or (segment.name_spans or None) != (before or None)
+        rows.append(_row(segment, speakers, redactor.text(segment)))
+    rows += _translation_rows(session, interview, redactor, speakers, segment_ids)
+    return rows, moved
 
 
 def _row(segment, speakers: dict, text: str, track: str = "original") -> search.IndexRow:
