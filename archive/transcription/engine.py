@@ -33,8 +33,8 @@ Why these settings (faster-whisper 1.2.1):
 * Batched decoding (``batch_size`` > 1, ``ARCHIVE_WHISPER_BATCH``): faster-whisper's
   ``BatchedInferencePipeline`` cuts each run of one language at VAD pauses into
   chunks of at most 30 s of speech and decodes ``batch_size`` of them at once
-  through the encoder and the beam search: on 2 CPU cores 1.4x faster than one 30 s
-  window after another with the machine shared, 2.3x quiet (issue 18), with no
+  through the encoder and the beam search: on 2 CPU cores 1.67x faster than one
+  30 s window after another on a quiet machine (1.4x with it shared), with no
   more word errors (``bench/pipeline_speed.py``, README's Numbers). It applies
   none of Whisper's own thresholds, so ``_batched_verdict`` does: a chunk the
   sequential decoder would have taken for silence (``no_speech_threshold`` with
