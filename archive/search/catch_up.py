@@ -27,7 +27,6 @@ from sqlalchemy import select, update
 from archive import unit_of_work
 from archive.extensions import db
 from archive.models import Interview
-from archive.recordings import listening_copies
 from archive.search import indexing
 
 log = logging.getLogger(__name__)
@@ -121,9 +120,8 @@ def _one(interview_id: int, stale_only: bool) -> bool | None:
     if stale_only and not behind:
         return None
     moved = indexing.reindex(session, interview)
-    if moved and not behind and any(r.access_copy_key for r in interview.recordings):
+    if moved and not behind:
         # Asked for by hand (``--stale-only`` not given) and the names moved all the
         # same: the copies are made again as for an interview behind.
-        listening_copies.outdate(interview)
-        listening_copies.rebuild_after_commit(interview)
+        indexing.remake_listening_copies(interview)
     return moved

@@ -65,12 +65,18 @@ def reindex(session: Session, interview: Interview) -> bool:
     translation_track.refresh(session, interview)
     if behind:
         _record_version(session, interview, version)
-        if moved and any(r.access_copy_key for r in interview.recordings):
-            # Toned out with the names an older matcher found: not served from now
-            # on, made again once this is committed.
-            listening_copies.outdate(interview)
-            listening_copies.rebuild_after_commit(interview)
+        if moved:
+            # Toned out with the names an older matcher found.
+            remake_listening_copies(interview)
     return moved
+
+
+def remake_listening_copies(interview: Interview) -> None:
+    """The interview's listening copies, if any were made, were toned out with names
+    that have moved: not served from now on, made again once this is committed."""
+    if any(r.access_copy_key for r in interview.recordings):
+        listening_copies.outdate(interview)
+        listening_copies.rebuild_after_commit(interview)
 
 
 def is_behind(interview: Interview) -> bool:
