@@ -22,6 +22,7 @@ from archive.search import catch_up
 from archive.transcription import model_store, pipeline, translation_track
 from archive.transcription.models import ModelError
 from archive.transcripts.names import matching as name_matching
+from archive.transcripts.names import words as common_words
 
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="Inspect the audit log.")
@@ -134,6 +135,7 @@ def worker(threads: int | None) -> None:
     if threads:
         app.config["WORKER_THREADS"] = threads
     jobs.bind(app)
+    common_words.load()  # every job's redaction asks it; the first job need not wait
     requeued = pipeline.recover_abandoned(queue.worker_id(), at_start=True)
     queue.enqueue_name_catch_up()  # an upgraded name matcher reaches the index and the audio
     storage_name = "Redis" if app.config.get("REDIS_URL") else "SQLite"

@@ -17,7 +17,9 @@ dropping punctuation) and by speaker attribution (share of word time given to th
 right voice: the job's stored speakers; for the bare runs, ``diarize`` on their
 words, two speakers given). All three get the interview's vocabulary and names as
 hotwords, as the job does in English. The model is loaded and warmed on a minute
-of the recording before any run, as a running worker has it. The load average is
+of the recording before any run, and the word frequencies of the name matcher
+loaded, as a running worker has them; numpy's threads are the job's own (the
+worker's, ``--threads``), as in ``flask worker``. The load average is
 printed with every figure: the machine may be shared.
 
     .venv/bin/python bench/pipeline_speed.py --model base --minutes 7
@@ -36,7 +38,6 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -194,6 +195,9 @@ def main() -> None:
         # and sizes the buffers, which no later job pays again.
         warm = write_wav(scratch.root / "warm.wav", samples[: 60 * 16_000])
         bare(model, warm, args.language, args.batch)
+        from archive.transcripts.names import words
+
+        words.load()  # as ``flask worker`` does at start
         print(
             f"model {args.model}, {seconds / 60:.1f} min of audio ({repeats} x 47.5 s), "
             f"threads {args.threads or 'all'}, batch {args.batch}, {os.cpu_count()} CPUs",

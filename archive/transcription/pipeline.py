@@ -22,6 +22,7 @@ import time
 import numpy as np
 from flask import current_app
 from sqlalchemy import delete, select
+from threadpoolctl import threadpool_limits
 
 from archive import audit, interviews, notifications, queue, unit_of_work
 from archive.extensions import db
@@ -46,6 +47,13 @@ def load_configured_model():
         config["WHISPER_DEVICE"],
         config["WORKER_THREADS"],
     )
+
+
+def cpu_threads() -> int:
+    """The CPU threads a job may use: ``WORKER_THREADS`` (``flask worker --threads``),
+    else every core this process may run on. The model decodes with them and the
+    voice encoder's matrix products run on as many (``_separate_voices``)."""
+    return current_app.config["WORKER_THREADS"] or engine.default_threads()
 
 
 def batch_size() -> int:
@@ -232,7 +240,11 @@ class Job:
         if not spans:
             return
         expected = self.interview.expected_speakers
-        result = diarization.diarize(mono, spans, expected)
+        # numpy's BLAS would otherwise take every core whatever the worker was given:
+        # two one-thread workers on two cores then fight over both (2-4x slower, see
+        # voice_encoder), and a worker given two threads would embed on one.
+        with threadpool_limits(limits=cpu_threads(), user_api="blas"):
+            result = diarization.diarize(mono, spans, expected)
         self.recording.voices_heard = result.speaker_count
         if expected and result.speaker_count < expected:
             log.warning(

@@ -41,8 +41,9 @@ Deliberate differences: resampling is not done here (the wav must already be
 Speed: the three LSTM layers are ~32 GFLOP per minute of audio (each frame
 lies in about two 1.6 s partials), almost all of it float32 matrix products;
 about 0.55 s of one core per minute of audio with OpenBLAS on one thread. On
-a busy 2-core machine OpenBLAS's own threads made it 2-4 times slower, so a
-worker process that embeds can set ``OPENBLAS_NUM_THREADS=1``. To embed many
+a busy 2-core machine OpenBLAS's own threads made it 2-4 times slower, and on
+an idle one two threads made it 1.7x faster: the transcription job holds them to
+the worker's own thread count (``pipeline.cpu_threads``). To embed many
 short speaker turns, ``embed_utterances`` batches their partials together.
 """
 

@@ -44,6 +44,12 @@ def _word_zipfs() -> dict[str, float]:
     return zipfs
 
 
+def load() -> None:
+    """Load the word frequencies now (about 1 s), so a long-running process pays it at
+    start rather than in the first job or request that meets a name."""
+    _word_zipfs()
+
+
 @lru_cache(maxsize=65536)
 def word_zipf(word: str) -> float:
     """How ordinary a word is: its highest Zipf frequency in English or Russian, 0 below
